@@ -1,0 +1,3 @@
+from xsync.cli.main import main
+
+raise SystemExit(main())

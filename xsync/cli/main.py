@@ -1,0 +1,102 @@
+"""`xsync` command group and the single error handler that maps outcomes to exit codes."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from xsync import __version__
+from xsync.errors import (
+    EXIT_ERROR,
+    EXIT_INTERNAL,
+    EXIT_INTERRUPTED,
+    EXIT_INVALID,
+    EXIT_OK,
+    XsyncError,
+)
+
+EXIT_CODES_HELP = """\b
+Exit codes:
+  0  success (plan --detailed-exitcode: no changes)
+  1  error
+  2  changes present (plan --detailed-exitcode)
+  3  internal error (a bug; the traceback is written to a log file)
+  4  invalid spec or usage
+  5  stale saved plan
+  130 interrupted
+"""
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
+@click.version_option(__version__, "--version", prog_name="xsync", message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, help="Print tracebacks of internal errors on stderr.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Keep an XNAT project in the state declared in a YAML spec kept in git.
+
+    (Not XNAT's server-side XSync plugin.)
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def _register_commands() -> None:
+    # Each command lives in its own module; importing it here keeps `cli` the one entry point.
+    from xsync.cli import emulator
+
+    cli.add_command(emulator.emulator)
+
+
+_register_commands()
+
+
+def _write_crash_log(exc: BaseException) -> Path:
+    fd, name = tempfile.mkstemp(prefix="xsync-crash-", suffix=".log")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"xsync {__version__} on Python {sys.version.split()[0]} ({sys.platform})\n")
+        fh.write("".join(traceback.format_exception(exc)))
+    return Path(name)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and return its exit code (never raises, never calls sys.exit)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        rv = cli.main(args=args, prog_name="xsync", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except click.UsageError as e:
+        # click uses 2 for usage errors; 2 is reserved for "changes present".
+        e.show()
+        return EXIT_INVALID
+    except click.ClickException as e:
+        e.show()
+        return EXIT_ERROR
+    except XsyncError as e:
+        click.echo(f"error: {e.summary}", err=True)
+        if e.detail:
+            click.echo(e.detail, err=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return EXIT_INTERRUPTED
+    except Exception as e:  # a bug: keep the terminal clean, keep the evidence in a file
+        log = _write_crash_log(e)
+        click.echo(f"internal error: {type(e).__name__}; details in {log}", err=True)
+        if debug:
+            traceback.print_exception(e, file=sys.stderr)
+        return EXIT_INTERNAL
+    return rv if isinstance(rv, int) else EXIT_OK

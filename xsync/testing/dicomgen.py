@@ -1,0 +1,244 @@
+"""Small, deterministic, synthetic DICOM for tests, benchmarks, examples and demos.
+
+No real patient data: names and IDs are whatever the caller passes. UIDs are
+`2.25.<uuid5>` derived from a seed and the object's place in the study, so two runs
+produce byte-identical files. Pixel data is a tiny gradient (8x8 by default) so that
+files stay around 1-2 KB.
+"""
+
+from __future__ import annotations
+
+import gzip
+import uuid
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.filewriter import dcmwrite
+from pydicom.sequence import Sequence as DicomSequence
+from pydicom.uid import (
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ExplicitVRLittleEndian,
+    ImplicitVRLittleEndian,
+    PYDICOM_IMPLEMENTATION_UID,
+)
+
+MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
+ENHANCED_MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4.1"
+CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
+PET_IMAGE = "1.2.840.10008.5.1.4.1.1.128"
+SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
+
+_NAMESPACE = uuid.UUID("6f1c3f0e-57a5-4bde-9d0b-6a0f1c2e9b11")
+
+TRANSFER_SYNTAXES = {
+    "explicit-le": ExplicitVRLittleEndian,
+    "implicit-le": ImplicitVRLittleEndian,
+    "explicit-be": ExplicitVRBigEndian,
+    "deflated": DeflatedExplicitVRLittleEndian,
+}
+
+
+def make_uid(*parts: object) -> str:
+    """A deterministic UID under the UUID-derived root 2.25."""
+    return "2.25." + str(uuid.uuid5(_NAMESPACE, "/".join(str(p) for p in parts)).int)
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    number: int | None
+    description: str
+    instances: int = 3
+    modality: str = "MR"
+    sop_class_uid: str = MR_IMAGE
+    protocol_name: str | None = None
+    image_type: tuple[str, ...] = ("ORIGINAL", "PRIMARY", "M", "ND")
+    frames: int = 1  # > 1 writes one enhanced multi-frame instance per `instances`
+    uid: str | None = None  # default: derived from the study UID and the series' position
+    repetition_time: float = 2400.0
+    echo_time: float = 3.08
+    inversion_time: float | None = 1000.0
+    flip_angle: float = 8.0
+    orientation: tuple[float, ...] = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)  # sagittal
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    patient_id: str = "SYN001"
+    patient_name: str = "Synthetic^Subject"
+    birth_date: str = "19900101"
+    study_date: str = "20240131"
+    study_time: str = "093000"
+    study_description: str = "SYNTHETIC"
+    accession_number: str = "ACC001"
+    study_id: str = "1"
+    station_name: str = "SYNSTATION"
+    manufacturer: str = "SIEMENS"
+    model: str = "Prisma"
+    institution: str = "Synthetic Institute"
+    field_strength: float = 3.0
+    operators_name: str = "OPERATOR^ONE"
+    patient_comments: str | None = None
+    study_comments: str | None = None
+    specific_character_set: str | None = None
+    study_uid: str | None = None  # default: derived from the seed
+    seed: str = "xsync"
+    series: tuple[SeriesSpec, ...] = field(
+        default_factory=lambda: (SeriesSpec(1, "T1w_MPR"), SeriesSpec(2, "T2w_SPC"))
+    )
+
+    @property
+    def uid(self) -> str:
+        return self.study_uid or make_uid(self.seed, "study", self.patient_id, self.study_date)
+
+    def series_uid(self, index: int) -> str:
+        s = self.series[index]
+        return s.uid or make_uid(self.uid, "series", index, s.number)
+
+    def with_series(self, *series: SeriesSpec) -> StudySpec:
+        return replace(self, series=tuple(series))
+
+
+def instance_uid(study: StudySpec, series_index: int, instance: int) -> str:
+    return make_uid(study.series_uid(series_index), "instance", instance)
+
+
+def make_dataset(study: StudySpec, series_index: int, instance: int, *, rows: int = 8, cols: int = 8) -> Dataset:
+    """One instance (1-based `instance`) of a series of `study`, without file meta."""
+    s = study.series[series_index]
+    ds = Dataset()
+    if study.specific_character_set:
+        ds.SpecificCharacterSet = study.specific_character_set
+    ds.ImageType = list(s.image_type)
+    ds.SOPClassUID = s.sop_class_uid
+    ds.SOPInstanceUID = instance_uid(study, series_index, instance)
+    ds.StudyDate = study.study_date
+    ds.SeriesDate = study.study_date
+    ds.StudyTime = study.study_time
+    ds.SeriesTime = study.study_time
+    ds.AccessionNumber = study.accession_number
+    ds.Modality = s.modality
+    ds.Manufacturer = study.manufacturer
+    ds.InstitutionName = study.institution
+    ds.StationName = study.station_name
+    ds.StudyDescription = study.study_description
+    ds.SeriesDescription = s.description
+    ds.OperatorsName = study.operators_name
+    ds.ManufacturerModelName = study.model
+    ds.PatientName = study.patient_name
+    ds.PatientID = study.patient_id
+    ds.PatientBirthDate = study.birth_date
+    ds.PatientSex = "O"
+    if study.patient_comments is not None:
+        ds.PatientComments = study.patient_comments
+    if s.modality == "MR" and s.sop_class_uid in (MR_IMAGE, ENHANCED_MR_IMAGE):
+        ds.ScanningSequence = "GR"
+        ds.SequenceVariant = "SP"
+        ds.SliceThickness = "1"
+        ds.RepetitionTime = f"{s.repetition_time:g}"
+        ds.EchoTime = f"{s.echo_time:g}"
+        if s.inversion_time is not None:
+            ds.InversionTime = f"{s.inversion_time:g}"
+        ds.MagneticFieldStrength = f"{study.field_strength:g}"
+        ds.FlipAngle = f"{s.flip_angle:g}"
+    if s.protocol_name is not None:
+        ds.ProtocolName = s.protocol_name
+    ds.StudyInstanceUID = study.uid
+    ds.SeriesInstanceUID = study.series_uid(series_index)
+    ds.StudyID = study.study_id
+    if s.number is not None:
+        ds.SeriesNumber = s.number
+    ds.InstanceNumber = instance
+    ds.ImagePositionPatient = [0.0, 0.0, float(instance)]
+    ds.ImageOrientationPatient = list(s.orientation)
+    ds.FrameOfReferenceUID = make_uid(study.uid, "for")
+    if study.study_comments is not None:
+        ds.StudyComments = study.study_comments
+    if s.frames > 1:
+        ds.NumberOfFrames = s.frames
+        ds.SharedFunctionalGroupsSequence = DicomSequence([Dataset()])
+        ds.PerFrameFunctionalGroupsSequence = DicomSequence([Dataset() for _ in range(s.frames)])
+    ds.SamplesPerPixel = 1
+    ds.PhotometricInterpretation = "MONOCHROME2"
+    ds.Rows = rows
+    ds.Columns = cols
+    ds.PixelSpacing = [1, 1]
+    ds.BitsAllocated = 16
+    ds.BitsStored = 12
+    ds.HighBit = 11
+    ds.PixelRepresentation = 0
+    ds.PixelData = bytes((i * 7 + instance) & 0xFF for i in range(rows * cols * 2 * max(1, s.frames)))
+    return ds
+
+
+def to_bytes(ds: Dataset, *, transfer_syntax: str = "explicit-le", preamble: bool = True) -> bytes:
+    """Encode a dataset as a Part-10 file (or, with preamble=False, a bare dataset with no
+    preamble and no file meta, as some old archives hold)."""
+    from io import BytesIO
+
+    ts = TRANSFER_SYNTAXES[transfer_syntax]
+    buf = BytesIO()
+    if preamble:
+        meta = FileMetaDataset()
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID
+        meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+        meta.TransferSyntaxUID = ts
+        meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
+        ds.file_meta = meta
+        ds.preamble = b"\0" * 128
+        dcmwrite(buf, ds, enforce_file_format=True)
+    else:
+        implicit = ts == ImplicitVRLittleEndian
+        dcmwrite(buf, ds, implicit_vr=implicit, little_endian=ts != ExplicitVRBigEndian)
+    return buf.getvalue()
+
+
+def iter_instances(study: StudySpec) -> Iterable[tuple[int, int, Dataset]]:
+    for si, s in enumerate(study.series):
+        for n in range(1, s.instances + 1):
+            yield si, n, make_dataset(study, si, n)
+
+
+def write_study(
+    study: StudySpec,
+    root: Path,
+    *,
+    transfer_syntax: str = "explicit-le",
+    preamble: bool = True,
+    gzipped: bool = False,
+    layout: str = "series",
+) -> list[Path]:
+    """Write every instance of `study` under `root` and return the paths in write order.
+
+    layout "series": root/<SeriesNumber or uid>/<n>.dcm; "flat": root/<series>_<n>.dcm.
+    """
+    paths: list[Path] = []
+    for si, n, ds in iter_instances(study):
+        s = study.series[si]
+        series_dir = str(s.number) if s.number is not None else study.series_uid(si)
+        name = f"{n:04d}.dcm" + (".gz" if gzipped else "")
+        path = root / series_dir / name if layout == "series" else root / f"{series_dir}_{name}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = to_bytes(ds, transfer_syntax=transfer_syntax, preamble=preamble)
+        path.write_bytes(gzip.compress(data, mtime=0) if gzipped else data)
+        paths.append(path)
+    return paths
+
+
+def zip_study(study: StudySpec, zip_path: Path, *, extra: Sequence[tuple[str, bytes]] = ()) -> Path:
+    """A zip of the study's instances (entry names `<series>/<n>.dcm`), plus any `extra`
+    (name, bytes) entries, e.g. a README that is not DICOM."""
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_STORED) as zf:
+        for si, n, ds in iter_instances(study):
+            s = study.series[si]
+            series_dir = str(s.number) if s.number is not None else study.series_uid(si)
+            info = zipfile.ZipInfo(f"{series_dir}/{n:04d}.dcm", date_time=(2024, 1, 1, 0, 0, 0))
+            zf.writestr(info, to_bytes(ds))
+        for name, data in extra:
+            zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data)
+    return zip_path
