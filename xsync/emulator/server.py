@@ -1,0 +1,91 @@
+"""Run the emulator on loopback: the HTTP server (and, later, the DICOM receiver and the
+prearchive's background worker) in daemon threads, as a context manager."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from xsync.emulator.app import EmulatorApp, LoggedRequest
+from xsync.emulator.config import EmulatorConfig
+from xsync.emulator.http import Route
+from xsync.emulator.store import Project, Store
+
+
+def all_routes() -> list[Route]:
+    """Every route module's table, in the order rules are tried."""
+    return []
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        pass  # the app keeps its own request log; stderr stays for the serve command
+
+
+class Emulator:
+    """`with Emulator(EmulatorConfig(projects=("P",))) as emu: requests.get(emu.url + "/data/projects")`"""
+
+    def __init__(self, config: EmulatorConfig | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self._tmp: Path | None = None
+        if self.config.data_dir is None:
+            self._tmp = Path(tempfile.mkdtemp(prefix="xsync-emulator-"))
+            root = self._tmp
+        else:
+            root = self.config.data_dir
+            root.mkdir(parents=True, exist_ok=True)
+        self.store = Store(root, site_id=self.config.site_id)
+        for pid in self.config.projects:
+            self.store.projects.setdefault(pid, Project(id=pid, secondary_id=pid, name=pid))
+        self.app = EmulatorApp(self.config, self.store, all_routes())
+        self._server: BaseWSGIServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """Base URL including the context path, e.g. http://127.0.0.1:8080 or .../xnat."""
+        assert self._server is not None, "emulator not started"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}{self.config.context_path}"
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "emulator not started"
+        return int(self._server.server_address[1])
+
+    @property
+    def requests(self) -> list[LoggedRequest]:
+        return list(self.app.requests)
+
+    def start(self) -> Emulator:
+        self._server = make_server(
+            self.config.host, self.config.port, self.app, threaded=True, request_handler=_QuietHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="xsync-emulator-http", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+            self._tmp = None
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
