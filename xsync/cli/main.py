@@ -51,9 +51,10 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register_commands() -> None:
     # Each command lives in its own module; importing it here keeps `cli` the one entry point.
-    from xsync.cli import emulator
+    from xsync.cli import emulator, state
 
     cli.add_command(emulator.emulator)
+    cli.add_command(state.state)
 
 
 _register_commands()

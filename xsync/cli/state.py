@@ -1,0 +1,67 @@
+"""`xsync state`: the project as xsync sees it — what plan will compare against."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection
+from xsync.errors import EXIT_OK, UsageError
+from xsync.render.state import render_state_text
+from xsync.xnat.client import XnatClient
+from xsync.xnat.read import read_project
+
+# Scan types whose members `state` identifies (one extra listing per session type each).
+STATE_SCAN_TYPES = ("xnat:mrScanData", "xnat:petScanData", "xnat:ctScanData", "xnat:scScanData", "xnat:srScanData",
+                    "xnat:otherDicomScanData")  # fmt: skip
+
+
+def _spec_defaults(spec_path: Path, explicit: bool) -> tuple[str | None, str | None]:
+    """(project, server) from the spec, when there is one."""
+    if not spec_path.exists():
+        if explicit:
+            raise UsageError(f"spec not found: {spec_path}")
+        return None, None
+    from xsync.spec import load_spec
+
+    spec = load_spec(spec_path)
+    return spec.project, spec.server
+
+
+@click.command()
+@click.option("--project", metavar="ID", help="Project ID (default: `project:` in the spec).")
+@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The spec (default: xsync.yaml in the current directory).")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
+@connection_options
+def state(project: str | None, spec_path: Path | None, as_json: bool, connection: ConnectionOptions) -> int:
+    """Print the project as xsync reads it from XNAT (tree or JSON)."""
+    spec_project, spec_server = None, None
+    if project is None or (connection.server is None and "XNAT_HOST" not in os.environ):
+        spec_project, spec_server = _spec_defaults(spec_path or Path("xsync.yaml"), spec_path is not None)
+    project = project or spec_project
+    if not project:
+        raise UsageError("no project given: use --project or `project:` in the spec")
+    settings = resolve_connection(connection, spec_server=spec_server, environ=os.environ)
+    started = time.monotonic()
+    with XnatClient(settings) as client:
+        remote = read_project(client, project, probe_scan_types=STATE_SCAN_TYPES)
+        requests_made = client.request_count
+    elapsed = time.monotonic() - started
+    counts = remote.counts()
+    click.echo(
+        f"read {project} from {settings.base_url}: {counts['subjects']} subjects, {counts['sessions']} sessions, "
+        f"{counts['scans']} scans in {requests_made} requests ({elapsed:.2f} s)",
+        err=True,
+    )
+    if as_json:
+        json.dump(remote.to_json(), sys.stdout, indent=2, sort_keys=True)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(render_state_text(remote))
+    return EXIT_OK

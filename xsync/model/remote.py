@@ -1,0 +1,153 @@
+"""What the server holds for one project, as read in one pass: a frozen snapshot.
+
+Invariant: a RemoteState only exists when every listing that built it succeeded, so the
+absence of an object here means XNAT said it is absent, never "could not tell".
+Field values are the stored strings with XML entities undone; keys are shortcut names
+(`gender`, `scanner`, `series_description`); custom variables are kept apart in `custom`.
+Patient identifiers (dcmPatientName, dcmPatientId, dob) are never read into it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from xsync.model.frozen import FrozenMap
+
+
+def _empty() -> FrozenMap[str, str]:
+    return FrozenMap()
+
+
+@dataclass(frozen=True)
+class RemoteResource:
+    label: str
+    file_count: int
+    file_size: int
+    format: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteScan:
+    id: str
+    xsi_type: str  # "" when the read did not establish it
+    fields: FrozenMap[str, str] = field(default_factory=_empty)
+    resources: FrozenMap[str, RemoteResource] = field(default_factory=FrozenMap)
+
+    @property
+    def dicom_file_count(self) -> int:
+        r = self.resources.get("DICOM")
+        return r.file_count if r else 0
+
+
+@dataclass(frozen=True)
+class RemoteSession:
+    id: str  # accession ID
+    label: str
+    xsi_type: str
+    subject_id: str
+    fields: FrozenMap[str, str] = field(default_factory=_empty)
+    custom: FrozenMap[str, str] = field(default_factory=_empty)
+    scans: FrozenMap[str, RemoteScan] = field(default_factory=FrozenMap)
+
+
+@dataclass(frozen=True)
+class RemoteSubject:
+    id: str  # accession ID
+    label: str
+    fields: FrozenMap[str, str] = field(default_factory=_empty)
+    custom: FrozenMap[str, str] = field(default_factory=_empty)
+    sessions: FrozenMap[str, RemoteSession] = field(default_factory=FrozenMap)
+
+
+@dataclass(frozen=True)
+class PrearchiveEntry:
+    """A prearchive row of the project.
+
+    `subject` and `name` are labels, but when XNAT derived them from the headers (no explicit
+    labels at upload) they come from PatientName and PatientID: treat them as PHI when
+    printing unless they are labels the spec itself uses.
+    """
+
+    timestamp: str
+    folder: str
+    name: str
+    subject: str
+    study_uid: str
+    status: str
+    url: str
+    scan_date: str = ""
+    uploaded: str = ""
+    lastmod: str = ""
+
+
+@dataclass(frozen=True)
+class RemoteState:
+    server: str  # base URL without credentials
+    project: str
+    subjects: FrozenMap[str, RemoteSubject] = field(default_factory=FrozenMap)
+    prearchive: tuple[PrearchiveEntry, ...] = ()
+
+    def session(self, label: str) -> RemoteSession | None:
+        """Session labels are unique within a project."""
+        for s in self.subjects.values():
+            found = s.sessions.get(label)
+            if found is not None:
+                return found
+        return None
+
+    def counts(self) -> dict[str, int]:
+        sessions = [se for s in self.subjects.values() for se in s.sessions.values()]
+        return {
+            "subjects": len(self.subjects),
+            "sessions": len(sessions),
+            "scans": sum(len(se.scans) for se in sessions),
+            "prearchive": len(self.prearchive),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """A canonical, JSON-ready form: sorted keys, no accession-ID-only noise removed."""
+
+        def scan(sc: RemoteScan) -> dict[str, Any]:
+            return {
+                "id": sc.id,
+                "xsi_type": sc.xsi_type,
+                "fields": dict(sorted(sc.fields.items())),
+                "resources": {
+                    k: {"file_count": r.file_count, "file_size": r.file_size, "format": r.format}
+                    for k, r in sorted(sc.resources.items())
+                },
+            }
+
+        def session(se: RemoteSession) -> dict[str, Any]:
+            return {
+                "id": se.id,
+                "label": se.label,
+                "xsi_type": se.xsi_type,
+                "fields": dict(sorted(se.fields.items())),
+                "custom": dict(sorted(se.custom.items())),
+                "scans": {k: scan(v) for k, v in se.scans.items()},
+            }
+
+        return {
+            "server": self.server,
+            "project": self.project,
+            "subjects": {
+                label: {
+                    "id": s.id,
+                    "label": s.label,
+                    "fields": dict(sorted(s.fields.items())),
+                    "custom": dict(sorted(s.custom.items())),
+                    "sessions": {k: session(v) for k, v in sorted(s.sessions.items())},
+                }
+                for label, s in sorted(self.subjects.items())
+            },
+            "prearchive": [vars(p) for p in self.prearchive],
+        }
+
+    def fingerprint(self) -> str:
+        """sha256 of the canonical JSON; equal states have equal fingerprints."""
+        data = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(data.encode("utf-8")).hexdigest()

@@ -1,0 +1,62 @@
+"""Field values compared the way XNAT stores them, so that a plan never shows a change XNAT
+would not make: strings with XML entities undone, enums case-insensitive, integers and floats
+by value, dates as YYYY-MM-DD, times as HH:MM:SS."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, datetime
+
+from xsync.model.fields import FieldDef, ValueKind
+
+_US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
+_TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?")
+
+
+def unescape_xml(value: str) -> str:
+    """XNAT stores PUT parameters XML-escaped (`&` -> `&amp;`); listings return them so."""
+    return html.unescape(value) if "&" in value else value
+
+
+def xnat_text(value: object) -> str:
+    """A spec value as the text XNAT would store: ints without `.0`, dates ISO."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (date, datetime)):
+        return value.strftime("%Y-%m-%d")
+    return str(value)
+
+
+def canonical(definition: FieldDef | None, value: str) -> str:
+    """The comparison form of a stored or desired value (never sent to the server)."""
+    text = unescape_xml(value)
+    if definition is None:
+        return text
+    kind = definition.kind
+    stripped = text.strip()
+    if kind is ValueKind.ENUM:
+        return stripped.casefold()
+    if kind in (ValueKind.INT, ValueKind.FLOAT):
+        try:
+            number = float(stripped)
+        except ValueError:
+            return text
+        return str(int(number)) if number.is_integer() else repr(number)
+    if kind is ValueKind.DATE:
+        m = _US_DATE.fullmatch(stripped)
+        if m:
+            return f"{m.group(3)}-{int(m.group(1)):02d}-{int(m.group(2)):02d}"
+        return stripped[:10]
+    if kind is ValueKind.TIME:
+        m = _TIME.fullmatch(stripped)
+        if m:
+            return f"{int(m.group(1)):02d}:{m.group(2)}:{m.group(3) or '00'}"
+        return stripped
+    return text
+
+
+def same_value(definition: FieldDef | None, a: str, b: str) -> bool:
+    return canonical(definition, a) == canonical(definition, b)

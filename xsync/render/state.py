@@ -1,0 +1,46 @@
+"""A RemoteState as an indented text tree (the debugging window into what plan compares)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from xsync.model.remote import RemoteState
+
+
+def _fields(fields: Mapping[str, str], custom: Mapping[str, str] | None = None) -> str:
+    parts = [f"{k}={v!r}" if " " in v or not v else f"{k}={v}" for k, v in sorted(fields.items())]
+    parts += [f"fields.{k}={v!r}" if " " in v or not v else f"fields.{k}={v}" for k, v in sorted((custom or {}).items())]
+    return "  ".join(parts)
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1000 or unit == "GB":
+            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1000
+    return f"{n} B"
+
+
+def render_state_text(state: RemoteState) -> str:
+    c = state.counts()
+    lines = [
+        f"project {state.project} at {state.server}: {c['subjects']} subjects, {c['sessions']} sessions, "
+        f"{c['scans']} scans, {c['prearchive']} in the prearchive"
+    ]
+    for subject in state.subjects.values():
+        lines.append(f"subject {subject.label} ({subject.id})  {_fields(subject.fields, subject.custom)}".rstrip())
+        for session in subject.sessions.values():
+            head = f"  session {session.label} ({session.id}, {session.xsi_type})"
+            lines.append(f"{head}  {_fields(session.fields, session.custom)}".rstrip())
+            for scan in session.scans.values():
+                kind = f", {scan.xsi_type}" if scan.xsi_type else ""
+                files = "  ".join(
+                    f"{r.label}: {r.file_count} files, {_size(r.file_size)}" for r in scan.resources.values()
+                )
+                lines.append(f"    scan {scan.id}{kind}  {_fields(scan.fields)}  {files}".rstrip())
+    if state.prearchive:
+        lines.append("prearchive:")
+        for p in state.prearchive:
+            lines.append(f"  {p.timestamp}/{p.folder}  {p.status}  study {p.study_uid}")
+    return "\n".join(lines) + "\n"

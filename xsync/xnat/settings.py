@@ -1,0 +1,83 @@
+"""How to reach a server: URL, credentials, TLS, timeouts and retry policy. Built by the CLI
+(the only layer that reads the environment) and handed to the client."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit, urlunsplit
+
+from xsync.errors import UsageError
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A user name and secret (password, or an alias token's secret). The secret never
+    appears in repr, logs or errors."""
+
+    user: str
+    secret: str = field(repr=False)
+    source: str = "option"  # option | environment | netrc
+
+    def __repr__(self) -> str:
+        return f"Credentials(user={self.user!r}, source={self.source!r})"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Retries of idempotent requests (GET, PUT, DELETE, HEAD) on connection errors and on
+    429/502/503/504; never of POST (the import service is not idempotent)."""
+
+    attempts: int = 5  # retries after the first try
+    backoff: float = 0.5  # seconds; doubled each retry, with jitter
+    backoff_max: float = 30.0
+    budget: float = 120.0  # seconds one request may spend retrying in total
+
+
+@dataclass(frozen=True)
+class ConnectionSettings:
+    server: str  # base URL, with or without a context path: https://host or https://host/xnat
+    credentials: Credentials | None = None
+    verify: bool | str = True  # True, False (--insecure) or a CA bundle path (--ca-bundle)
+    connect_timeout: float = 10.0
+    read_timeout: float = 300.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    pool_size: int = 10  # connections kept per host; sized for concurrent apply
+
+    @property
+    def base_url(self) -> str:
+        return normalize_server_url(self.server)
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.base_url).hostname or ""
+
+
+def normalize_server_url(server: str) -> str:
+    """`host`, `https://host/`, `https://user:pw@host/xnat/` -> `https://host/xnat` (no
+    credentials, no trailing slash, no `/data` suffix)."""
+    text = server.strip()
+    if not text:
+        raise UsageError("no XNAT server given (use --server, XNAT_HOST or `server:` in the spec)")
+    if "://" not in text:
+        text = "https://" + text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UsageError(f"not an http(s) server URL: {redact_url(server)}")
+    netloc = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+    if ":" in (parts.hostname or ""):  # IPv6 literal
+        netloc = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
+    path = parts.path.rstrip("/")
+    for suffix in ("/data", "/REST"):
+        if path.endswith(suffix):
+            path = path[: -len(suffix)]
+    return urlunsplit((parts.scheme, netloc, path, "", ""))
+
+
+def redact_url(url: str) -> str:
+    """The URL with any user-info removed and query values hidden."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = f"{host}:{parts.port}"
+    query = "&".join(p.split("=", 1)[0] + ("=…" if "=" in p else "") for p in parts.query.split("&") if p)
+    return urlunsplit((parts.scheme, host, parts.path, query, ""))
