@@ -23,3 +23,5 @@ class EmulatorConfig:
     quiet_seconds: float = 300.0  # prearchive RECEIVING -> READY after this long without files
     site_id: str = "XNAT"
     context_path: str = ""  # e.g. "/xnat" to serve under https://host/xnat/data/...
+    tls_cert: Path | None = None  # PEM certificate (and key below): serve HTTPS instead of HTTP
+    tls_key: Path | None = None

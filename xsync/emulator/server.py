@@ -51,7 +51,8 @@ class Emulator:
         """Base URL including the context path, e.g. http://127.0.0.1:8080 or .../xnat."""
         assert self._server is not None, "emulator not started"
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}{self.config.context_path}"
+        scheme = "https" if self.config.tls_cert else "http"
+        return f"{scheme}://{host}:{port}{self.config.context_path}"
 
     @property
     def port(self) -> int:
@@ -63,8 +64,16 @@ class Emulator:
         return list(self.app.requests)
 
     def start(self) -> Emulator:
+        ssl_context = None
+        if self.config.tls_cert:
+            ssl_context = (str(self.config.tls_cert), str(self.config.tls_key or self.config.tls_cert))
         self._server = make_server(
-            self.config.host, self.config.port, self.app, threaded=True, request_handler=_QuietHandler
+            self.config.host,
+            self.config.port,
+            self.app,
+            threaded=True,
+            request_handler=_QuietHandler,
+            ssl_context=ssl_context,
         )
         self._thread = threading.Thread(target=self._server.serve_forever, name="xsync-emulator-http", daemon=True)
         self._thread.start()
