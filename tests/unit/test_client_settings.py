@@ -72,7 +72,10 @@ def test_no_credentials_anywhere_is_anonymous(tmp_path: Path) -> None:
 
 def test_server_precedence() -> None:
     env = {"XNAT_HOST": "https://from-env"}
-    assert resolve_connection(opts(server="https://opt"), spec_server="https://spec", environ=env).base_url == "https://opt"
+    assert (
+        resolve_connection(opts(server="https://opt"), spec_server="https://spec", environ=env).base_url
+        == "https://opt"
+    )
     assert resolve_connection(opts(), spec_server="https://spec", environ=env).base_url == "https://from-env"
     assert resolve_connection(opts(), spec_server="https://spec", environ={}).base_url == "https://spec"
     with pytest.raises(UsageError, match="no XNAT server given"):
@@ -84,7 +87,9 @@ def test_tls_decisions(tmp_path: Path) -> None:
     bundle.write_text("x")
     assert resolve_connection(opts(server="h"), spec_server=None, environ={}).verify is True
     assert resolve_connection(opts(server="h", insecure=True), spec_server=None, environ={}).verify is False
-    assert resolve_connection(opts(server="h", ca_bundle=str(bundle)), spec_server=None, environ={}).verify == str(bundle)
+    assert resolve_connection(opts(server="h", ca_bundle=str(bundle)), spec_server=None, environ={}).verify == str(
+        bundle
+    )
     with pytest.raises(UsageError, match="contradict"):
         resolve_connection(opts(server="h", ca_bundle=str(bundle), insecure=True), spec_server=None, environ={})
 

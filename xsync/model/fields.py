@@ -103,6 +103,7 @@ FIELDS: dict[Level, dict[str, FieldDef]] = {
     Level.SCAN: {f.name: f for f in SCAN_FIELDS},
 }
 
+
 def field_def(level: Level, name: str) -> FieldDef | None:
     return FIELDS[level].get(name)
 

@@ -9,7 +9,9 @@ from xsync.model.remote import RemoteState
 
 def _fields(fields: Mapping[str, str], custom: Mapping[str, str] | None = None) -> str:
     parts = [f"{k}={v!r}" if " " in v or not v else f"{k}={v}" for k, v in sorted(fields.items())]
-    parts += [f"fields.{k}={v!r}" if " " in v or not v else f"fields.{k}={v}" for k, v in sorted((custom or {}).items())]
+    parts += [
+        f"fields.{k}={v!r}" if " " in v or not v else f"fields.{k}={v}" for k, v in sorted((custom or {}).items())
+    ]
     return "  ".join(parts)
 
 

@@ -33,9 +33,7 @@ def session_columns(xsi_type: str) -> list[str]:
     return ["ID", "label", "subject_ID", *names, *custom_columns(xsi_type)]
 
 
-def read_project(
-    client: XnatClient, project: str, *, probe_scan_types: Iterable[str] = ()
-) -> RemoteState:
+def read_project(client: XnatClient, project: str, *, probe_scan_types: Iterable[str] = ()) -> RemoteState:
     """Everything xsync compares against, for one project. Raises on any failed listing:
     absence is only ever concluded from a successful one."""
     base = f"/data/projects/{project}"
@@ -49,9 +47,7 @@ def read_project(
     scan_rows: dict[str, list[dict[str, str]]] = {}
     typed_scans: dict[str, dict[str, list[dict[str, str]]]] = {}
     for t in session_types:
-        session_rows[t] = client.listing(
-            f"{base}/experiments", {"xsiType": t, "columns": ",".join(session_columns(t))}
-        )
+        session_rows[t] = client.listing(f"{base}/experiments", {"xsiType": t, "columns": ",".join(session_columns(t))})
         scan_rows[t] = client.listing(
             f"{base}/experiments", {"xsiType": t, "columns": ",".join(["ID", "label", *SCAN_COLUMNS])}
         )

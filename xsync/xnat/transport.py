@@ -62,9 +62,7 @@ def make_retry(policy: RetryPolicy) -> BudgetedRetry:
 
 def build_session(settings: ConnectionSettings) -> requests.Session:
     session = requests.Session()
-    adapter = HTTPAdapter(
-        pool_connections=2, pool_maxsize=settings.pool_size, max_retries=make_retry(settings.retry)
-    )
+    adapter = HTTPAdapter(pool_connections=2, pool_maxsize=settings.pool_size, max_retries=make_retry(settings.retry))
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.verify = settings.verify

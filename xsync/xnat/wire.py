@@ -90,7 +90,9 @@ def parse_scans(rows: Iterable[Row], scan_types: Mapping[tuple[str, str], str]) 
         if scan_id:
             by_scan[(row.get("ID", ""), scan_id)].append(row)
     out: dict[str, dict[str, RemoteScan]] = defaultdict(dict)
-    for (session_id, scan_id), scan_rows in sorted(by_scan.items(), key=lambda kv: (kv[0][0], maybe_numeric_key(kv[0][1]))):
+    for (session_id, scan_id), scan_rows in sorted(
+        by_scan.items(), key=lambda kv: (kv[0][0], maybe_numeric_key(kv[0][1]))
+    ):
         first = scan_rows[0]
         fields = {name: unescape_xml(first[key]) for name, key in SCAN_FIELD_KEYS.items() if first.get(key, "")}
         resources = {}
@@ -172,7 +174,9 @@ def parse_state(
     # Sessions whose subject lies outside the project (shared in): keep their labels visible.
     for subject_id, sessions in sessions_by_subject.items():
         label = subject_label_by_id.get(subject_id) or subject_id
-        subjects.setdefault(label, RemoteSubject(id=subject_id, label=label, sessions=FrozenMap(sorted(sessions.items()))))
+        subjects.setdefault(
+            label, RemoteSubject(id=subject_id, label=label, sessions=FrozenMap(sorted(sessions.items())))
+        )
 
     prearchive = tuple(
         PrearchiveEntry(

@@ -1,0 +1,326 @@
+"""Desired state vs remote state -> operations, conflicts, pending prearchive entries and
+unmanaged objects. Pure and keyed: objects are matched by label (subjects, sessions) and by
+SeriesInstanceUID then scan ID (scans); fields are compared only where the spec manages them,
+after XNAT's normalisation.
+
+Order of the operations: subjects, imports, session fields, scan fields, deletions (scans,
+then sessions, then subjects) — the order apply must follow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from xsync.model.address import Address
+from xsync.model.desired import DesiredScan, DesiredSession, DesiredState, DesiredSubject, FieldValue, LocalSeries
+from xsync.model.fields import Level, field_def
+from xsync.model.remote import RemoteScan, RemoteSession, RemoteState, RemoteSubject
+from xsync.model.values import same_value
+from xsync.plan.ops import (
+    AppendSeries,
+    CreateSubject,
+    DeleteScan,
+    DeleteSession,
+    DeleteSubject,
+    FieldChange,
+    ImportSession,
+    Operation,
+    ResendInstances,
+    SeriesImport,
+    UpdateScan,
+    UpdateSession,
+    UpdateSubject,
+)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Something the plan must refuse to paper over."""
+
+    address: Address
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.address}: {self.message}"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A prearchive entry: `session` is the spec's label when the entry holds a study the spec
+    binds, "" otherwise (its own labels may come from patient names and stay hidden)."""
+
+    timestamp: str
+    folder: str
+    status: str
+    study_uid: str
+    session: str = ""
+
+
+@dataclass(frozen=True)
+class DiffResult:
+    operations: tuple[Operation, ...]
+    conflicts: tuple[Conflict, ...]
+    pending: tuple[Pending, ...]
+    unmanaged: tuple[Address, ...]
+
+
+def field_changes(
+    level: Level, desired: Mapping[str, FieldValue], current: Mapping[str, str], *, custom: bool = False
+) -> tuple[FieldChange, ...]:
+    """Managed fields whose stored value differs from the desired one, in the spec's order."""
+    out = []
+    for name, wanted in desired.items():
+        definition = None if custom else field_def(level, name)
+        before = current.get(name)
+        if before is None:
+            if wanted.value == "":
+                continue  # XNAT lists an unset field as ""
+        elif same_value(definition, before, wanted.value):
+            continue
+        out.append(FieldChange(name=name, before=before, after=wanted.value, custom=custom, source=wanted.source))
+    return tuple(out)
+
+
+def _series_import(s: LocalSeries) -> SeriesImport:
+    return SeriesImport(
+        uid=s.uid,
+        scan_id=s.scan_id,
+        xsi_type=s.xsi_type,
+        description=s.description,
+        instances=s.instances,
+        bytes=s.bytes,
+    )
+
+
+@dataclass
+class _Buckets:
+    subjects: list[Operation] = field(default_factory=list)
+    imports: list[Operation] = field(default_factory=list)
+    sessions: list[Operation] = field(default_factory=list)
+    scans: list[Operation] = field(default_factory=list)
+    delete_scans: list[Operation] = field(default_factory=list)
+    delete_sessions: list[Operation] = field(default_factory=list)
+    delete_subjects: list[Operation] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    unmanaged: list[Address] = field(default_factory=list)
+    prearchived: dict[str, str] = field(default_factory=dict)  # study UID -> prearchive URL
+
+    def operations(self) -> tuple[Operation, ...]:
+        return tuple(
+            self.subjects + self.imports + self.sessions + self.scans
+            + self.delete_scans + self.delete_sessions + self.delete_subjects
+        )  # fmt: skip
+
+
+def diff(desired: DesiredState, remote: RemoteState) -> DiffResult:
+    b = _Buckets(prearchived={p.study_uid: p.url for p in remote.prearchive if p.study_uid})
+    project = desired.project
+    for label, subject in desired.subjects.items():
+        _diff_subject(b, Address(project, label), subject, remote.subjects.get(label), remote)
+    for label in remote.subjects:
+        if label not in desired.subjects:
+            b.unmanaged.append(Address(project, label))
+    return DiffResult(b.operations(), tuple(b.conflicts), _pending(desired, remote), tuple(b.unmanaged))
+
+
+def _diff_subject(
+    b: _Buckets, addr: Address, ds: DesiredSubject, rs: RemoteSubject | None, remote: RemoteState
+) -> None:
+    if ds.absent:
+        if rs is not None:
+            b.delete_subjects.append(DeleteSubject(address=addr, subject_id=rs.id, sessions=len(rs.sessions)))
+        return
+    if rs is None:
+        changes = field_changes(Level.SUBJECT, ds.fields, {}) + field_changes(Level.SUBJECT, ds.custom, {}, custom=True)
+        b.subjects.append(CreateSubject(address=addr, fields=changes, reason="not on the server"))
+    else:
+        changes = field_changes(Level.SUBJECT, ds.fields, rs.fields) + field_changes(
+            Level.SUBJECT, ds.custom, rs.custom, custom=True
+        )
+        if changes:
+            b.subjects.append(UpdateSubject(address=addr, subject_id=rs.id, changes=changes))
+        for label in rs.sessions:
+            if label not in ds.sessions:
+                b.unmanaged.append(Address(addr.project, addr.subject, label))
+    for label, session in ds.sessions.items():
+        found = remote.session(label)
+        s_addr = Address(addr.project, addr.subject, label)
+        if found is not None and (rs is None or found.subject_id != rs.id):
+            owner = _subject_label(remote, found.subject_id)
+            b.conflicts.append(
+                Conflict(
+                    s_addr, f"the session exists on the server under subject {owner} ({found.id}), not {addr.subject}"
+                )
+            )
+            continue
+        _diff_session(b, s_addr, session, found)
+
+
+def _subject_label(remote: RemoteState, subject_id: str) -> str:
+    for s in remote.subjects.values():
+        if s.id == subject_id:
+            return s.label
+    return subject_id
+
+
+def _diff_session(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSession | None) -> None:
+    if ds.absent:
+        if rs is not None:
+            b.delete_sessions.append(DeleteSession(address=addr, session_id=rs.id, scans=len(rs.scans)))
+        return
+    if rs is None:
+        _new_session(b, addr, ds)
+        return
+    if ds.xsi_type and rs.xsi_type and ds.xsi_type != rs.xsi_type:
+        b.conflicts.append(Conflict(addr, f"the session is a {rs.xsi_type} on the server, the spec says {ds.xsi_type}"))
+        return
+    study = ds.study
+    remote_uid = rs.fields.get("UID", "")
+    if study is not None and remote_uid and remote_uid != study.uid:
+        b.conflicts.append(
+            Conflict(addr, f"the session on the server holds study {remote_uid}; the bound local study is {study.uid}")
+        )
+        return
+    changes = field_changes(Level.SESSION, ds.fields, rs.fields) + field_changes(
+        Level.SESSION, ds.custom, rs.custom, custom=True
+    )
+    if changes:
+        b.sessions.append(UpdateSession(address=addr, session_id=rs.id, xsi_type=rs.xsi_type, changes=changes))
+    scan_ids = _match_series(b, addr, ds, rs)
+    for scan_id, scan in ds.scans.items():
+        effective_id = scan_ids.get(scan_id, scan_id)
+        _diff_scan(b, addr, rs, Address(addr.project, addr.subject, addr.session, effective_id), scan)
+    managed = {scan_ids.get(k, k) for k in ds.scans}
+    for scan_id in rs.scans:
+        if scan_id not in managed:
+            b.unmanaged.append(Address(addr.project, addr.subject, addr.session, scan_id))
+
+
+def _new_session(b: _Buckets, addr: Address, ds: DesiredSession) -> None:
+    study = ds.study
+    if study is None:
+        b.conflicts.append(
+            Conflict(addr, "the session is not on the server and has no DICOM binding to import it from")
+        )
+        return
+    b.imports.append(
+        ImportSession(
+            address=addr,
+            study_uid=study.uid,
+            xsi_type=ds.xsi_type or study.xsi_type,
+            series=tuple(_series_import(s) for s in study.series),
+            instances=study.instances,
+            bytes=study.bytes,
+            prearchive=b.prearchived.get(study.uid, ""),
+            reason="not on the server",
+        )
+    )
+    changes = field_changes(Level.SESSION, ds.fields, study.predicted) + field_changes(
+        Level.SESSION, ds.custom, {}, custom=True
+    )
+    if changes:
+        b.sessions.append(
+            UpdateSession(address=addr, session_id="", xsi_type=ds.xsi_type or study.xsi_type, changes=changes)
+        )
+    local_ids = {s.scan_id for s in study.series}
+    for scan_id, scan in ds.scans.items():
+        s_addr = Address(addr.project, addr.subject, addr.session, scan_id)
+        if scan.absent:
+            continue  # nothing to delete: the scan never existed
+        if scan_id not in local_ids:
+            b.conflicts.append(Conflict(s_addr, "the scan is in the spec but not in the bound DICOM study"))
+            continue
+        changes = field_changes(Level.SCAN, scan.fields, scan.series.predicted if scan.series else {})
+        if changes:
+            xsi = scan.series.xsi_type if scan.series else ""
+            b.scans.append(UpdateScan(address=s_addr, session_id="", xsi_type=xsi, changes=changes))
+
+
+def _match_series(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSession) -> dict[str, str]:
+    """Local series against the server's scans, by SeriesInstanceUID. Returns predicted scan ID
+    -> the server's scan ID for series already there; plans appends and re-sends."""
+    study = ds.study
+    if study is None:
+        return {}
+    by_uid: dict[str, RemoteScan] = {s.fields.get("UID", ""): s for s in rs.scans.values() if s.fields.get("UID")}
+    mapping: dict[str, str] = {}
+    missing: list[LocalSeries] = []
+    for series in study.series:
+        scan = by_uid.get(series.uid)
+        if scan is None:
+            clash = rs.scans.get(series.scan_id)
+            if clash is not None:
+                s_addr = Address(addr.project, addr.subject, addr.session, series.scan_id)
+                b.conflicts.append(
+                    Conflict(
+                        s_addr,
+                        f"scan {series.scan_id} on the server is series {clash.fields.get('UID') or '(no UID)'}; "
+                        f"the local series {series.uid} would take the same ID",
+                    )
+                )
+                continue
+            missing.append(series)
+            continue
+        mapping[series.scan_id] = scan.id
+        if scan.dicom_file_count < series.instances:
+            b.imports.append(
+                ResendInstances(
+                    address=Address(addr.project, addr.subject, addr.session, scan.id),
+                    session_id=rs.id,
+                    study_uid=study.uid,
+                    series_uid=series.uid,
+                    local_instances=series.instances,
+                    remote_files=scan.dicom_file_count,
+                    bytes=series.bytes,
+                    reason=f"{series.instances - scan.dicom_file_count} instances missing on the server",
+                )
+            )
+    if missing:
+        b.imports.append(
+            AppendSeries(
+                address=addr,
+                session_id=rs.id,
+                study_uid=study.uid,
+                series=tuple(_series_import(s) for s in missing),
+                instances=sum(s.instances for s in missing),
+                bytes=sum(s.bytes for s in missing),
+                reason="series missing from the session on the server",
+            )
+        )
+        for s in missing:
+            mapping[s.scan_id] = s.scan_id
+    return mapping
+
+
+def _diff_scan(b: _Buckets, session_addr: Address, rs: RemoteSession, addr: Address, ds: DesiredScan) -> None:
+    remote_scan = rs.scans.get(addr.scan)
+    if ds.absent:
+        if remote_scan is not None:
+            b.delete_scans.append(DeleteScan(address=addr, session_id=rs.id, files=remote_scan.dicom_file_count))
+        return
+    if remote_scan is not None:
+        changes = field_changes(Level.SCAN, ds.fields, remote_scan.fields)
+        if changes:
+            b.scans.append(UpdateScan(address=addr, session_id=rs.id, xsi_type=remote_scan.xsi_type, changes=changes))
+        return
+    if ds.series is None:
+        b.conflicts.append(
+            Conflict(addr, "the scan is in the spec but neither on the server nor in the bound DICOM study")
+        )
+        return
+    changes = field_changes(Level.SCAN, ds.fields, ds.series.predicted)
+    if changes:  # the scan arrives with this plan's append
+        b.scans.append(UpdateScan(address=addr, session_id=rs.id, xsi_type=ds.series.xsi_type, changes=changes))
+
+
+def _pending(desired: DesiredState, remote: RemoteState) -> tuple[Pending, ...]:
+    wanted = {
+        session.study.uid: label
+        for subject in desired.subjects.values()
+        for label, session in subject.sessions.items()
+        if session.study is not None
+    }
+    return tuple(
+        Pending(p.timestamp, p.folder, p.status, p.study_uid, wanted.get(p.study_uid, "")) for p in remote.prearchive
+    )
