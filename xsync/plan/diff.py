@@ -188,9 +188,11 @@ def _diff_session(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSess
     if changes:
         b.sessions.append(UpdateSession(address=addr, session_id=rs.id, xsi_type=rs.xsi_type, changes=changes))
     scan_ids = _match_series(b, addr, ds, rs)
+    local = {s.scan_id: s for s in ds.study.series} if ds.study else {}
     for scan_id, scan in ds.scans.items():
         effective_id = scan_ids.get(scan_id, scan_id)
-        _diff_scan(b, addr, rs, Address(addr.project, addr.subject, addr.session, effective_id), scan)
+        series = scan.series or local.get(scan_id)
+        _diff_scan(b, rs, Address(addr.project, addr.subject, addr.session, effective_id), scan, series)
     managed = {scan_ids.get(k, k) for k in ds.scans}
     for scan_id in rs.scans:
         if scan_id not in managed:
@@ -223,18 +225,18 @@ def _new_session(b: _Buckets, addr: Address, ds: DesiredSession) -> None:
         b.sessions.append(
             UpdateSession(address=addr, session_id="", xsi_type=ds.xsi_type or study.xsi_type, changes=changes)
         )
-    local_ids = {s.scan_id for s in study.series}
+    local = {s.scan_id: s for s in study.series}
     for scan_id, scan in ds.scans.items():
         s_addr = Address(addr.project, addr.subject, addr.session, scan_id)
         if scan.absent:
             continue  # nothing to delete: the scan never existed
-        if scan_id not in local_ids:
+        series = scan.series or local.get(scan_id)
+        if series is None:
             b.conflicts.append(Conflict(s_addr, "the scan is in the spec but not in the bound DICOM study"))
             continue
-        changes = field_changes(Level.SCAN, scan.fields, scan.series.predicted if scan.series else {})
+        changes = field_changes(Level.SCAN, scan.fields, series.predicted)
         if changes:
-            xsi = scan.series.xsi_type if scan.series else ""
-            b.scans.append(UpdateScan(address=s_addr, session_id="", xsi_type=xsi, changes=changes))
+            b.scans.append(UpdateScan(address=s_addr, session_id="", xsi_type=series.xsi_type, changes=changes))
 
 
 def _match_series(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSession) -> dict[str, str]:
@@ -293,7 +295,7 @@ def _match_series(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSess
     return mapping
 
 
-def _diff_scan(b: _Buckets, session_addr: Address, rs: RemoteSession, addr: Address, ds: DesiredScan) -> None:
+def _diff_scan(b: _Buckets, rs: RemoteSession, addr: Address, ds: DesiredScan, series: LocalSeries | None) -> None:
     remote_scan = rs.scans.get(addr.scan)
     if ds.absent:
         if remote_scan is not None:
