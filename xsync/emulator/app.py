@@ -1,12 +1,17 @@
 """The emulator's WSGI application: faults and latency, the request log, authentication, and
-dispatch of `/data`, `/REST` (and `/archive`) routes to the route modules."""
+dispatch of `/data`, `/REST` (and `/archive`) routes to the route modules.
+
+Order per request, as in XNAT: the context path, then Spring's filters (Basic login or the
+session cookie; 401/302 without credentials, even for unknown paths), then Restlet routing
+(404/405), then the resource. Latency and faults come first of all, as a slow or failing
+network would.
+"""
 
 from __future__ import annotations
 
-import base64
+import contextlib
 import logging
 import random
-import secrets
 import socket
 import threading
 import time
@@ -15,18 +20,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from werkzeug.datastructures import MultiDict
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from xsync.emulator.auth import Authenticator, session_cookie
 from xsync.emulator.config import EmulatorConfig
-from xsync.emulator.http import Ctx, Route, XnatHTTPError, status_page, tomcat_page
+from xsync.emulator.http import Ctx, Route, XnatHTTPError, status_page
 from xsync.emulator.store import Store
 
 log = logging.getLogger(__name__)
 
-_BROWSER_AGENTS = ("MSIE", "Mozilla", "AppleWebKit", "Opera")
-SESSION_COOKIE = "JSESSIONID"
+_MUTATING = frozenset({"PUT", "POST", "DELETE"})
 
 
 @dataclass(frozen=True)
@@ -42,15 +47,45 @@ class DroppedConnection(Exception):
     """Raised to make the server close the connection without answering."""
 
 
+class Knobs:
+    """Latency and faults, settable while the server runs. The fault dice are a seeded PRNG, so
+    a seed replays the same fault sequence for the same sequence of requests."""
+
+    def __init__(self, latency_ms: float = 0.0, fault_rate: float = 0.0, seed: int | None = None) -> None:
+        self._lock = threading.Lock()
+        self.latency_ms = latency_ms
+        self.fault_rate = fault_rate
+        self._dice = random.Random(seed)
+
+    def set_latency(self, ms: float) -> None:
+        self.latency_ms = max(0.0, float(ms))
+
+    def set_faults(self, rate: float, seed: int | None = None) -> None:
+        """Share `rate` (0..1) of requests fail: half with a 503, half by a dropped connection."""
+        with self._lock:
+            self.fault_rate = min(1.0, max(0.0, float(rate)))
+            self._dice = random.Random(seed)
+
+    def roll(self) -> str | None:
+        """None, "503" or "drop" for the next request."""
+        if self.fault_rate <= 0:
+            return None
+        with self._lock:
+            roll = self._dice.random()
+            kind = self._dice.random()
+        if roll >= self.fault_rate:
+            return None
+        return "503" if kind < 0.5 else "drop"
+
+
 class EmulatorApp:
     def __init__(self, config: EmulatorConfig, store: Store, routes: Iterable[Route]) -> None:
         self.config = config
         self.store = store
-        self.sessions: dict[str, str] = {}  # JSESSIONID -> user
+        self.auth = Authenticator(config)
+        self.knobs = Knobs(config.latency_ms, config.fault_rate, config.seed)
         self.requests: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
-        self._dice = random.Random(config.seed)
-        self._dice_lock = threading.Lock()
         self._url_map, self._handlers = self._build_map(routes)
 
     # -- routing ---------------------------------------------------------------------------
@@ -79,49 +114,6 @@ class EmulatorApp:
         with self._log_lock:
             self.requests.clear()
 
-    # -- faults ----------------------------------------------------------------------------
-    def _fault(self) -> str | None:
-        if self.config.fault_rate <= 0:
-            return None
-        with self._dice_lock:
-            roll = self._dice.random()
-            kind = self._dice.random()
-        if roll >= self.config.fault_rate:
-            return None
-        return "503" if kind < 0.5 else "drop"
-
-    # -- authentication --------------------------------------------------------------------
-    def _authenticate(self, request: Request) -> tuple[str | None, Response | None]:
-        """The logged-in user, or the response Spring's filters would send instead."""
-        header = request.headers.get("Authorization", "")
-        if header.lower().startswith("basic "):
-            try:
-                name, _, password = base64.b64decode(header[6:].strip()).decode("utf-8").partition(":")
-            except (ValueError, UnicodeDecodeError):
-                name, password = "", ""
-            if "/" in name:  # provider/username
-                name = name.split("/", 1)[1]
-            if self.config.users.get(name) == password and name:
-                return name, None
-            body = tomcat_page(401, "Unauthorized", "Login attempt failed. Please try again.")
-            return None, Response(body, status=401, mimetype="text/html")
-        sid = request.cookies.get(SESSION_COOKIE)
-        if sid and sid in self.sessions:
-            return self.sessions[sid], None
-        agent = request.headers.get("User-Agent", "")
-        if any(a in agent for a in _BROWSER_AGENTS):
-            r = Response("", status=302)
-            r.headers["Location"] = f"{self.config.context_path}/app/template/Login.vm"
-            return None, r
-        r = Response(tomcat_page(401, "Unauthorized", "Unauthorized"), status=401, mimetype="text/html")
-        r.headers["WWW-Authenticate"] = f'Basic realm="{self.config.site_id}"'
-        return None, r
-
-    def new_session(self, user: str) -> str:
-        sid = secrets.token_hex(16).upper()
-        self.sessions[sid] = user
-        return sid
-
     # -- WSGI ------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         request = Request(environ)
@@ -131,10 +123,8 @@ class EmulatorApp:
             # Close the socket under the server: the client sees a reset/EOF, no status line.
             sock = environ.get("werkzeug.socket")
             if sock is not None:
-                try:
+                with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
             # Writing the status line now fails with a broken pipe, which the server treats
             # as a dropped connection (no traceback, no response).
             start_response("500 Internal Server Error", [])
@@ -149,52 +139,73 @@ class EmulatorApp:
         elif cp:
             self._record(request, path, 404, "")
             return Response(status_page("Not Found"), status=404, mimetype="text/html")
-        if self.config.latency_ms:
-            time.sleep(self.config.latency_ms / 1000.0)
-        fault = self._fault()
+        if self.knobs.latency_ms:
+            time.sleep(self.knobs.latency_ms / 1000.0)
+        fault = self.knobs.roll()
         if fault == "drop":
             self._record(request, path, 0, "")
             raise DroppedConnection(path)
         if fault == "503":
             self._record(request, path, 503, "")
             return Response(status_page("Service Unavailable"), status=503, mimetype="text/html")
-        user, denial = self._authenticate(request)
-        if denial is not None:
+
+        match = self._match(path, request.method)
+        login = self.auth.authenticate(request)
+        if login.denial is not None:
+            self._record(request, path, login.denial.status_code, "")
+            return login.denial
+        public = isinstance(match, tuple) and match[0].public
+        if not login.user and not public:
+            denial = self.auth.unauthenticated(request)
             self._record(request, path, denial.status_code, "")
             return denial
-        assert user is not None
-        response = self._dispatch(request, path, user)
-        if SESSION_COOKIE not in request.cookies or request.cookies[SESSION_COOKIE] not in self.sessions:
-            # A successful basic login creates a server session, as XNAT's does.
-            if response.status_code < 400 and not response.headers.get("Set-Cookie"):
-                sid = self.new_session(user)
-                response.set_cookie(SESSION_COOKIE, sid, path="/", httponly=True)
-        self._record(request, path, response.status_code, user)
+        sid, new_session = login.session_id, False
+        if login.user and not sid:  # a successful Basic login creates a server session
+            sid, new_session = self.auth.new_session(login.user), True
+        if isinstance(match, Response):
+            response = match
+        else:
+            route, values = match
+            response = self._dispatch(request, path, login.user, sid, route, values)
+        if new_session and not response.headers.get("Set-Cookie"):
+            session_cookie(response, sid)
+        if request.method in _MUTATING and response.status_code < 400:
+            self.store.changed()
+        self._record(request, path, response.status_code, login.user)
         return response
 
-    def _dispatch(self, request: Request, path: str, user: str) -> Response:
+    def _match(self, path: str, method: str) -> tuple[Route, dict[str, Any]] | Response:
         adapter = self._url_map.bind("emulator", path_info=path)
         try:
-            endpoint, values = adapter.match(path, method=request.method)
+            endpoint, values = adapter.match(path, method=method)
         except MethodNotAllowed:
             return XnatHTTPError(405, "Method Not Allowed").response()
         except NotFound:
             return XnatHTTPError(404, "The server has not found anything matching the request URI").response()
         except HTTPException as e:  # e.g. a redirect for a trailing slash
             return XnatHTTPError(e.code or 400, e.description or "Bad Request").response()
-        route = self._handlers[endpoint]
+        return self._handlers[endpoint], values
+
+    def _dispatch(
+        self, request: Request, path: str, user: str, sid: str, route: Route, values: dict[str, Any]
+    ) -> Response:
         params: MultiDict[str, str] = MultiDict()
-        if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            for k, v in request.form.items(multi=True):
-                params.add(k, v)
+        try:
+            if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+                for k, v in request.form.items(multi=True):
+                    params.add(k, v)
+        except RequestEntityTooLarge:
+            return XnatHTTPError(413, "Request entity too large").response()
         for k in request.args:
             params.setlist(k, request.args.getlist(k))  # query parameters override the body
         prefix = "/REST" if path.startswith("/REST") else "/data"
-        ctx = Ctx(request, self.store, self.config, user, params, prefix)
+        ctx = Ctx(request, self.store, self.config, user, params, prefix, sid, self.auth)
         try:
             return route.handler(ctx, **values)
         except XnatHTTPError as e:
             return e.response()
+        except HTTPException as e:  # werkzeug's own limits (body too large, bad multipart ...)
+            return XnatHTTPError(e.code or 400, e.description or "Bad Request").response()
         except DroppedConnection:
             raise
         except Exception:  # the emulator must never crash on input; answer as Restlet would

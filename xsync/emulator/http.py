@@ -9,6 +9,7 @@ and `/REST/archive`, as XNATApplication does.
 from __future__ import annotations
 
 import html
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,9 +28,9 @@ _STATUS_PAGE = (
 )
 
 _TOMCAT_PAGE = (
-    "<!doctype html><html lang=\"en\"><head><title>HTTP Status {status} – {reason}</title></head>"
-    "<body><h1>HTTP Status {status} – {reason}</h1><hr class=\"line\" /><p><b>Type</b> Status Report</p>"
-    "<p><b>Message</b> {message}</p><hr class=\"line\" /><h3>Apache Tomcat</h3></body></html>"
+    '<!doctype html><html lang="en"><head><title>HTTP Status {status} – {reason}</title></head>'
+    '<body><h1>HTTP Status {status} – {reason}</h1><hr class="line" /><p><b>Type</b> Status Report</p>'
+    '<p><b>Message</b> {message}</p><hr class="line" /><h3>Apache Tomcat</h3></body></html>'
 )
 
 
@@ -66,9 +67,11 @@ class Ctx:
     request: Request
     store: Store
     config: EmulatorConfig
-    user: str
+    user: str  # "" on a public route called without credentials
     params: MultiDict[str, str]  # query string, then form fields; query wins (XNAT applies it last)
     prefix: str  # "/data" or "/REST" as requested (URIs in responses always use /data)
+    session_id: str = ""  # the JSESSIONID this request runs in (new when it logged in by Basic)
+    services: Any = None  # the app's shared services (authenticator), for the auth routes
 
     @property
     def is_admin(self) -> bool:
@@ -79,6 +82,22 @@ class Ctx:
 
     def flag(self, name: str) -> bool:
         return (self.params.get(name) or "").lower() == "true"
+
+    @property
+    def format(self) -> str:
+        return (self.params.get("format") or "").lower()
+
+
+def text(body: str, status: int = 200, mimetype: str = "text/plain") -> Response:
+    return Response(body, status=status, mimetype=mimetype)
+
+
+def empty(status: int = 200) -> Response:
+    return Response(b"", status=status)
+
+
+def json_response(data: Any, status: int = 200) -> Response:
+    return Response(json.dumps(data, separators=(",", ":")), status=status, mimetype="application/json")
 
 
 Handler = Callable[..., Response]
@@ -91,6 +110,7 @@ class Route:
     handler: Handler
     archive: bool = False  # also mounted under /archive
     options: dict[str, Any] = field(default_factory=dict)
+    public: bool = False  # reachable without credentials (XNAT's unsecured extension routes)
 
 
 class RouteTable:
@@ -99,9 +119,11 @@ class RouteTable:
     def __init__(self) -> None:
         self.routes: list[Route] = []
 
-    def route(self, rule: str, methods: tuple[str, ...] = ("GET",), *, archive: bool = False) -> Callable[[Handler], Handler]:
+    def route(
+        self, rule: str, methods: tuple[str, ...] = ("GET",), *, archive: bool = False, public: bool = False
+    ) -> Callable[[Handler], Handler]:
         def deco(fn: Handler) -> Handler:
-            self.routes.append(Route(rule, methods, fn, archive))
+            self.routes.append(Route(rule, methods, fn, archive, public=public))
             return fn
 
         return deco

@@ -10,9 +10,11 @@ path relative to the element (`demographics/gender`, `scanner/manufacturer`,
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 
 def now_timestamp() -> str:
@@ -159,6 +161,12 @@ class Store:
         self.experiments: dict[str, Experiment] = {}
         self.prearchive: list[PrearchiveSession] = []
         self.counters = Counters()
+        # (project, label) -> accession. Kept by the add/rename/remove methods below; a lookup
+        # that finds the index out of step with the dicts (someone inserted directly) rebuilds it.
+        self._subject_labels: dict[tuple[str, str], str] = {}
+        self._experiment_labels: dict[tuple[str, str], str] = {}
+        # Called after every change that should be persisted (set by the persistence layer).
+        self.on_change: Callable[[], None] | None = None
 
     # -- accession IDs: `{siteId}_S00001`, `{siteId}_E00001`; never reused -------------------
     def _site_prefix(self) -> str:
@@ -199,10 +207,7 @@ class Store:
         s = self.subjects.get(ref)
         if s is not None and s.project == project:
             return s
-        for s in self.subjects.values():
-            if s.project == project and s.label == ref:
-                return s
-        return None
+        return self._by_label(self.subjects, self._subject_labels, project, ref)
 
     def experiment(self, project: str | None, ref: str) -> Experiment | None:
         """By label within `project`, or by accession ID (the only way without a project)."""
@@ -211,7 +216,76 @@ class Store:
             return e
         if project is None:
             return None
-        for e in self.experiments.values():
-            if e.project == project and e.label == ref:
-                return e
-        return None
+        return self._by_label(self.experiments, self._experiment_labels, project, ref)
+
+    @staticmethod
+    def _by_label(items: dict[str, Any], index: dict[tuple[str, str], str], project: str, label: str) -> Any:
+        found = items.get(index.get((project, label), ""))
+        if found is not None and found.project == project and found.label == label:
+            return found
+        if found is None and len(index) == len(items):
+            return None
+        index.clear()
+        index.update({(o.project, o.label): key for key, o in items.items()})
+        found = items.get(index.get((project, label), ""))
+        return found if found is not None and found.label == label else None
+
+    def subjects_of(self, project: str) -> list[Subject]:
+        return [s for s in self.subjects.values() if s.project == project]
+
+    def experiments_of(self, project: str | None = None, subject_id: str | None = None) -> list[Experiment]:
+        return [
+            e
+            for e in self.experiments.values()
+            if (project is None or e.project == project)
+            and (subject_id is None or e.subject_id == subject_id)
+        ]
+
+    # -- mutations: go through these so the label indices stay right -------------------------
+    def add_subject(self, subject: Subject) -> Subject:
+        with self.lock:
+            self.subjects[subject.id] = subject
+            self._subject_labels[(subject.project, subject.label)] = subject.id
+            return subject
+
+    def add_experiment(self, experiment: Experiment) -> Experiment:
+        with self.lock:
+            self.experiments[experiment.id] = experiment
+            self._experiment_labels[(experiment.project, experiment.label)] = experiment.id
+            return experiment
+
+    def relabel_subject(self, subject: Subject, label: str) -> None:
+        with self.lock:
+            self._subject_labels.pop((subject.project, subject.label), None)
+            subject.label = label
+            self._subject_labels[(subject.project, label)] = subject.id
+
+    def relabel_experiment(self, experiment: Experiment, label: str) -> None:
+        with self.lock:
+            self._experiment_labels.pop((experiment.project, experiment.label), None)
+            experiment.label = label
+            self._experiment_labels[(experiment.project, label)] = experiment.id
+
+    def remove_experiment(self, experiment_id: str) -> Experiment | None:
+        with self.lock:
+            e = self.experiments.pop(experiment_id, None)
+            if e is not None and self._experiment_labels.get((e.project, e.label)) == e.id:
+                del self._experiment_labels[(e.project, e.label)]
+            return e
+
+    def remove_subject(self, subject_id: str) -> Subject | None:
+        """Removes the subject and, as XNAT's delete does, its experiments."""
+        with self.lock:
+            s = self.subjects.pop(subject_id, None)
+            if s is None:
+                return None
+            if self._subject_labels.get((s.project, s.label)) == s.id:
+                del self._subject_labels[(s.project, s.label)]
+            for e in self.experiments_of(subject_id=subject_id):
+                self.remove_experiment(e.id)
+            return s
+
+    def changed(self) -> None:
+        """Tell the persistence layer that state changed (a no-op when state lives in memory)."""
+        if self.on_change is not None:
+            self.on_change()

@@ -1,0 +1,474 @@
+"""The listing engine behind `/projects/P/subjects`, `/projects/P/experiments`, `/experiments` and
+friends: XNAT's QueryOrganizer as far as REST-CONTRACT.md §2 describes it.
+
+A listing has a root type (`xnat:subjectData`, `xnat:subjectAssessorData`, ...). `xsiType=`
+replaces it; without it, a column or filter of a more specific type of the same family switches
+the root to that type, which restricts the rows to it. Columns are shortcut names or xpaths;
+output keys are the shortcut name, else the lower-cased xpath.
+
+Join columns give one row per joined child (SQL LEFT JOIN: a parent without children still gives
+one row with empty cells):
+  * `<type>/fields/field/name|field`: one row per custom variable of the subject/experiment;
+  * `xnat:imageScanData/<field>` (any scan type): one row per scan of the session. A column of a
+    more specific scan type (`xnat:mrScanData/ID`) joins only scans of that type and drops the
+    sessions without one (an inner join, as pyxnat's `scans(scan_type=...)` relies on);
+  * `<scan type>/file/<field>`: one row per resource of each scan; `file_count` and `file_size`
+    are computed from the stored files [inferred: XNAT reads them from the catalog].
+Several joins at once give their cross product per parent row (custom fields x scans x resources),
+which is what the SQL would return; only the xsync client's combinations are tested against it.
+
+Filters (any shortcut but `xsiType`, or any `type/path` key) apply to the level of their field:
+a comma means OR, `*`/`%` are LIKE wildcards (so `_` matches one character, as in SQL), numbers
+and dates take `a-b` ranges (dates as MM/DD/YYYY), anything else is an exact, case-sensitive
+match. A filter on a joined level keeps only the parents with a matching child.
+An unknown type or field in `columns` is a 400; unknown parameters are ignored.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from enum import Enum
+from functools import cache
+from typing import Any
+
+from xsync.emulator import shortcuts, xsd
+from xsync.emulator.http import XnatHTTPError
+from xsync.emulator.store import Experiment, Resource, Scan, Store, Subject
+
+Row = dict[str, str]
+Getter = Callable[[Any], str]
+
+SCAN_ROOT = "xnat:imageScanData"
+RESOURCE_ROOT = "xnat:abstractResource"
+
+
+class Level(Enum):
+    BASE = "base"
+    SUBJECT = "subject"  # the subject of an experiment row
+    CUSTOM = "custom"
+    SCAN = "scan"
+    RESOURCE = "resource"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    xpath: str
+    level: Level
+    owner: str  # canonical type; objects not of this type give ""
+    get: Getter
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What kind of table is asked for."""
+
+    family: str  # xnat:subjectData or xnat:experimentData: what the rows are
+    root: str  # default root type
+    table: dict[str, shortcuts.Shortcut]
+    defaults: tuple[str, ...]
+    root_key: bool = False  # add `<root>/id` (ProjSubExptList does)
+
+
+SUBJECTS = Listing(
+    "xnat:subjectData", "xnat:subjectData", shortcuts.SUBJECT, ("ID", "project", "label", "insert_date", "insert_user")
+)
+PROJECT_EXPERIMENTS = Listing(
+    "xnat:experimentData",
+    "xnat:subjectAssessorData",
+    shortcuts.EXPERIMENT,
+    ("ID", "project", "date", "xsiType", "label", "insert_date"),
+    root_key=True,
+)
+EXPERIMENTS = Listing(
+    "xnat:experimentData",
+    "xnat:experimentData",
+    shortcuts.EXPERIMENT,
+    ("ID", "project", "date", "xsiType", "label", "insert_date"),
+)
+RESERVED = frozenset({"xsiType", "columns", "format", "limit", "offset", "sortBy", "sortOrder", "fields"})
+
+
+# -- value getters -----------------------------------------------------------------------------
+def _attr_getters(kind: str) -> dict[str, Getter]:
+    if kind == "subject":
+        return {
+            "ID": lambda s: s.id,
+            "label": lambda s: s.label,
+            "project": lambda s: s.project,
+            "meta/insert_date": lambda s: s.insert_date,
+            "meta/insert_user": lambda s: s.insert_user,
+            "meta/last_modified": lambda s: s.insert_date,
+        }
+    if kind == "experiment":
+        return {
+            "ID": lambda e: e.id,
+            "label": lambda e: e.label,
+            "project": lambda e: e.project,
+            "subject_ID": lambda e: e.subject_id,
+            "meta/xsi_type": lambda e: e.xsi_type,
+            "meta/insert_date": lambda e: e.insert_date,
+            "meta/insert_user": lambda e: e.insert_user,
+            "meta/last_modified": lambda e: e.insert_date,
+        }
+    if kind == "scan":
+        return {
+            "ID": lambda s: s.id,
+            "meta/pk": lambda s: str(s.pk),
+            "meta/xsi_type": lambda s: s.xsi_type,
+            "meta/insert_date": lambda s: s.insert_date,
+            "meta/insert_user": lambda s: s.insert_user,
+            "meta/last_modified": lambda s: s.insert_date,
+        }
+    return {
+        "label": lambda r: r.label,
+        "format": lambda r: r.format,
+        "content": lambda r: r.content,
+        "file_count": lambda r: str(len(r.files)),
+        "file_size": lambda r: str(sum(f.size for f in r.files.values())),
+        "xnat_abstractresource_id": lambda r: str(r.id),
+    }
+
+
+_GETTERS = {kind: _attr_getters(kind) for kind in ("subject", "experiment", "scan", "resource")}
+
+
+def _field_getter(path: str) -> Getter:
+    return lambda o: o.fields.get(path, "")
+
+
+def _getter(kind: str, type_name: str, path: str) -> Getter | None:
+    """How to read relative `path` of an object of `type_name`; None if the type has no such field."""
+    fixed = {k.lower(): g for k, g in _GETTERS[kind].items()}
+    p = xsd.strip_predicates(path).strip("/")
+    if p.lower() in fixed:
+        return fixed[p.lower()]
+    spec = xsd.field(type_name, p)
+    return _field_getter(spec.path) if spec else None
+
+
+def _split(xpath: str) -> tuple[str | None, str]:
+    type_part, _, path = xpath.partition("/")
+    return xsd.canonical(type_part), path
+
+
+_CUSTOM = re.compile(r"^fields/field/(name|field)$", re.IGNORECASE)
+
+
+class Query:
+    """One parsed listing request: its root, columns, joins and filters."""
+
+    def __init__(
+        self,
+        listing: Listing,
+        params: Mapping[str, str],
+        columns_param: str | None,
+        xsi_type: str | None,
+    ) -> None:
+        self.listing = listing
+        requested = self._requested(columns_param)
+        filter_xpaths = self._filter_xpaths(params)
+        self.root = self._root(xsi_type, [xp for _, xp in requested] + [xp for xp, _ in filter_xpaths])
+        self.columns: list[Column] = []
+        seen: set[str] = set()
+        for key, xpath in [("ID", self._xpath_of("ID"))] + requested:
+            if key not in seen:
+                seen.add(key)
+                self.columns.append(self._column(key, xpath, strict=True))
+        self.filters: list[tuple[Column, str]] = []
+        for xpath, value in filter_xpaths:
+            try:
+                self.filters.append((self._column(xpath, xpath, strict=True), value))
+            except XnatHTTPError:
+                continue  # a filter naming nothing real is just an unknown parameter
+        self.scan_type = self._scan_type()
+
+    # -- parsing -------------------------------------------------------------------------------
+    def _xpath_of(self, shortcut: str) -> str:
+        sc = self.listing.table[shortcut]
+        return shortcuts.xpath_for(sc, self.listing.root)
+
+    def _requested(self, columns_param: str | None) -> list[tuple[str, str]]:
+        names = [c.strip() for c in (columns_param or "DEFAULT").split(",") if c.strip()]
+        out: list[tuple[str, str]] = []
+        for name in names:
+            if name == "DEFAULT":
+                out.extend((d, self._xpath_of(d)) for d in self.listing.defaults)
+            elif "/" in name:
+                out.append((shortcuts.key_for_xpath(self.listing.table, name), name))
+            elif name in self.listing.table:
+                out.append((name, self._xpath_of(name)))
+            # Unknown names without `/` are silently ignored, as XNAT does.
+        return out
+
+    def _filter_xpaths(self, params: Mapping[str, str]) -> list[tuple[str, str]]:
+        out = []
+        for key, value in params.items():
+            if key in RESERVED:
+                continue
+            if key in self.listing.table:
+                out.append((self._xpath_of(key), value))
+            elif "/" in key and ":" in key.split("/", 1)[0]:
+                out.append((key, value))
+        return out
+
+    def _root(self, xsi_type: str | None, xpaths: Iterable[str]) -> str:
+        if xsi_type:
+            root = xsd.canonical(xsi_type)
+            if root is None:
+                raise XnatHTTPError(400, f"Unknown data type: {xsi_type}")
+            return root
+        root = self.listing.root
+        for xpath in xpaths:
+            t, _ = _split(xpath)
+            if t and t != root and xsd.is_a(t, root) and xsd.is_a(t, self.listing.family):
+                root = t  # a more specific type of the rows' family narrows the listing to it
+        return root
+
+    def _column(self, key: str, xpath: str, *, strict: bool) -> Column:
+        t, path = _split(xpath)
+        if t is None or not path:
+            raise XnatHTTPError(400, f"Invalid column or filter: {xpath}")
+        family = self.listing.family
+        getter: Getter | None
+        if _CUSTOM.match(path) and xsd.child(t, "fields/field"):
+            part = _CUSTOM.match(path).group(1).lower()  # type: ignore[union-attr]
+            getter = (lambda c: c[0]) if part == "name" else (lambda c: c[1])
+            level = Level.CUSTOM
+            if not xsd.is_a(t, family):  # e.g. subject variables asked of an experiment listing
+                level, getter = Level.SUBJECT, (lambda s: "")
+        elif xsd.is_a(t, SCAN_ROOT):
+            level = Level.SCAN
+            getter = _getter("scan", t, path)
+            if getter is None and path.lower().startswith("file/"):
+                level, getter = Level.RESOURCE, _getter("resource", "xnat:resourceCatalog", path[5:])
+        elif xsd.is_a(t, family):
+            level = Level.BASE
+            getter = _getter("subject" if family == "xnat:subjectData" else "experiment", t, path)
+        elif xsd.is_a(t, "xnat:subjectData") and family == "xnat:experimentData":
+            level = Level.SUBJECT
+            getter = _getter("subject", t, path)
+        else:
+            level, getter = Level.BASE, None
+        if getter is None:
+            raise XnatHTTPError(400, f"Invalid column or filter: {xpath}")
+        return Column(key, xpath, level, t, getter)
+
+    def _scan_type(self) -> str | None:
+        """The scan type joined (None: no scan join); a specific type makes it an inner join."""
+        scan_cols = [c for c in self._all_columns() if c.level in (Level.SCAN, Level.RESOURCE)]
+        if not scan_cols:
+            return None
+        chosen = SCAN_ROOT
+        for c in scan_cols:
+            if c.owner != chosen and xsd.is_a(c.owner, chosen):
+                chosen = c.owner
+        return chosen
+
+    def _all_columns(self) -> list[Column]:
+        return self.columns + [c for c, _ in self.filters]
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def rows(self, objects: Iterable[Subject | Experiment], store: Store) -> list[Row]:
+        root, uri = self.root, _uri_function(self.listing.family)
+        root_key = f"{root.lower()}/id" if self.listing.root_key else None
+        by_level: dict[Level, list[Column]] = {lv: [] for lv in Level}
+        for c in self.columns:
+            by_level[c.level].append(c)
+        filters_by_level: dict[Level, list[tuple[Column, Callable[[str], bool]]]] = {lv: [] for lv in Level}
+        for c, value in self.filters:
+            filters_by_level[c.level].append((c, _matcher(c, value)))
+        custom_join = bool(by_level[Level.CUSTOM] or filters_by_level[Level.CUSTOM])
+        resource_join = bool(by_level[Level.RESOURCE] or filters_by_level[Level.RESOURCE])
+        scan_type = self.scan_type
+        inner_scans = scan_type not in (None, SCAN_ROOT) or bool(
+            filters_by_level[Level.SCAN] or filters_by_level[Level.RESOURCE]
+        )
+
+        out: list[Row] = []
+        for obj in objects:
+            if not _applies(_type_of(obj), root):
+                continue
+            if not _passes(obj, filters_by_level[Level.BASE]):
+                continue
+            subject = store.subjects.get(obj.subject_id) if isinstance(obj, Experiment) else None
+            if filters_by_level[Level.SUBJECT] and (
+                subject is None or not _passes(subject, filters_by_level[Level.SUBJECT])
+            ):
+                continue
+            base = _cells(obj, by_level[Level.BASE], _type_of(obj))
+            if by_level[Level.SUBJECT]:
+                base.update(
+                    _cells(subject, by_level[Level.SUBJECT], "xnat:subjectData")
+                    if subject
+                    else {c.key: "" for c in by_level[Level.SUBJECT]}
+                )
+            if root_key:
+                base[root_key] = obj.id
+            base["URI"] = uri(obj)
+            customs = (
+                self._custom_rows(obj, by_level[Level.CUSTOM], filters_by_level[Level.CUSTOM]) if custom_join else [{}]
+            )
+            if not customs:
+                continue
+            scans = [{}]
+            if scan_type is not None:
+                scans = self._scan_rows(obj, scan_type, by_level, filters_by_level, resource_join)
+                if not scans:
+                    if inner_scans:
+                        continue
+                    scans = [{c.key: "" for c in by_level[Level.SCAN] + by_level[Level.RESOURCE]}]
+            for custom in customs:
+                for scan in scans:
+                    out.append({**base, **custom, **scan})
+        return out
+
+    @staticmethod
+    def _custom_rows(
+        obj: Subject | Experiment, cols: list[Column], filters: list[tuple[Column, Callable[[str], bool]]]
+    ) -> list[Row]:
+        owner_ok = [c for c in cols if _applies(_type_of(obj), c.owner)]
+        rows = []
+        for item in obj.custom.items():
+            if all(test(c.get(item)) for c, test in filters):
+                rows.append({c.key: (c.get(item) if c in owner_ok else "") for c in cols})
+        if not rows and not filters:
+            rows.append({c.key: "" for c in cols})
+        return rows
+
+    def _scan_rows(
+        self,
+        obj: Subject | Experiment,
+        scan_type: str,
+        by_level: dict[Level, list[Column]],
+        filters: dict[Level, list[tuple[Column, Callable[[str], bool]]]],
+        resource_join: bool,
+    ) -> list[Row]:
+        if not isinstance(obj, Experiment):
+            return []
+        rows: list[Row] = []
+        for scan in obj.scans.values():
+            if not _applies(scan.xsi_type, scan_type) or not _passes(scan, filters[Level.SCAN]):
+                continue
+            cells = _cells(scan, by_level[Level.SCAN], scan.xsi_type)
+            if not resource_join:
+                rows.append(cells)
+                continue
+            res_rows = [
+                _cells(r, by_level[Level.RESOURCE], "xnat:resourceCatalog")
+                for r in scan.resources.values()
+                if _passes(r, filters[Level.RESOURCE])
+            ]
+            if not res_rows:
+                if filters[Level.RESOURCE]:
+                    continue
+                res_rows = [{c.key: "" for c in by_level[Level.RESOURCE]}]
+            rows.extend({**cells, **r} for r in res_rows)
+        return rows
+
+    def header(self) -> list[str]:
+        keys = [c.key for c in self.columns]
+        if self.listing.root_key:
+            keys.append(f"{self.root.lower()}/id")
+        return [*keys, "URI"]
+
+
+def _type_of(obj: Subject | Experiment | Scan | Resource) -> str:
+    if isinstance(obj, Subject):
+        return "xnat:subjectData"
+    if isinstance(obj, Resource):
+        return "xnat:resourceCatalog"
+    return obj.xsi_type
+
+
+@cache
+def _applies(type_name: str, owner: str) -> bool:
+    return xsd.is_a(type_name, owner)
+
+
+def _cells(obj: Any, cols: Sequence[Column], type_name: str) -> Row:
+    return {c.key: (c.get(obj) if _applies(type_name, c.owner) else "") for c in cols}
+
+
+def _passes(obj: Any, filters: list[tuple[Column, Callable[[str], bool]]]) -> bool:
+    return all(test(c.get(obj)) for c, test in filters)
+
+
+def _uri_function(family: str) -> Callable[[Any], str]:
+    if family == "xnat:subjectData":
+        return lambda s: f"/data/subjects/{s.id}"
+    return lambda e: f"/data/experiments/{e.id}"
+
+
+# -- filters -------------------------------------------------------------------------------------
+def _matcher(column: Column, value: str) -> Callable[[str], bool]:
+    _, path = _split(column.xpath)
+    spec = xsd.field(column.owner, path) if column.level in (Level.BASE, Level.SCAN, Level.SUBJECT) else None
+    kind = spec.xsd_type if spec else "string"
+    alternatives = [v for v in value.split(",")]
+    tests = [_one_matcher(kind, v) for v in alternatives]
+    return lambda cell: any(t(cell) for t in tests)
+
+
+def _one_matcher(kind: str, value: str) -> Callable[[str], bool]:
+    if kind in xsd.XSD_INTEGER_TYPES | xsd.XSD_FLOAT_TYPES and "-" in value.lstrip("-"):
+        lo_text, _, hi_text = value.lstrip("-").partition("-")
+        lo, hi = _number(("-" if value.startswith("-") else "") + lo_text), _number(hi_text)
+        return lambda cell: lo is not None and hi is not None and (n := _number(cell)) is not None and lo <= n <= hi
+    if kind in xsd.XSD_INTEGER_TYPES | xsd.XSD_FLOAT_TYPES:
+        target = _number(value)
+        return lambda cell: target is not None and _number(cell) == target
+    if kind == "date":
+        return _date_matcher(value)
+    if "*" in value or "%" in value:
+        pattern = re.compile(
+            "".join(".*" if ch in "*%" else "." if ch == "_" else re.escape(ch) for ch in value), re.DOTALL
+        )
+        return lambda cell: pattern.fullmatch(cell) is not None
+    return lambda cell: cell == value
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _us_date(text: str) -> date | None:
+    m = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", text)
+    if not m:
+        return None
+    try:
+        return date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
+    except ValueError:
+        return None
+
+
+def _date_matcher(value: str) -> Callable[[str], bool]:
+    """MM/DD/YYYY or a `d1-d2` range of those. An ISO date is split at its dashes as XNAT does,
+    so it matches nothing [inferred: XNAT's SQL would fail on the fragments]."""
+    parts = value.split("-")
+    if len(parts) == 2:
+        lo, hi = _us_date(parts[0]), _us_date(parts[1])
+        return lambda cell: lo is not None and hi is not None and (d := _iso(cell)) is not None and lo <= d <= hi
+    if len(parts) > 2:
+        return lambda cell: False
+    target = _us_date(value)
+    return lambda cell: target is not None and _iso(cell) == target
+
+
+def _iso(text: str) -> date | None:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def shortcut_table(listing: Listing) -> tuple[list[str], list[Row]]:
+    """`?fields=...`: the shortcut names a listing understands and their xpaths."""
+    rows = [{"key": sc.key, "xpath": shortcuts.xpath_for(sc, listing.root)} for sc in listing.table.values()]
+    return ["key", "xpath"], rows
