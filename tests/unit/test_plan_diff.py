@@ -264,4 +264,4 @@ def test_pending_prearchive_entries_name_only_spec_sessions() -> None:
     result = diff(desired(), R(subject=False, prearchive=entries).build())
     assert [(p.session, p.status) for p in result.pending] == [("session1", "READY"), ("", "RECEIVING")]
     imp = next(op for op in result.operations if op.kind == "import_session")
-    assert imp.prearchive == "/prearchive/x"
+    assert imp.prearchive == "20240101_000000000"

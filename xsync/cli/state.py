@@ -38,8 +38,11 @@ def _spec_defaults(spec_path: Path, explicit: bool) -> tuple[str | None, str | N
 @click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The spec (default: xsync.yaml in the current directory).")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
+@click.option("--show-phi", is_flag=True, help="Also print prearchive folders/subjects (may hold patient names).")
 @connection_options
-def state(project: str | None, spec_path: Path | None, as_json: bool, connection: ConnectionOptions) -> int:
+def state(
+    project: str | None, spec_path: Path | None, as_json: bool, show_phi: bool, connection: ConnectionOptions
+) -> int:
     """Print the project as xsync reads it from XNAT (tree or JSON)."""
     spec_project, spec_server = None, None
     if project is None or (connection.server is None and "XNAT_HOST" not in os.environ):
@@ -60,8 +63,12 @@ def state(project: str | None, spec_path: Path | None, as_json: bool, connection
         err=True,
     )
     if as_json:
-        json.dump(remote.to_json(), sys.stdout, indent=2, sort_keys=True)
+        data = remote.to_json()
+        if not show_phi:
+            for entry in data["prearchive"]:
+                entry["folder"] = entry["name"] = entry["subject"] = "(hidden; --show-phi)"
+        json.dump(data, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:
-        sys.stdout.write(render_state_text(remote))
+        sys.stdout.write(render_state_text(remote, show_phi=show_phi))
     return EXIT_OK

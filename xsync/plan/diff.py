@@ -51,7 +51,6 @@ class Pending:
     binds, "" otherwise (its own labels may come from patient names and stay hidden)."""
 
     timestamp: str
-    folder: str
     status: str
     study_uid: str
     session: str = ""
@@ -104,7 +103,7 @@ class _Buckets:
     delete_subjects: list[Operation] = field(default_factory=list)
     conflicts: list[Conflict] = field(default_factory=list)
     unmanaged: list[Address] = field(default_factory=list)
-    prearchived: dict[str, str] = field(default_factory=dict)  # study UID -> prearchive URL
+    prearchived: dict[str, str] = field(default_factory=dict)  # study UID -> prearchive timestamp
 
     def operations(self) -> tuple[Operation, ...]:
         return tuple(
@@ -114,7 +113,7 @@ class _Buckets:
 
 
 def diff(desired: DesiredState, remote: RemoteState) -> DiffResult:
-    b = _Buckets(prearchived={p.study_uid: p.url for p in remote.prearchive if p.study_uid})
+    b = _Buckets(prearchived={p.study_uid: p.timestamp for p in remote.prearchive if p.study_uid})
     project = desired.project
     for label, subject in desired.subjects.items():
         _diff_subject(b, Address(project, label), subject, remote.subjects.get(label), remote)
@@ -323,6 +322,4 @@ def _pending(desired: DesiredState, remote: RemoteState) -> tuple[Pending, ...]:
         for label, session in subject.sessions.items()
         if session.study is not None
     }
-    return tuple(
-        Pending(p.timestamp, p.folder, p.status, p.study_uid, wanted.get(p.study_uid, "")) for p in remote.prearchive
-    )
+    return tuple(Pending(p.timestamp, p.status, p.study_uid, wanted.get(p.study_uid, "")) for p in remote.prearchive)

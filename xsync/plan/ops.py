@@ -74,7 +74,7 @@ class ImportSession(_Op):
     series: tuple[SeriesImport, ...]
     instances: int
     bytes: int
-    prearchive: str = ""  # a prearchive entry already holding this study, if any
+    prearchive: str = ""  # the timestamp of a prearchive entry already holding this study, if any
 
 
 class AppendSeries(_Op):

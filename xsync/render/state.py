@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from xsync.model.remote import RemoteState
+from xsync.render.units import human_bytes
 
 
 def _fields(fields: Mapping[str, str], custom: Mapping[str, str] | None = None) -> str:
@@ -15,16 +16,9 @@ def _fields(fields: Mapping[str, str], custom: Mapping[str, str] | None = None) 
     return "  ".join(parts)
 
 
-def _size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if value < 1000 or unit == "GB":
-            return f"{int(value)} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1000
-    return f"{n} B"
-
-
-def render_state_text(state: RemoteState) -> str:
+def render_state_text(state: RemoteState, *, show_phi: bool = False) -> str:
+    """`show_phi` prints prearchive folders and subjects, which XNAT may have derived from
+    PatientID/PatientName."""
     c = state.counts()
     lines = [
         f"project {state.project} at {state.server}: {c['subjects']} subjects, {c['sessions']} sessions, "
@@ -38,11 +32,12 @@ def render_state_text(state: RemoteState) -> str:
             for scan in session.scans.values():
                 kind = f", {scan.xsi_type}" if scan.xsi_type else ""
                 files = "  ".join(
-                    f"{r.label}: {r.file_count} files, {_size(r.file_size)}" for r in scan.resources.values()
+                    f"{r.label}: {r.file_count} files, {human_bytes(r.file_size)}" for r in scan.resources.values()
                 )
                 lines.append(f"    scan {scan.id}{kind}  {_fields(scan.fields)}  {files}".rstrip())
     if state.prearchive:
         lines.append("prearchive:")
         for p in state.prearchive:
-            lines.append(f"  {p.timestamp}/{p.folder}  {p.status}  study {p.study_uid}")
+            where = f"{p.timestamp}/{p.folder} (subject {p.subject})" if show_phi else p.timestamp
+            lines.append(f"  {where}  {p.status}  study {p.study_uid}")
     return "\n".join(lines) + "\n"

@@ -1,0 +1,30 @@
+"""A plan as its versioned JSON document: the `--json` output and the saved plan file share
+this form (schema: schemas/plan.schema.json)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from xsync.plan.plan import Plan
+
+
+def plan_document(plan: Plan) -> dict[str, Any]:
+    return plan.model_dump(mode="json")
+
+
+def render_json(plan: Plan) -> str:
+    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
+
+
+def load_plan_document(text: str) -> Plan:
+    data = json.loads(text)
+    data.pop("summary", None)  # derived; recomputed from the operations
+    return Plan.model_validate(data)
+
+
+def plan_schema() -> dict[str, Any]:
+    schema = Plan.model_json_schema(mode="serialization")
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "xsync plan"
+    return schema

@@ -1,0 +1,98 @@
+"""A plan as a pull-request comment: the summary first (always whole), then the details in a
+collapsible block, truncated — never the summary — so the comment stays under GitHub's limit."""
+
+from __future__ import annotations
+
+import re
+
+from xsync.plan.ops import IMPORT_KINDS, Operation
+from xsync.plan.plan import Plan
+from xsync.render.text import Painter, operation_lines, summary_line
+from xsync.render.units import human_bytes, plural
+
+MAX_CHARS = 60_000
+_FENCE = "````"
+_SYMBOL = re.compile(r"^(\s*)([+~-]) ")
+
+
+def _diff_line(line: str) -> str:
+    """Move the symbol to column 0 so GitHub's diff highlighting colours nested lines too."""
+    return _SYMBOL.sub(lambda m: f"{m.group(2)}{m.group(1)} ", line, count=1)
+
+
+_LABELS = {
+    "create_subject": "create subject",
+    "update_subject": "update subject",
+    "import_session": "import session",
+    "append_series": "append series",
+    "resend_instances": "re-send series",
+    "update_session": "update session",
+    "update_scan": "update scan",
+    "delete_subject": "**delete subject**",
+    "delete_session": "**delete session**",
+    "delete_scan": "**delete scan**",
+}
+
+
+def _kind_table(operations: tuple[Operation, ...]) -> list[str]:
+    counts: dict[str, list[int]] = {}
+    for op in operations:
+        row = counts.setdefault(op.kind, [0, 0, 0])
+        row[0] += 1
+        if isinstance(op, IMPORT_KINDS):
+            row[1] += op.local_instances if op.kind == "resend_instances" else op.instances  # type: ignore[union-attr]
+            row[2] += op.bytes
+    lines = ["| action | count | files | size |", "|---|---:|---:|---:|"]
+    for kind, label in _LABELS.items():
+        if kind in counts:
+            n, files, size = counts[kind]
+            lines.append(f"| {label} | {n} | {files or ''} | {human_bytes(size) if size else ''} |")
+    return lines
+
+
+def render_markdown(plan: Plan, *, limit: int = MAX_CHARS) -> str:
+    head = [f"### xsync plan for `{plan.project}`", ""]
+    if not plan.operations:
+        head.append("**No changes.** The project matches the spec.")
+    else:
+        head.append(f"**{summary_line(plan.summary)}**")
+        if plan.summary.delete:
+            head += [
+                "",
+                "> [!WARNING]",
+                f"> This plan deletes {plural(plan.summary.delete, 'object')} the spec marks `absent`; "
+                "they are applied only with `xsync apply --allow-delete`.",
+            ]
+        head += ["", *_kind_table(plan.operations)]
+    bound = sum(1 for p in plan.pending if p.session)
+    if plan.pending:
+        head += ["", f"{plural(len(plan.pending), 'session')} waiting in the prearchive ({bound} bound by the spec)."]
+    summary = "\n".join(head) + "\n"
+    if not plan.operations:
+        return summary
+    return summary + _details(plan, limit - len(summary))
+
+
+def _details(plan: Plan, budget: int) -> str:
+    paint = Painter(color=False)
+    opening = f"\n<details><summary>Details ({plural(len(plan.operations), 'operation')})</summary>\n\n{_FENCE}diff\n"
+    closing = f"{_FENCE}\n</details>\n"
+    body: list[str] = []
+    used = len(opening) + len(closing)
+    shown = 0
+    for op in plan.operations:
+        block = "\n".join(_diff_line(line[2:]) for line in operation_lines(op, paint)) + "\n\n"
+        # keep room for the truncation note
+        if used + len(block) + 200 > budget:
+            break
+        body.append(block)
+        used += len(block)
+        shown += 1
+    rest = len(plan.operations) - shown
+    note = ""
+    if rest:
+        note = (
+            f"… {plural(rest, 'more operation')} not shown to keep this comment short; "
+            "run `xsync show plan.json` for the whole plan.\n"
+        )
+    return opening + "".join(body) + note + closing
