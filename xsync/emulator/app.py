@@ -56,6 +56,13 @@ class Knobs:
         self.latency_ms = latency_ms
         self.fault_rate = fault_rate
         self._dice = random.Random(seed)
+        self._queued: list[str | None] = []
+
+    def queue_faults(self, *outcomes: str | None) -> None:
+        """Script the next requests' fates exactly ("503", "drop" or None for a normal answer),
+        before the dice are consulted again — for tests that must count retries."""
+        with self._lock:
+            self._queued.extend(outcomes)
 
     def set_latency(self, ms: float) -> None:
         self.latency_ms = max(0.0, float(ms))
@@ -68,6 +75,9 @@ class Knobs:
 
     def roll(self) -> str | None:
         """None, "503" or "drop" for the next request."""
+        with self._lock:
+            if self._queued:
+                return self._queued.pop(0)
         if self.fault_rate <= 0:
             return None
         with self._lock:
