@@ -14,7 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from xsync.emulator.builder import BuiltSession
 
 
 def now_timestamp() -> str:
@@ -135,6 +138,9 @@ class PrearchiveSession:
     timezone: str = ""
     files: list[PrearchiveFile] = field(default_factory=list)
     last_file_monotonic: float = 0.0  # for the quiet period; not a column
+    # The session document once built (READY); derived from the files, so not persisted: a
+    # restarted emulator rebuilds it on demand.
+    built: BuiltSession | None = field(default=None, compare=False, repr=False, metadata={"transient": True})
 
     @property
     def url(self) -> str:
