@@ -50,7 +50,11 @@ def parse(**overrides):  # type: ignore[no-untyped-def]
         experiment_rows=EXPERIMENT_ROWS,
         session_rows=SESSION_ROWS,
         scan_rows=SCAN_ROWS,
-        typed_scan_rows={"xnat:mrSessionData": {"xnat:mrScanData": [{"ID": "XNAT_E00001", "xnat:mrscandata/id": "1"}]}},
+        typed_scan_rows={
+            "xnat:mrSessionData": {
+                "xnat:mrScanData": [{"ID": "XNAT_E00001", "xnat:mrscandata/id": "1", "xnat:mrscandata/coil": "HEA"}]
+            }
+        },
         prearchive_rows=[],
     )
     args.update(overrides)
@@ -73,7 +77,8 @@ def test_sessions_scans_resources_and_probed_types() -> None:
     assert dict(session.fields) == {"scanner": "SIEMENS"}
     assert list(session.scans) == ["1", "10"]  # XNAT's maybe-numeric order
     scan1 = session.scans["1"]
-    assert dict(scan1.fields) == {"type": "T1w", "series_description": "Structural", "UID": "1.2.3"}
+    # MR-only fields come from the MR listing (their columns join MR scans only)
+    assert dict(scan1.fields) == {"type": "T1w", "series_description": "Structural", "UID": "1.2.3", "coil": "HEA"}
     assert scan1.dicom_file_count == 3
     assert set(scan1.resources) == {"DICOM", "SNAPSHOTS"}
     assert scan1.xsi_type == "xnat:mrScanData"

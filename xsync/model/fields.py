@@ -1,6 +1,10 @@
 """The XNAT fields xsync can manage: shortcut names (REST-CONTRACT.md §4.2), where they live,
 their XSD types and which data types have them. Pure data; the client uses it to build listing
-columns and PUT parameters, the plan to validate and normalise values."""
+columns, the plan to normalise values before comparing them.
+
+The names are the spec's keys and the PUT parameters (`gender`, `series_description`,
+`fieldStrength`); custom variables are kept apart and never listed here.
+"""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ class ValueKind(StrEnum):
     FLOAT = "float"
     DATE = "date"
     TIME = "time"
+    DATETIME = "datetime"
     ENUM = "enum"
 
 
@@ -27,74 +32,102 @@ class ValueKind(StrEnum):
 class FieldDef:
     name: str  # the shortcut name, as the spec and PUT parameters spell it
     level: Level
-    path: str  # relative to the element, as item JSON and listings (lower-cased) name it
+    path: str  # relative to the element, as item JSON and (lower-cased) join columns name it
     kind: ValueKind = ValueKind.STRING
-    owner: str = ""  # the most general xsi type that has the field (without `xnat:`)
-    choices: tuple[str, ...] = ()
-    max_length: int | None = None
-    minimum: int | None = None
-    maximum: int | None = None
-    phi: bool = False  # patient identifiers: never read or printed unless asked
+    owner: str = ""  # the data type that defines it (without `xnat:`)
+    shortcut: bool = True  # False: not a listing shortcut, read by its xpath
+    phi: bool = False  # a patient identifier: never read or printed unless asked
 
 
-_D = "demographics"
+def _f(name: str, level: Level, path: str | None = None, kind: ValueKind = ValueKind.STRING, owner: str = "",
+       **kw: bool) -> FieldDef:  # fmt: skip
+    return FieldDef(name, level, path or name, kind, owner, **kw)
+
+
+S, E, C = Level.SUBJECT, Level.SESSION, Level.SCAN
+K = ValueKind
+D = "demographics/"
 
 SUBJECT_FIELDS: tuple[FieldDef, ...] = (
-    FieldDef("group", Level.SUBJECT, "group", owner="subjectData"),
-    FieldDef("src", Level.SUBJECT, "src", owner="subjectData"),
-    FieldDef("pi_firstname", Level.SUBJECT, "investigator/firstname", owner="subjectData"),
-    FieldDef("pi_lastname", Level.SUBJECT, "investigator/lastname", owner="subjectData"),
-    FieldDef("dob", Level.SUBJECT, f"{_D}/dob", ValueKind.DATE, "subjectData", phi=True),
-    FieldDef("yob", Level.SUBJECT, f"{_D}/yob", ValueKind.INT, "subjectData"),
-    FieldDef("age", Level.SUBJECT, f"{_D}/age", ValueKind.INT, "subjectData", minimum=0),
-    FieldDef(
-        "gender", Level.SUBJECT, f"{_D}/gender", ValueKind.ENUM, "subjectData",
-        choices=("male", "female", "other", "unknown", "M", "F"),
-    ),
-    FieldDef(
-        "handedness", Level.SUBJECT, f"{_D}/handedness", ValueKind.ENUM, "subjectData",
-        choices=("left", "right", "ambidextrous", "unknown"),
-    ),
-    FieldDef("ses", Level.SUBJECT, f"{_D}/ses", ValueKind.INT, "subjectData"),
-    FieldDef("education", Level.SUBJECT, f"{_D}/education", ValueKind.INT, "subjectData", minimum=0, maximum=30),
-    FieldDef("educationDesc", Level.SUBJECT, f"{_D}/educationDesc", owner="subjectData"),
-    FieldDef("race", Level.SUBJECT, f"{_D}/race", owner="subjectData"),
-    FieldDef("ethnicity", Level.SUBJECT, f"{_D}/ethnicity", owner="subjectData"),
-    FieldDef("weight", Level.SUBJECT, f"{_D}/weight", ValueKind.FLOAT, "subjectData"),
-    FieldDef("height", Level.SUBJECT, f"{_D}/height", ValueKind.FLOAT, "subjectData"),
-)  # fmt: skip
+    _f("group", S, owner="subjectData"),
+    _f("src", S, owner="subjectData"),
+    _f("pi_firstname", S, "investigator/firstname", owner="subjectData"),
+    _f("pi_lastname", S, "investigator/lastname", owner="subjectData"),
+    _f("dob", S, D + "dob", K.DATE, "subjectData", phi=True),
+    _f("yob", S, D + "yob", K.INT, "subjectData"),
+    _f("age", S, D + "age", K.INT, "subjectData"),
+    _f("gender", S, D + "gender", K.ENUM, "subjectData"),
+    _f("handedness", S, D + "handedness", K.ENUM, "subjectData"),
+    _f("ses", S, D + "ses", K.INT, "subjectData"),
+    _f("education", S, D + "education", K.INT, "subjectData"),
+    _f("educationDesc", S, D + "educationDesc", owner="subjectData"),
+    _f("race", S, D + "race", owner="subjectData"),
+    _f("ethnicity", S, D + "ethnicity", owner="subjectData"),
+    _f("weight", S, D + "weight", K.FLOAT, "subjectData"),
+    _f("height", S, D + "height", K.FLOAT, "subjectData"),
+    _f("gestational_age", S, D + "gestational_age", K.FLOAT, "subjectData"),
+    _f("post_menstrual_age", S, D + "post_menstrual_age", K.FLOAT, "subjectData"),
+    _f("birth_weight", S, D + "birth_weight", K.FLOAT, "subjectData"),
+)
 
+_PET = "petSessionData"
 SESSION_FIELDS: tuple[FieldDef, ...] = (
-    FieldDef("visit_id", Level.SESSION, "visit_id", owner="experimentData"),
-    FieldDef("visit", Level.SESSION, "visit", owner="experimentData"),
-    FieldDef("protocol", Level.SESSION, "protocol", owner="experimentData"),
-    FieldDef("date", Level.SESSION, "date", ValueKind.DATE, "experimentData"),
-    FieldDef("time", Level.SESSION, "time", ValueKind.TIME, "experimentData"),
-    FieldDef("note", Level.SESSION, "note", owner="experimentData", max_length=2500),
-    FieldDef("scanner", Level.SESSION, "scanner", owner="imageSessionData", max_length=255),
-    FieldDef("operator", Level.SESSION, "operator", owner="imageSessionData", max_length=255),
-    FieldDef("session_type", Level.SESSION, "session_type", owner="imageSessionData"),
-    FieldDef("modality", Level.SESSION, "modality", owner="imageSessionData"),
-    FieldDef("UID", Level.SESSION, "UID", owner="imageSessionData"),
-    FieldDef("coil", Level.SESSION, "coil", owner="mrSessionData", max_length=255),
-    FieldDef("fieldStrength", Level.SESSION, "fieldStrength", owner="mrSessionData", max_length=255),
-    FieldDef("marker", Level.SESSION, "marker", owner="mrSessionData", max_length=255),
-    FieldDef("stabilization", Level.SESSION, "stabilization", owner="mrSessionData", max_length=255),
+    _f("date", E, kind=K.DATE, owner="experimentData"),
+    _f("time", E, kind=K.TIME, owner="experimentData"),
+    _f("visit_id", E, owner="experimentData"),
+    _f("visit", E, owner="experimentData"),
+    _f("protocol", E, owner="experimentData"),
+    _f("note", E, owner="experimentData"),
+    _f("pi_firstname", E, "investigator/firstname", owner="experimentData"),
+    _f("pi_lastname", E, "investigator/lastname", owner="experimentData"),
+    _f("validation_method", E, "validation/method", owner="experimentData"),
+    _f("validation_status", E, "validation/status", owner="experimentData"),
+    _f("validation_date", E, "validation/date", K.DATE, "experimentData"),
+    _f("validation_notes", E, "validation/notes", owner="experimentData"),
+    _f("scanner", E, owner="imageSessionData"),
+    _f("operator", E, owner="imageSessionData"),
+    _f("session_type", E, owner="imageSessionData"),
+    _f("modality", E, owner="imageSessionData"),
+    _f("UID", E, owner="imageSessionData"),
+    _f("acquisition_site", E, owner="imageSessionData", shortcut=False),
+    _f("coil", E, owner="mrSessionData"),
+    _f("fieldStrength", E, owner="mrSessionData"),
+    _f("marker", E, owner="mrSessionData"),
+    _f("stabilization", E, owner="mrSessionData"),
+    _f("studyType", E, owner=_PET),
+    _f("tracer_name", E, "tracer/name", owner=_PET),
+    _f("tracer_isotope", E, "tracer/isotope", owner=_PET),
+    _f("tracer_dose", E, "tracer/dose", K.FLOAT, _PET),
+    _f("tracer_sa", E, "tracer/specificActivity", K.FLOAT, _PET),
+    _f("tracer_totalmass", E, "tracer/totalMass", K.FLOAT, _PET),
+    _f("tracer_intermediate", E, "tracer/intermediate", K.FLOAT, _PET),
+    _f("tracer_transmissions", E, "tracer/transmissions", K.INT, _PET),
+    _f("tracer_startTime", E, "tracer/startTime", K.DATETIME, _PET),
+    _f("tracer_transmissions_start", E, "tracer/transmissions_starttime", K.DATETIME, _PET),
+    _f("scan_start_time", E, "start_time_scan", K.DATETIME, _PET),
+    _f("injection_start_time", E, "start_time_injection", K.DATETIME, _PET),
 )
 
 SCAN_FIELDS: tuple[FieldDef, ...] = (
-    FieldDef("type", Level.SCAN, "type", owner="imageScanData", max_length=255),
-    FieldDef("series_description", Level.SCAN, "series_description", owner="imageScanData"),
-    FieldDef("quality", Level.SCAN, "quality", owner="imageScanData"),
-    FieldDef("condition", Level.SCAN, "condition", owner="imageScanData"),
-    FieldDef("note", Level.SCAN, "note", owner="imageScanData", max_length=2500),
-    FieldDef("documentation", Level.SCAN, "documentation", owner="imageScanData", max_length=1000),
-    FieldDef("scanner", Level.SCAN, "scanner", owner="imageScanData", max_length=255),
-    FieldDef("modality", Level.SCAN, "modality", owner="imageScanData"),
-    FieldDef("frames", Level.SCAN, "frames", ValueKind.INT, "imageScanData"),
-    FieldDef("UID", Level.SCAN, "UID", owner="imageScanData"),
-    FieldDef("coil", Level.SCAN, "coil", owner="mrScanData", max_length=255),
-    FieldDef("fieldStrength", Level.SCAN, "fieldStrength", owner="mrScanData", max_length=255),
+    _f("type", C, owner="imageScanData"),
+    _f("series_description", C, owner="imageScanData"),
+    _f("quality", C, owner="imageScanData"),
+    _f("condition", C, owner="imageScanData"),
+    _f("note", C, owner="imageScanData"),
+    _f("documentation", C, owner="imageScanData"),
+    _f("scanner", C, owner="imageScanData"),
+    _f("modality", C, owner="imageScanData"),
+    _f("frames", C, kind=K.INT, owner="imageScanData"),
+    _f("UID", C, owner="imageScanData"),
+    _f("validation_method", C, "validation/method", owner="imageScanData"),
+    _f("validation_status", C, "validation/status", owner="imageScanData"),
+    _f("validation_date", C, "validation/date", K.DATE, "imageScanData"),
+    _f("validation_notes", C, "validation/notes", owner="imageScanData"),
+    _f("scanTime", C, "startTime", K.TIME, "imageScanData"),
+    _f("coil", C, owner="mrScanData"),
+    _f("fieldStrength", C, owner="mrScanData"),
+    _f("marker", C, owner="mrScanData"),
+    _f("stabilization", C, owner="mrScanData"),
 )
 
 FIELDS: dict[Level, dict[str, FieldDef]] = {
@@ -103,21 +136,20 @@ FIELDS: dict[Level, dict[str, FieldDef]] = {
     Level.SCAN: {f.name: f for f in SCAN_FIELDS},
 }
 
+_GENERIC_OWNERS = frozenset({"subjectData", "experimentData", "imageScanData"})
+
 
 def field_def(level: Level, name: str) -> FieldDef | None:
     return FIELDS[level].get(name)
 
 
 def has_field(xsi_type: str, definition: FieldDef) -> bool:
-    """Whether data type `xsi_type` (with or without `xnat:`) has the field.
-
-    Session types other than the generic ones are image sessions; an MR-only field exists
-    only on `mrSessionData`/`mrScanData`.
-    """
+    """Whether data type `xsi_type` (with or without `xnat:`) has the field: generic fields
+    everywhere, image-session fields on every `...SessionData`, type-specific ones on their
+    type only."""
     t = xsi_type.removeprefix("xnat:")
-    owner = definition.owner
-    if owner in ("subjectData", "experimentData", "imageScanData"):
+    if definition.owner in _GENERIC_OWNERS:
         return True
-    if owner == "imageSessionData":
+    if definition.owner == "imageSessionData":
         return t.endswith("SessionData")
-    return t == owner
+    return t == definition.owner

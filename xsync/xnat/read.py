@@ -5,7 +5,8 @@ Requests (T = each image-session type present, usually one):
   2. every experiment of the project: ID, label, xsiType, subject
   3. per T: sessions with their fields, joined with their custom variables
   4. per T: every scan of those sessions, joined with each scan's resources (file counts)
-  5. per T and per probed scan type S: which scans are of type S (only when asked)
+  5. per T and per probed scan type S: which scans are of type S, with S's own fields (an MR
+     scan's coil, fieldStrength...) — only for the types asked for
   6. the project's prearchive rows
 So a project of 1 subject and one of 1,000 subjects cost the same number of requests.
 """
@@ -21,16 +22,17 @@ from xsync.xnat.wire import (
     SCAN_COLUMNS,
     custom_columns,
     parse_state,
+    session_column,
+    typed_scan_columns,
 )
 
 # Read everything xsync can manage except patient identifiers (dob is PHI).
 SUBJECT_READ_FIELDS = tuple(f.name for f in FIELDS[Level.SUBJECT].values() if not f.phi)
-SESSION_READ_FIELDS = tuple(f.name for f in FIELDS[Level.SESSION].values() if not f.phi)
 
 
 def session_columns(xsi_type: str) -> list[str]:
-    names = [n for n in SESSION_READ_FIELDS if has_field(xsi_type, FIELDS[Level.SESSION][n])]
-    return ["ID", "label", "subject_ID", *names, *custom_columns(xsi_type)]
+    fields = [f for f in FIELDS[Level.SESSION].values() if not f.phi and has_field(xsi_type, f)]
+    return ["ID", "label", "subject_ID", *(session_column(f) for f in fields), *custom_columns(xsi_type)]
 
 
 def read_project(client: XnatClient, project: str, *, probe_scan_types: Iterable[str] = ()) -> RemoteState:
@@ -53,7 +55,7 @@ def read_project(client: XnatClient, project: str, *, probe_scan_types: Iterable
         )
         for scan_type in probe_scan_types:
             typed_scans.setdefault(t, {})[scan_type] = client.listing(
-                f"{base}/experiments", {"xsiType": t, "columns": f"ID,{scan_type}/ID"}
+                f"{base}/experiments", {"xsiType": t, "columns": ",".join(["ID", *typed_scan_columns(scan_type)])}
             )
     prearchive = client.listing(f"/data/prearchive/projects/{project}")
     return parse_state(

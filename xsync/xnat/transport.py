@@ -8,8 +8,9 @@ import time
 from typing import Any
 
 import requests
+import urllib3
 from requests.adapters import HTTPAdapter
-from urllib3.exceptions import MaxRetryError
+from urllib3.exceptions import InsecureRequestWarning, MaxRetryError
 from urllib3.util.retry import Retry
 
 from xsync.xnat.settings import ConnectionSettings, RetryPolicy
@@ -66,6 +67,9 @@ def build_session(settings: ConnectionSettings) -> requests.Session:
     session.mount("http://", adapter)
     session.mount("https://", adapter)
     session.verify = settings.verify
+    if settings.verify is False:
+        # The user asked for --insecure; the CLI says so once instead of urllib3 on every request.
+        urllib3.disable_warnings(InsecureRequestWarning)
     session.trust_env = False  # proxies and CA bundles come from settings, read by the CLI
     session.headers["User-Agent"] = _user_agent()
     return session

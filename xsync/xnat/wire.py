@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from xsync.dicom.scanids import maybe_numeric_key
-from xsync.model.fields import FIELDS, Level
+from xsync.model.fields import FIELDS, FieldDef, Level
 from xsync.model.frozen import FrozenMap
 from xsync.model.remote import (
     PrearchiveEntry,
@@ -31,6 +31,30 @@ _SCAN = "xnat:imagescandata/"
 SCAN_FIELD_KEYS: dict[str, str] = {
     f.name: _SCAN + f.path.lower() for f in FIELDS[Level.SCAN].values() if f.owner == "imageScanData"
 }
+
+
+def typed_scan_fields(scan_type: str) -> dict[str, str]:
+    """Fields only scans of `scan_type` have (an MR scan's coil...), by name -> listing key.
+    Such columns join only scans of that type, so they are read in that type's own listing."""
+    bare = scan_type.removeprefix("xnat:")
+    return {f.name: f"{scan_type.lower()}/{f.path.lower()}" for f in FIELDS[Level.SCAN].values() if f.owner == bare}
+
+
+def typed_scan_columns(scan_type: str) -> list[str]:
+    bare = scan_type.removeprefix("xnat:")
+    paths = [f.path for f in FIELDS[Level.SCAN].values() if f.owner == bare]
+    return [f"{scan_type}/ID", *(f"{scan_type}/{p}" for p in paths)]
+
+
+def session_column(definition: FieldDef) -> str:
+    """The listing column of a session field: its shortcut, or its xpath when it has none."""
+    return definition.name if definition.shortcut else f"xnat:{definition.owner}/{definition.path}"
+
+
+def _session_key(definition: FieldDef) -> str:
+    return session_column(definition).lower() if not definition.shortcut else definition.name
+
+
 _RESOURCE_KEYS = ("file/label", "file/file_count", "file/file_size", "file/format")
 SCAN_COLUMNS: tuple[str, ...] = (
     _SCAN + "id",
@@ -82,7 +106,11 @@ def _int(text: str) -> int:
         return 0
 
 
-def parse_scans(rows: Iterable[Row], scan_types: Mapping[tuple[str, str], str]) -> dict[str, dict[str, RemoteScan]]:
+def parse_scans(
+    rows: Iterable[Row],
+    scan_types: Mapping[tuple[str, str], str],
+    typed_fields: Mapping[tuple[str, str], dict[str, str]] | None = None,
+) -> dict[str, dict[str, RemoteScan]]:
     """Scan join rows -> {session accession: {scan ID: scan}}, scans in XNAT's order."""
     by_scan: dict[tuple[str, str], list[Row]] = defaultdict(list)
     for row in rows:
@@ -95,6 +123,7 @@ def parse_scans(rows: Iterable[Row], scan_types: Mapping[tuple[str, str], str]) 
     ):
         first = scan_rows[0]
         fields = {name: unescape_xml(first[key]) for name, key in SCAN_FIELD_KEYS.items() if first.get(key, "")}
+        fields.update((typed_fields or {}).get((session_id, scan_id), {}))
         resources = {}
         for r in scan_rows:
             label = r.get(_SCAN + "file/label", "")
@@ -126,23 +155,30 @@ def parse_state(
     prearchive_rows: list[Row],
 ) -> RemoteState:
     subject_field_names = [f.name for f in FIELDS[Level.SUBJECT].values() if not f.phi]
-    session_field_names = [f.name for f in FIELDS[Level.SESSION].values() if not f.phi]
+    session_keys = {f.name: _session_key(f) for f in FIELDS[Level.SESSION].values() if not f.phi}
 
     scan_types: dict[tuple[str, str], str] = {}
+    typed_fields: dict[tuple[str, str], dict[str, str]] = {}
     for by_type in typed_scan_rows.values():
         for scan_type, rows in by_type.items():
             key = f"{scan_type.lower()}/id"
+            own = typed_scan_fields(scan_type)
             for row in rows:
                 if row.get(key):
-                    scan_types[(row.get("ID", ""), row[key])] = scan_type
+                    scan = (row.get("ID", ""), row[key])
+                    scan_types[scan] = scan_type
+                    values = {name: unescape_xml(row[k]) for name, k in own.items() if row.get(k, "")}
+                    typed_fields.setdefault(scan, {}).update(values)
 
     sessions_fields: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
     scans: dict[str, dict[str, RemoteScan]] = {}
     for xsi_type, rows in session_rows.items():
         for session_id, group in _group(rows).items():
-            sessions_fields[session_id] = (_fields(group[0], session_field_names), _custom(group, xsi_type))
+            first = group[0]
+            fields = {name: unescape_xml(first[k]) for name, k in session_keys.items() if first.get(k, "")}
+            sessions_fields[session_id] = (fields, _custom(group, xsi_type))
     for rows in scan_rows.values():
-        scans.update(parse_scans(rows, scan_types))
+        scans.update(parse_scans(rows, scan_types, typed_fields))
 
     sessions_by_subject: dict[str, dict[str, RemoteSession]] = defaultdict(dict)
     subject_label_by_id: dict[str, str] = {}

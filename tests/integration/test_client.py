@@ -1,0 +1,201 @@
+"""The XNAT client against the emulator over real HTTP: credentials, error classes, retries,
+TLS and context paths."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from xsync.cli.settings import ConnectionOptions, resolve_connection
+from xsync.emulator import Emulator, EmulatorConfig
+from xsync.errors import (
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    RemoteValidationError,
+    ServerError,
+    TransportError,
+)
+from xsync.xnat.client import XnatClient
+from xsync.xnat.read import read_project
+from xsync.xnat.settings import ConnectionSettings, Credentials, RetryPolicy
+
+FAST_RETRY = RetryPolicy(attempts=3, backoff=0.01, backoff_max=0.05, budget=10)
+
+
+def make_client(url: str, user: str = "admin", secret: str = "admin", **kw: object) -> XnatClient:
+    return XnatClient(
+        ConnectionSettings(server=url, credentials=Credentials(user, secret), retry=FAST_RETRY, **kw)  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def emu() -> Iterator[Emulator]:
+    config = EmulatorConfig(projects=("P", "OTHER"), users={"admin": "admin", "alice": "alicepw"})
+    with Emulator(config) as e:
+        e.store.projects["OTHER"].members.add("alice")
+        yield e
+
+
+def paths(emu: Emulator) -> list[str]:
+    return [f"{r.method} {r.path}" for r in emu.requests]
+
+
+# -- credentials and sessions ----------------------------------------------------------------
+
+
+def test_one_login_then_the_cookie_then_logout(emu: Emulator) -> None:
+    with make_client(emu.url) as client:
+        for _ in range(3):
+            client.listing("/data/projects")
+    assert paths(emu) == ["POST /data/JSESSION"] + ["GET /data/projects"] * 3 + ["DELETE /data/JSESSION"]
+    # Basic credentials went only with the login: one server session was ever created.
+    assert len(emu.app.auth._sessions) == 0  # and the logout invalidated it
+
+
+@pytest.mark.parametrize("source", ["option", "environment", "netrc"])
+def test_every_credential_source_logs_in(emu: Emulator, tmp_path: Path, source: str) -> None:
+    options = ConnectionOptions(emu.url, None, None, None, False, None)
+    environ: dict[str, str] = {"HOME": str(tmp_path)}
+    if source == "option":
+        options = ConnectionOptions(emu.url, "alice", "alicepw", None, False, None)
+    elif source == "environment":
+        environ |= {"XNAT_USER": "alice", "XNAT_PASS": "alicepw"}
+    else:
+        (tmp_path / ".netrc").write_text("machine 127.0.0.1 login alice password alicepw\n")
+        (tmp_path / ".netrc").chmod(0o600)
+    settings = resolve_connection(options, spec_server=None, environ=environ)
+    assert settings.credentials is not None and settings.credentials.source == source
+    with XnatClient(settings) as client:
+        projects = {row["ID"] for row in client.listing("/data/projects")}
+    assert "OTHER" in projects
+
+
+def test_alias_token_is_used_as_user_and_secret(emu: Emulator) -> None:
+    token = requests.get(emu.url + "/data/services/tokens/issue", auth=("alice", "alicepw"), timeout=5).json()
+    with make_client(emu.url, token["alias"], token["secret"]) as client:
+        assert client.listing("/data/projects")
+
+
+def test_wrong_password_names_user_and_host_never_the_secret(emu: Emulator) -> None:
+    with pytest.raises(AuthenticationError) as info:
+        make_client(emu.url, "admin", "n0t-the-password").open()
+    assert info.value.summary.startswith("login failed for user admin at 127.0.0.1")
+    assert info.value.status == 401
+    assert "n0t-the-password" not in str(info.value)
+
+
+# -- error classes ---------------------------------------------------------------------------
+
+
+def test_error_classes_by_meaning(emu: Emulator) -> None:
+    with make_client(emu.url) as admin:
+        with pytest.raises(NotFoundError):
+            admin.listing("/data/projects/NOPE/subjects")
+        with pytest.raises(RemoteValidationError) as bad_gender:  # 400 with XNAT's validator text
+            admin.request("PUT", "/data/projects/P/subjects/s1", params={"xsiType": "xnat:subjectData", "gender": "x"})
+        assert bad_gender.value.status == 400 and "gender" in bad_gender.value.message.lower()
+        with pytest.raises(RemoteValidationError) as no_type:  # 417 Need PUT Contents
+            admin.request("PUT", "/data/projects/P/subjects/s1/experiments/e1")
+        assert no_type.value.status == 417
+        with pytest.raises(RemoteValidationError) as unknown_project:  # 422
+            admin.request("PUT", "/data/projects/NOPE/subjects/s1", params={"xsiType": "xnat:subjectData"})
+        assert unknown_project.value.status == 422
+        admin.request("PUT", "/data/projects/P/subjects/s1/experiments/e1", params={"xsiType": "xnat:mrSessionData"})
+        admin.request("PUT", "/data/projects/P/subjects/s1/experiments/e1/scans/1", params={"xsiType": "xnat:mrScanData"})
+        with pytest.raises(ConflictError) as retype:  # 409 scan xsiType change
+            admin.request(
+                "PUT", "/data/projects/P/subjects/s1/experiments/e1/scans/1", params={"xsiType": "xnat:ctScanData"}
+            )
+        assert retype.value.status == 409
+    with make_client(emu.url, "alice", "alicepw") as alice, pytest.raises(PermissionDeniedError) as denied:
+        alice.request("PUT", "/data/projects/P/subjects/s2", params={"xsiType": "xnat:subjectData"})
+    assert denied.value.status == 403
+
+
+def test_server_error_after_retries_are_exhausted(emu: Emulator) -> None:
+    with make_client(emu.url) as client:
+        emu.app.knobs.queue_faults(*["503"] * 4)
+        with pytest.raises(ServerError) as info:
+            client.listing("/data/projects")
+    assert info.value.status == 503
+    assert paths(emu).count("GET /data/projects") == 4  # the first try and 3 retries
+
+
+def test_unreachable_server_is_a_transport_error() -> None:
+    with Emulator(EmulatorConfig()) as e:
+        url = e.url
+    with pytest.raises(TransportError) as info:
+        make_client(url).open()
+    assert "could not reach 127.0.0.1" in info.value.summary
+
+
+# -- retries -----------------------------------------------------------------------------------
+
+
+def test_get_is_retried_on_503_and_dropped_connections(emu: Emulator) -> None:
+    with make_client(emu.url) as client:
+        emu.app.knobs.queue_faults("503", "drop", None)
+        rows = client.listing("/data/projects")
+    assert {r["ID"] for r in rows} == {"P", "OTHER"}
+    statuses = [r.status for r in emu.requests if r.path == "/data/projects"]
+    assert statuses == [503, 0, 200]  # 0 = the connection was dropped
+
+
+def test_put_is_retried(emu: Emulator) -> None:
+    with make_client(emu.url) as client:
+        emu.app.knobs.queue_faults("drop", "503")
+        client.request("PUT", "/data/projects/P/subjects/s9", params={"xsiType": "xnat:subjectData"})
+    assert [r.status for r in emu.requests if r.method == "PUT"] == [0, 503, 201]
+    assert emu.store.subject("P", "s9") is not None
+
+
+@pytest.mark.parametrize(("fault", "error"), [("503", ServerError), ("drop", TransportError)])
+def test_post_to_the_import_service_is_never_retried(emu: Emulator, fault: str, error: type[Exception]) -> None:
+    with make_client(emu.url) as client:
+        emu.app.knobs.queue_faults(fault)
+        with pytest.raises(error):
+            client.request("POST", "/data/services/import", params={"import-handler": "DICOM-zip"}, data=b"PK")
+    assert [r.method for r in emu.requests].count("POST") == 2  # the login, and the import once
+
+
+# -- TLS and context paths -------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_files(tmp_path: Path) -> tuple[Path, Path]:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+def test_tls_verification_decisions(tls_files: tuple[Path, Path]) -> None:
+    cert, key = tls_files
+    with Emulator(EmulatorConfig(projects=("P",), tls_cert=cert, tls_key=key)) as e:
+        assert e.url.startswith("https://")
+        with pytest.raises(TransportError) as info:
+            make_client(e.url).open()  # verification on by default: a self-signed certificate fails
+        assert "TLS verification failed for 127.0.0.1" in info.value.summary
+        with make_client(e.url, verify=str(cert)) as client:  # --ca-bundle
+            assert client.listing("/data/projects")
+        with make_client(e.url, verify=False) as client:  # --insecure
+            assert client.listing("/data/projects")
+
+
+@pytest.mark.parametrize("suffix", ["", "/", "/data", "/REST/"])
+def test_server_under_a_context_path(suffix: str) -> None:
+    with Emulator(EmulatorConfig(projects=("P",), context_path="/xnat")) as e:
+        assert e.url.endswith("/xnat")
+        with make_client(e.url + suffix) as client:
+            state = read_project(client, "P")
+        assert state.project == "P" and state.server == e.url
+        assert all(r.path.startswith("/data/") for r in e.requests)
