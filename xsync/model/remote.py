@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from xsync.model.frozen import FrozenMap
@@ -92,11 +93,11 @@ class RemoteState:
 
     def session(self, label: str) -> RemoteSession | None:
         """Session labels are unique within a project."""
-        for s in self.subjects.values():
-            found = s.sessions.get(label)
-            if found is not None:
-                return found
-        return None
+        return self._sessions_by_label.get(label)
+
+    @cached_property
+    def _sessions_by_label(self) -> dict[str, RemoteSession]:
+        return {label: se for s in self.subjects.values() for label, se in s.sessions.items()}
 
     def counts(self) -> dict[str, int]:
         sessions = [se for s in self.subjects.values() for se in s.sessions.values()]

@@ -1,0 +1,227 @@
+"""Spec + local DICOM inventory -> the desired state.
+
+Each session's `dicom:` binding selects exactly one study of the inventory; its series become
+the session's scans under the IDs XNAT will give them; scan fields come from the spec's scan
+entries, then the rules (matched on each series' headers), then `defaults.scan`. Problems are
+collected — every one of them, located in the spec — and raised together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from xsync.errors import Diagnostic, PlanError
+from xsync.model.desired import (
+    DesiredScan,
+    DesiredSession,
+    DesiredState,
+    DesiredSubject,
+    FieldValue,
+    LocalSeries,
+    LocalStudy,
+)
+from xsync.model.fields import FIELDS, Level, has_field
+from xsync.model.frozen import FrozenMap
+from xsync.model.inventory import Inventory, Series, Study
+from xsync.plan.predict import scan_fields as predicted_scan_fields
+from xsync.plan.predict import session_fields as predicted_session_fields
+from xsync.spec.model import Scan, Session, Spec, Subject, field_values
+from xsync.spec.rules import match_scan_rules, resolve_scan_fields
+
+Values = Mapping[str, str]
+
+
+def _split(values: Values, source: str = "spec") -> tuple[FrozenMap[str, FieldValue], FrozenMap[str, FieldValue]]:
+    """`field_values` output -> (fields, custom variables)."""
+    fields = {k: FieldValue(v, source) for k, v in values.items() if not k.startswith("fields.")}
+    custom = {k.removeprefix("fields."): FieldValue(v, source) for k, v in values.items() if k.startswith("fields.")}
+    return FrozenMap(fields), FrozenMap(custom)
+
+
+def series_attributes(series: Series) -> dict[str, str | int | tuple[str, ...]]:
+    """What scan rules match on."""
+    attrs: dict[str, str | int | tuple[str, ...]] = {
+        "series_description": series.description,
+        "protocol_name": series.protocol_name,
+        "modality": series.modality,
+        "image_type": series.image_type,
+    }
+    if series.number.strip().lstrip("+-").isdigit():
+        attrs["series_number"] = int(series.number)
+    return attrs
+
+
+def local_series(series: Series) -> LocalSeries:
+    return LocalSeries(
+        uid=series.uid,
+        scan_id=series.scan_id,
+        xsi_type=series.scan_xsi_type,
+        description=series.description,
+        instances=series.n_instances,
+        bytes=series.n_bytes,
+        predicted=FrozenMap(predicted_scan_fields(series)),
+    )
+
+
+def local_study(study: Study) -> LocalStudy:
+    return LocalStudy(
+        uid=study.uid,
+        date=predicted_session_fields(study).get("date", ""),
+        xsi_type=study.session_xsi_type,
+        series=tuple(local_series(s) for s in study.series),
+        predicted=FrozenMap(predicted_session_fields(study)),
+    )
+
+
+class _Resolver:
+    def __init__(self, spec: Spec, inventory: Inventory | None) -> None:
+        self.spec = spec
+        self.inventory = inventory
+        self.problems: list[Diagnostic] = []
+        self.bound: dict[str, tuple[str, ...]] = {}  # study UID -> the spec path that bound it
+
+    def problem(self, path: tuple[str, ...], message: str) -> None:
+        where = self.spec.locate(path)
+        self.problems.append(
+            Diagnostic(
+                file=str(where.file) if where else "",
+                line=where.line if where else 0,
+                col=where.col if where else 0,
+                path=".".join(path),
+                message=message,
+            )
+        )
+
+    def state(self) -> DesiredState:
+        subjects = {label: self.subject(label, s) for label, s in self.spec.subjects.items()}
+        if self.problems:
+            n = len(self.problems)
+            raise PlanError(
+                f"the spec does not resolve against the local DICOM ({n} problem{'s' if n != 1 else ''})",
+                "\n".join(str(p) for p in self.problems),
+            )
+        return DesiredState(self.spec.project, FrozenMap(subjects))
+
+    def subject(self, label: str, subject: Subject) -> DesiredSubject:
+        if subject.absent:
+            return DesiredSubject(label, absent=True)
+        fields, custom = _split(field_values(subject))
+        sessions = {
+            s_label: self.session(("subjects", label, "sessions", s_label), s_label, session)
+            for s_label, session in subject.sessions.items()
+        }
+        return DesiredSubject(label, fields, custom, sessions=FrozenMap(sessions))
+
+    def session(self, path: tuple[str, ...], label: str, session: Session) -> DesiredSession:
+        if session.absent:
+            return DesiredSession(label, session.xsi_type, absent=True)
+        fields, custom = _split(field_values(session))
+        study = self.bind(path, session) if session.dicom is not None else None
+        if study is not None and study.session_xsi_type and study.session_xsi_type != session.xsi_type:
+            self.problem(
+                (*path, "xsi_type"),
+                f"the bound DICOM study will be imported as {study.session_xsi_type}, not {session.xsi_type}",
+            )
+        scans = self.scans(path, session, study)
+        return DesiredSession(
+            label,
+            session.xsi_type,
+            fields,
+            custom,
+            study=local_study(study) if study is not None else None,
+            scans=FrozenMap(scans),
+        )
+
+    def scans(self, path: tuple[str, ...], session: Session, study: Study | None) -> dict[str, DesiredScan]:
+        defaults = self.spec.defaults.scan
+        out: dict[str, DesiredScan] = {}
+        for series in study.series if study is not None else ():
+            written: Scan | None = session.scans.get(series.scan_id)
+            outcome = match_scan_rules(self.spec.rules, series_attributes(series))
+            for conflict in outcome.conflicts:
+                values = ", ".join(f"rule {i + 1} sets {v!r}" for i, v in conflict.values)
+                self.problem(
+                    (*path, "dicom"),
+                    f"scan {series.scan_id} ({series.description!r}): rules disagree on {conflict.field}: {values}",
+                )
+            values = resolve_scan_fields(written, outcome, defaults)
+            written_names = set(field_values(written)) if written is not None else set()
+            for name in values:
+                definition = FIELDS[Level.SCAN].get(name)
+                if definition is not None and not has_field(series.scan_xsi_type, definition):
+                    self.problem(
+                        (*path, "scans", series.scan_id, name) if name in written_names else (*path, "dicom"),
+                        f"scan {series.scan_id} will be a {series.scan_xsi_type}, which has no {name}",
+                    )
+            sources = {
+                name: "spec" if name in written_names else (
+                    f"rule {outcome.set_by[name] + 1}" if name in outcome.set_by else "defaults"
+                )
+                for name in values
+            }  # fmt: skip
+            out[series.scan_id] = DesiredScan(
+                series.scan_id,
+                FrozenMap({k: FieldValue(v, sources[k]) for k, v in values.items()}),
+                absent=written.absent if written is not None else False,
+                series=local_series(series),
+            )
+        for scan_id, written in session.scans.items():
+            if scan_id not in out:
+                values = resolve_scan_fields(written, None, defaults)
+                out[scan_id] = DesiredScan(
+                    scan_id, FrozenMap({k: FieldValue(v) for k, v in values.items()}), absent=written.absent
+                )
+        return out
+
+    def bind(self, path: tuple[str, ...], session: Session) -> Study | None:
+        binding = session.dicom
+        assert binding is not None
+        where = (*path, "dicom")
+        if self.inventory is None:
+            self.problem(where, "the session is bound to DICOM but no DICOM roots were scanned (dicom.roots)")
+            return None
+        if binding.study_uid is not None:
+            found: tuple[Study, ...] = tuple(s for s in [self.inventory.study(binding.study_uid)] if s is not None)
+            what = f"StudyInstanceUID {binding.study_uid}"
+        elif binding.path is not None:
+            found = self.inventory.studies_under(binding.path)
+            what = f"path {self._shown(binding.path)}"
+        else:
+            date = binding.study_date  # YYYY-MM-DD
+            found = self.inventory.studies_for_patient(binding.patient_id or "", date)
+            what = "the given patient_id" + (f" and study_date {date}" if date else "")
+        if not found:
+            roots = ", ".join(self._shown(Path(r)) for r in self.inventory.roots) or "(none)"
+            self.problem(where, f"no local DICOM study matches {what} (scanned: {roots})")
+            return None
+        if len(found) > 1:
+            candidates = "; ".join(_describe(s) for s in found)
+            self.problem(where, f"{len(found)} local DICOM studies match {what}: {candidates}")
+            return None
+        study = found[0]
+        earlier = self.bound.get(study.uid)
+        if earlier is not None:
+            self.problem(where, f"study {study.uid} is already bound by {'.'.join(earlier)}")
+            return None
+        self.bound[study.uid] = path
+        return study
+
+    def _shown(self, path: Path) -> str:
+        """A path as the spec's author wrote it: relative to the main spec file's folder."""
+        main = self.spec.locate(("version",))
+        try:
+            return str(path.relative_to(main.file.parent)) if main else str(path)
+        except ValueError:
+            return str(path)
+
+
+def _describe(study: Study) -> str:
+    """A study named without patient identifiers."""
+    date = f"{study.date[0:4]}-{study.date[4:6]}-{study.date[6:8]}" if len(study.date) >= 8 else "no date"
+    return f"{study.uid} ({date}, {len(study.series)} series, {study.n_instances} instances)"
+
+
+def resolve(spec: Spec, inventory: Inventory | None) -> DesiredState:
+    """Raises PlanError listing every binding, rule and field problem, located in the spec."""
+    return _Resolver(spec, inventory).state()
