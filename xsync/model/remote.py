@@ -148,6 +148,36 @@ class RemoteState:
             "prearchive": [vars(p) for p in self.prearchive],
         }
 
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> RemoteState:
+        """The inverse of `to_json` (golden tests keep remote states as JSON)."""
+
+        def scan(d: dict[str, Any]) -> RemoteScan:
+            resources = {
+                k: RemoteResource(k, r["file_count"], r["file_size"], r["format"]) for k, r in d["resources"].items()
+            }
+            return RemoteScan(d["id"], d["xsi_type"], FrozenMap(d["fields"]), FrozenMap(resources))
+
+        def session(d: dict[str, Any], subject_id: str) -> RemoteSession:
+            scans = {k: scan(v) for k, v in d["scans"].items()}
+            return RemoteSession(
+                d["id"], d["label"], d["xsi_type"], subject_id, FrozenMap(d["fields"]), FrozenMap(d["custom"]),
+                FrozenMap(scans),
+            )  # fmt: skip
+
+        subjects = {
+            label: RemoteSubject(
+                s["id"],
+                s["label"],
+                FrozenMap(s["fields"]),
+                FrozenMap(s["custom"]),
+                FrozenMap({k: session(v, s["id"]) for k, v in s["sessions"].items()}),
+            )  # fmt: skip
+            for label, s in data["subjects"].items()
+        }
+        prearchive = tuple(PrearchiveEntry(**p) for p in data.get("prearchive", []))
+        return cls(data["server"], data["project"], FrozenMap(subjects), prearchive)
+
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON; equal states have equal fingerprints."""
         data = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
