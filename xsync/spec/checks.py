@@ -1,0 +1,131 @@
+"""Checks across fields and objects that single-field validation cannot make. Pure.
+
+Each problem is (loc, message, at_key): the path of the key it concerns, the text, and whether
+to point at the key (True) or at its value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+from xsync.spec.model import DicomBinding, Session, SpecModel, Subject
+from xsync.spec.xsitypes import (
+    MR_SCAN_FIELDS,
+    MR_SCAN_SESSIONS,
+    TYPE_SPECIFIC_SESSION_FIELDS,
+    scan_field_applies,
+    session_field_applies,
+    session_types_of_field,
+)
+
+Loc = tuple[str | int, ...]
+Problem = tuple[Loc, str, bool]
+
+# xs:choice in xnat:demographicData: an XML document may carry only one of them.
+AGE_CHOICE = ("dob", "yob", "age")
+
+
+def _given(obj: SpecModel) -> list[str]:
+    """Fields written in the spec (or its defaults), in model order."""
+    given = obj.model_fields_set
+    return [name for name in type(obj).model_fields if name in given] if given else []
+
+
+def _absent(obj: SpecModel, loc: Loc, what: str) -> Iterator[Problem]:
+    if getattr(obj, "absent", False) and len(obj.model_fields_set) > 1:
+        others = [n for n in _given(obj) if n != "absent"]
+        if others:
+            yield (*loc, "absent"), f"an absent {what} takes no other keys (found: {', '.join(others)})", True
+
+
+def _investigator(obj: Subject | Session, loc: Loc) -> Iterator[Problem]:
+    # investigatorData requires firstname and lastname [uncertain whether XNAT's PUT refuses
+    # one alone; refusing here keeps a half-written investigator off the server].
+    first, last = obj.pi_firstname, obj.pi_lastname
+    if (first is None) != (last is None):
+        given, needed = ("pi_firstname", "pi_lastname") if last is None else ("pi_lastname", "pi_firstname")
+        yield (*loc, given), f"{given} needs {needed} too: XNAT's investigator record requires both", True
+
+
+def _subject(subject: Subject, loc: Loc) -> Iterator[Problem]:
+    yield from _absent(subject, loc, "subject")
+    chosen = [n for n in AGE_CHOICE if getattr(subject, n) is not None]
+    if len(chosen) > 1:
+        message = f"dob, yob and age are alternatives in XNAT: give only one (found: {', '.join(chosen)})"
+        yield (*loc, chosen[1]), message, True
+    yield from _investigator(subject, loc)
+
+
+def _session(session: Session, loc: Loc) -> Iterator[Problem]:
+    yield from _absent(session, loc, "session")
+    yield from _investigator(session, loc)
+    for name in _given(session) if TYPE_SPECIFIC_SESSION_FIELDS & session.model_fields_set else ():
+        if name in TYPE_SPECIFIC_SESSION_FIELDS and not session_field_applies(name, session.xsi_type):
+            types = ", ".join(session_types_of_field(name))
+            yield (*loc, name), f'"{name}" applies only to {types} sessions, not to {session.xsi_type}', True
+    for scan_id, scan in session.scans.items():
+        scan_loc = (*loc, "scans", scan_id)
+        yield from _absent(scan, scan_loc, "scan")
+        for name in _given(scan) if MR_SCAN_FIELDS & scan.model_fields_set else ():
+            if name in MR_SCAN_FIELDS and not scan_field_applies(name, session.xsi_type):
+                sessions = ", ".join(sorted(MR_SCAN_SESSIONS))
+                yield (
+                    (*scan_loc, name),
+                    f'"{name}" applies only to scans of MR sessions ({sessions}), not to {session.xsi_type}',
+                    True,
+                )
+
+
+def check_subjects(subjects: Mapping[str, Subject]) -> list[Problem]:
+    problems: list[Problem] = []
+    for label, subject in subjects.items():
+        loc: Loc = ("subjects", label)
+        problems.extend(_subject(subject, loc))
+        for session_label, session in subject.sessions.items():
+            problems.extend(_session(session, (*loc, "sessions", session_label)))
+    return problems
+
+
+def _binding_key(binding: DicomBinding) -> tuple[str, ...]:
+    if binding.study_uid is not None:
+        return ("study_uid", binding.study_uid)
+    if binding.path is not None:
+        return ("path", str(binding.path))
+    return ("patient_id", binding.patient_id or "", binding.study_date or "")
+
+
+def _under(path: Path, root: Path) -> bool:
+    return os.path.commonpath([path, root]) == str(root)
+
+
+def check_bindings(
+    subjects: Mapping[str, Subject],
+    roots: tuple[Path, ...],
+    where: Callable[[Loc], str],
+    show: Callable[[Path], str] = Path.as_posix,
+) -> list[Problem]:
+    """Every binding names DICOM the inventory can find, and no DICOM is bound twice.
+    `where(loc)` and `show(path)` name places and paths for messages."""
+    problems: list[Problem] = []
+    first: dict[tuple[str, ...], Loc] = {}
+    for label, subject in subjects.items():
+        for session_label, session in subject.sessions.items():
+            binding = session.dicom
+            if binding is None:
+                continue
+            loc: Loc = ("subjects", label, "sessions", session_label, "dicom")
+            if not roots:
+                problems.append((loc, "a session bound to DICOM needs dicom.roots to look in", True))
+            elif binding.path is not None and not any(_under(binding.path, r) for r in roots):
+                shown = ", ".join(show(r) for r in roots)
+                problems.append(((*loc, "path"), f"this folder is not under any dicom root ({shown})", False))
+            key = _binding_key(binding)
+            if key in first:
+                other = first[key]
+                name = ".".join(str(p) for p in other[:-1])
+                problems.append((loc, f"the same DICOM is already bound to {name} ({where(other)})", True))
+            else:
+                first[key] = loc
+    return problems

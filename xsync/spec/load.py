@@ -1,0 +1,355 @@
+"""`load_spec`: YAML files -> a validated `Spec`, or a `SpecError` holding every problem found.
+
+Order of work: the main file is parsed and its `version:` checked first (an unknown version
+stops there); includes are expanded depth-first in the order written; the project settings,
+then each subject (with defaults applied) are validated; then checks across objects run.
+Problems from all files are collected and reported together, in file order. Reads the spec's
+files and nothing else: no network, no DICOM.
+"""
+
+from __future__ import annotations
+
+import functools
+import glob
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from xsync.dicom.labels import LABEL_RE
+from xsync.errors import Diagnostic, SpecError
+from xsync.spec.checks import check_bindings, check_subjects
+from xsync.spec.messages import did_you_mean, translate
+from xsync.spec.model import SPEC_VERSION, Defaults, DicomConfig, Location, ScanRule, Spec, Subject
+from xsync.spec.rules import check_rules
+from xsync.spec.values import LABEL_RULE, kind_of
+from xsync.spec.xsitypes import DEFAULT_SESSION_TYPE, resolve_session_type, session_field_applies
+from xsync.spec.yamlsrc import Document, Mark, PathKey, parse
+
+INCLUDED_FILE_KEYS = ("include", "subjects")
+_AGE_CHOICE = frozenset({"dob", "yob", "age"})
+
+
+def format_path(loc: Iterable[str | int]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def load_spec(path: Path, *, relative_to: Path | None = None, pure_python: bool = False) -> Spec:
+    """Load and validate the spec at `path` (and its includes).
+
+    File names in messages are relative to `relative_to` (default: the current directory)
+    when the file lies below it. `pure_python` forces ruamel's pure-Python parser (for
+    benchmarks; the result is the same).
+    """
+    return _Loader(Path(os.path.abspath(path)), relative_to or Path.cwd(), pure_python).run()
+
+
+class _Loader:
+    def __init__(self, root: Path, relative_to: Path, pure_python: bool) -> None:
+        self.root = root
+        self.relative_to = Path(os.path.abspath(relative_to))
+        self.pure_python = pure_python
+        self.docs: list[Document] = []
+        self.diagnostics: list[tuple[int, Diagnostic]] = []
+        self.included_by: dict[Path, tuple[Document, PathKey]] = {}
+        self.order: dict[int, int] = {}  # id(doc) -> position in self.docs
+
+    # ------------------------------------------------------------ reporting
+
+    def display(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.relative_to).as_posix()
+        except ValueError:
+            return str(path)
+
+    def report(self, doc: Document, loc: PathKey, message: str, *, at_key: bool = True) -> None:
+        mark = self.place(doc, loc, at_key)
+        order = self.order.get(id(doc), len(self.docs))
+        diagnostic = Diagnostic(self.display(doc.path), mark.line, mark.col, format_path(loc), message)
+        self.diagnostics.append((order, diagnostic))
+
+    @staticmethod
+    def place(doc: Document, loc: PathKey, at_key: bool) -> Mark:
+        """The mark of `loc`, or of the nearest enclosing key written in `doc`."""
+        first = doc.keys if at_key else doc.values
+        for end in range(len(loc), 0, -1):
+            mark = first.get(loc[:end]) or doc.keys.get(loc[:end])
+            if mark is not None:
+                return mark
+            first = doc.keys
+        return doc.values.get((), Mark(1, 1))
+
+    def where(self, doc: Document, loc: PathKey) -> str:
+        mark = self.place(doc, loc, True)
+        return f"{self.display(doc.path)}:{mark.line}:{mark.col}"
+
+    def fail_if_any(self) -> None:
+        if self.diagnostics:
+            ordered = sorted(self.diagnostics, key=lambda od: (od[0], od[1].line, od[1].col))
+            raise SpecError(d for _, d in ordered)
+
+    def report_validation(self, doc: Document, error: ValidationError, model: type[BaseModel], prefix: PathKey) -> None:
+        for detail in error.errors(include_url=False):
+            t = translate(detail, model)
+            self.report(doc, (*prefix, *t.loc), t.message, at_key=t.at_key)
+
+    # ------------------------------------------------------------ files
+
+    def read(self, path: Path) -> Document:
+        doc = Document(path=path)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            self.order[id(doc)] = len(self.docs)
+            self.docs.append(doc)
+            reason = "the file is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror
+            self.report(doc, (), f"cannot read: {reason}")
+            return doc
+        doc = parse(path, text, pure_python=self.pure_python)
+        self.order[id(doc)] = len(self.docs)
+        self.docs.append(doc)
+        for problem in doc.problems:
+            self.diagnostics.append(
+                (len(self.docs) - 1, Diagnostic(self.display(path), problem.mark.line, problem.mark.col,
+                                                format_path(problem.path), problem.message))
+            )  # fmt: skip
+        return doc
+
+    def run(self) -> Spec:
+        if not self.root.is_file():
+            raise SpecError([Diagnostic(self.display(self.root), message="spec file not found (use --spec PATH)")])
+        root = self.read(self.root)
+        if root.data is None and self.diagnostics:
+            self.fail_if_any()  # a syntax error: nothing else can be trusted
+        data = root.data
+        if not isinstance(data, dict):
+            self.report(root, (), "the spec must be a mapping of keys (version:, project:, subjects:, ...)")
+            self.fail_if_any()
+        self.check_version(root, data)
+
+        subject_docs = [root, *self.expand_includes(root, [self.root])]
+        raw_subjects = self.collect_subjects(subject_docs)
+
+        # `include` was checked while expanding; `dicom` defaults resolve against the spec's folder.
+        head_data = {k: v for k, v in data.items() if k not in INCLUDED_FILE_KEYS}
+        head_data.setdefault("dicom", {})
+        context = {"base_dir": self.root.parent}
+        head: Spec | None = None
+        try:
+            head = Spec.model_validate(head_data, context=context)
+        except ValidationError as exc:
+            self.report_validation(root, exc, Spec, ())
+        defaults = head.defaults if head else _quietly(Defaults, head_data.get("defaults", {}), context)
+        dicom = head.dicom if head else _quietly(DicomConfig, head_data.get("dicom", {}), context)
+        rules = list(head.rules.scans) if head else _rules_quietly(head_data.get("rules"), context)
+
+        subjects: dict[str, Subject] = {}
+        owner: dict[str, Document] = {}
+        for label, raw, doc in raw_subjects:
+            try:
+                subject = Subject.model_validate(apply_defaults(raw, defaults), context={"base_dir": doc.path.parent})
+            except ValidationError as exc:
+                self.report_validation(doc, exc, Subject, ("subjects", label))
+                continue
+            subjects[label] = subject
+            owner[label] = doc
+
+        def doc_of(loc: PathKey) -> Document:
+            return owner[str(loc[1])] if loc[:1] == ("subjects",) else root
+
+        for loc, message, at_key in check_subjects(subjects):
+            self.report(doc_of(loc), loc, message, at_key=at_key)
+        roots = dicom.roots if dicom else ()
+        where = lambda loc: self.where(doc_of(loc), loc)  # noqa: E731
+        for loc, message, at_key in check_bindings(subjects, roots, where, self.display):
+            self.report(doc_of(loc), loc, message, at_key=at_key)
+        for loc, message in check_rules(rules, lambda loc: self.where(root, loc)):
+            self.report(root, loc, message)
+        self.fail_if_any()
+        assert head is not None
+        spec = head.model_copy(update={"subjects": subjects, "include": _include_list(data.get("include"))})
+        spec._base_dir = self.root.parent
+        spec._locations = functools.cache(self.locations)
+        return spec
+
+    def check_version(self, root: Document, data: dict[str, Any]) -> None:
+        # Checked before anything else: a newer spec may use keys this version does not know.
+        before = len(self.diagnostics)
+        if "version" not in data:
+            self.report(root, (), f'missing "version: {SPEC_VERSION}" (this xsync reads spec version {SPEC_VERSION})')
+        else:
+            version = data["version"]
+            if not isinstance(version, int) or isinstance(version, bool) or version != SPEC_VERSION:
+                shown = repr(version) if not isinstance(version, str) else f'"{version}"'
+                self.report(
+                    root,
+                    ("version",),
+                    f"unsupported spec version {shown} (this xsync reads spec version {SPEC_VERSION})",
+                    at_key=False,
+                )
+        if len(self.diagnostics) > before:
+            self.fail_if_any()
+
+    # ------------------------------------------------------------ includes
+
+    def expand_includes(self, doc: Document, chain: list[Path]) -> Iterator[Document]:
+        raw = doc.data.get("include") if isinstance(doc.data, dict) else None
+        if raw is None:
+            return
+        items = [((("include",)), raw)] if isinstance(raw, str) else []
+        if isinstance(raw, list):
+            items = [(("include", j), item) for j, item in enumerate(raw)]
+        elif not isinstance(raw, str):
+            self.report(doc, ("include",), f"expected a list of file names or globs, got {kind_of(raw)}", at_key=False)
+            return
+        for loc, pattern in items:
+            if not isinstance(pattern, str):
+                self.report(doc, loc, f"expected a file name or glob, got {kind_of(pattern)}", at_key=False)
+                continue
+            for path in self.include_targets(doc, loc, pattern):
+                if path in chain:
+                    cycle = " -> ".join(self.display(p) for p in [*chain, path])
+                    self.report(doc, loc, f"include cycle: {cycle}", at_key=False)
+                elif path in self.included_by:
+                    first_doc, first_loc = self.included_by[path]
+                    self.report(
+                        doc,
+                        loc,
+                        f'"{self.display(path)}" is already included by {self.where(first_doc, first_loc)}',
+                        at_key=False,
+                    )
+                else:
+                    self.included_by[path] = (doc, loc)
+                    child = self.read(path)
+                    if self.check_included(child):
+                        yield child
+                        yield from self.expand_includes(child, [*chain, path])
+
+    def include_targets(self, doc: Document, loc: PathKey, pattern: str) -> list[Path]:
+        base = doc.path.parent
+        full = os.path.join(base, os.path.expanduser(pattern))
+        if glob.has_magic(pattern):
+            found = sorted(Path(os.path.abspath(p)) for p in glob.glob(full, recursive=True) if os.path.isfile(p))
+            if not found:
+                self.report(doc, loc, f'include "{pattern}" matches no file', at_key=False)
+            return found
+        if not os.path.isfile(full):
+            self.report(doc, loc, f'include "{pattern}": file not found', at_key=False)
+            return []
+        return [Path(os.path.abspath(full))]
+
+    def check_included(self, doc: Document) -> bool:
+        if doc.problems and doc.data is None:
+            return False  # a syntax error, already reported
+        if doc.data is None:
+            return True  # an empty file holds nothing, which is fine
+        if not isinstance(doc.data, dict):
+            self.report(doc, (), 'an included file must be a mapping with "subjects:"')
+            return False
+        for key in doc.data:
+            if key in INCLUDED_FILE_KEYS:
+                continue
+            if key in Spec.model_fields:
+                message = f'"{key}" belongs in the main spec; an included file holds only "subjects" and "include"'
+            else:
+                message = f'unknown key "{key}"{did_you_mean(key, INCLUDED_FILE_KEYS)}'
+            self.report(doc, (key,), message)
+        return True
+
+    # ------------------------------------------------------------ subjects
+
+    def collect_subjects(self, docs: list[Document]) -> list[tuple[str, Any, Document]]:
+        found: list[tuple[str, Any, Document]] = []
+        first: dict[str, Document] = {}
+        for doc in docs:
+            raw = doc.data.get("subjects") if isinstance(doc.data, dict) else None
+            if raw is None:
+                continue
+            if not isinstance(raw, dict):
+                self.report(doc, ("subjects",), f"expected a mapping, got {kind_of(raw)}", at_key=False)
+                continue
+            for label, value in raw.items():
+                if not LABEL_RE.fullmatch(label):
+                    self.report(doc, ("subjects", label), f'"{label}" is not a valid label: {LABEL_RULE}')
+                    continue
+                if label in first:
+                    other = self.where(first[label], ("subjects", label))
+                    self.report(doc, ("subjects", label), f'subject "{label}" is already defined at {other}')
+                    continue
+                first[label] = doc
+                found.append((label, value, doc))
+        return found
+
+    def locations(self) -> dict[tuple[str, ...], Location]:
+        out: dict[tuple[str, ...], Location] = {(): Location(self.root, 1, 1)}
+        for doc in self.docs:
+            for loc, mark in doc.keys.items():
+                out.setdefault(tuple(map(str, loc)), Location(doc.path, mark.line, mark.col))
+        return out
+
+
+def _include_list(raw: Any) -> tuple[str, ...]:
+    return (raw,) if isinstance(raw, str) else tuple(raw or ())
+
+
+def _quietly(model: type[Any], data: Any, context: dict[str, Any]) -> Any:
+    """A part of the settings validated on its own; None when invalid (already reported)."""
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError:
+        return None
+
+
+def _rules_quietly(raw: Any, context: dict[str, Any]) -> list[ScanRule | None]:
+    """Each scan rule validated on its own, so that the valid ones can still be checked."""
+    scans = raw.get("scans") if isinstance(raw, dict) else None
+    return [_quietly(ScanRule, r, context) for r in scans] if isinstance(scans, list) else []
+
+
+# ---------------------------------------------------------------- defaults
+
+
+def _merge(raw: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
+    """raw over defaults; `fields:` merged name by name (names compared as XNAT does, lower-cased)."""
+    merged = {**{k: v for k, v in defaults.items() if k != "fields"}, **raw}
+    default_fields = defaults.get("fields") or {}
+    raw_fields = raw.get("fields")
+    if default_fields and (raw_fields is None or isinstance(raw_fields, dict)):
+        written = {str(k).lower() for k in raw_fields or {}}
+        merged["fields"] = {**{k: v for k, v in default_fields.items() if k not in written}, **(raw_fields or {})}
+    return merged
+
+
+def apply_defaults(raw: Any, defaults: Defaults | None) -> Any:
+    """The raw subject with `defaults.subject` and `defaults.session` filled in where the spec
+    leaves a field out. Absent objects get nothing; a subject that gives one of dob/yob/age gets
+    none of them (they are alternatives); session fields go only to sessions of their type."""
+    if defaults is None or not isinstance(raw, dict) or raw.get("absent") is True:
+        return raw
+    subject_defaults = defaults.subject.model_dump(exclude_unset=True)
+    if _AGE_CHOICE & raw.keys():
+        subject_defaults = {k: v for k, v in subject_defaults.items() if k not in _AGE_CHOICE}
+    out = _merge(raw, subject_defaults)
+    sessions = raw.get("sessions")
+    if isinstance(sessions, dict):
+        out["sessions"] = {label: _session_defaults(s, defaults) for label, s in sessions.items()}
+    return out
+
+
+def _session_defaults(raw: Any, defaults: Defaults) -> Any:
+    if not isinstance(raw, dict) or raw.get("absent") is True:
+        return raw
+    given_type = raw.get("xsi_type", defaults.session.xsi_type or DEFAULT_SESSION_TYPE)
+    xsi_type = resolve_session_type(given_type) if isinstance(given_type, str) else None
+    session_defaults = defaults.session.model_dump(exclude_unset=True)
+    applicable = {
+        k: v
+        for k, v in session_defaults.items()
+        if k == "xsi_type" or xsi_type is None or session_field_applies(k, xsi_type)
+    }
+    return _merge(raw, applicable)

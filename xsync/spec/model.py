@@ -1,0 +1,493 @@
+"""The spec as frozen, validated models (pydantic v2). Pure: no YAML, no files, no network.
+
+Field names are XNAT's REST shortcut names exactly as XMLPathShortcuts spells them
+(REST-CONTRACT §4.2), so each maps to a PUT parameter of the same name; custom variables
+live under `fields:`. `put_parameter()` gives the one exception (`acquisition_site`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from xsync.spec.values import (
+    AETitle,
+    Bool,
+    Date,
+    DateTime,
+    DicomUID,
+    Documentation,
+    Education,
+    FieldName,
+    Float,
+    Gender,
+    Handedness,
+    Int,
+    Label,
+    Note,
+    Port,
+    Text,
+    Text25,
+    Text255,
+    Time,
+    ValidationNotes,
+    as_text,
+    kind_of,
+)
+from xsync.spec.xsitypes import DEFAULT_SESSION_TYPE, SessionType
+
+SPEC_VERSION = 1
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: frozen, no unknown keys, no empty values."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: Any) -> Any:
+        # A key left empty is almost always an unfinished edit; "unmanaged" is spelled by
+        # leaving the key out.
+        if value is None:
+            raise PydanticCustomError("null", "empty value: give a value or remove the key")
+        return value
+
+
+def _custom_fields(value: Any) -> Any:
+    """Values as text; names that XNAT, which lower-cases them, would take for one refused."""
+    if not isinstance(value, dict):
+        return value
+    seen: dict[str, str] = {}
+    for name in value:
+        folded = str(name).lower()
+        if folded in seen:
+            message = (
+                f'custom variables "{seen[folded]}" and "{name}" are the same to XNAT, which stores names lower-cased'
+            )
+            raise PydanticCustomError("field_name_clash", message.replace("{", "{{").replace("}", "}}"))
+        seen[folded] = str(name)
+    return {k: as_text(v) if not isinstance(v, dict | list) else v for k, v in value.items()}
+
+
+CustomFields = Annotated[
+    dict[FieldName, Text],
+    BeforeValidator(_custom_fields),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": "XNAT custom variables (names are stored lower-cased)",
+            "propertyNames": {"pattern": "^[A-Za-z0-9_-]+$"},
+            "additionalProperties": {"type": ["string", "number", "boolean"]},
+        }
+    ),
+]
+
+
+class _HasCustomFields(SpecModel):
+    fields: CustomFields = {}
+
+
+# ---------------------------------------------------------------- subjects
+
+
+class SubjectFields(_HasCustomFields):
+    """xnat:subjectData shortcut fields (D = demographics)."""
+
+    group: Text | None = None
+    src: Text | None = None
+    pi_firstname: Text25 | None = None
+    pi_lastname: Text25 | None = None
+    dob: Date | None = None
+    yob: Int | None = None
+    age: Int | None = None
+    gender: Gender | None = None
+    handedness: Handedness | None = None
+    ses: Int | None = None
+    education: Education | None = None
+    educationDesc: Text | None = None  # noqa: N815 - XNAT's spelling
+    race: Text | None = None
+    ethnicity: Text | None = None
+    weight: Float | None = None
+    height: Float | None = None
+    gestational_age: Float | None = None
+    post_menstrual_age: Float | None = None
+    birth_weight: Float | None = None
+
+
+# ---------------------------------------------------------------- sessions
+
+
+class SessionFields(_HasCustomFields):
+    """Experiment and image-session shortcut fields; MR and PET ones apply to those types only."""
+
+    date: Date | None = None
+    time: Time | None = None
+    visit_id: Text | None = None
+    protocol: Text | None = None
+    note: Note | None = None
+    pi_firstname: Text25 | None = None
+    pi_lastname: Text25 | None = None
+    validation_method: Text | None = None
+    validation_status: Text | None = None
+    validation_date: Date | None = None
+    validation_notes: ValidationNotes | None = None
+    scanner: Text | None = None
+    operator: Text255 | None = None
+    session_type: Text | None = None
+    acquisition_site: Text | None = None  # not a shortcut: sent as <xsiType>/acquisition_site
+    # MR sessions
+    coil: Text255 | None = None
+    fieldStrength: Text255 | None = None  # noqa: N815
+    marker: Text255 | None = None
+    stabilization: Text255 | None = None  # MR and PET
+    # PET sessions
+    studyType: Text | None = None  # noqa: N815
+    tracer_name: Text | None = None
+    tracer_isotope: Text | None = None
+    tracer_dose: Float | None = None
+    tracer_sa: Float | None = None
+    tracer_totalmass: Float | None = None
+    tracer_intermediate: Float | None = None
+    tracer_transmissions: Int | None = None
+    tracer_startTime: DateTime | None = None  # noqa: N815
+    tracer_transmissions_start: DateTime | None = None
+    scan_start_time: DateTime | None = None
+    injection_start_time: DateTime | None = None
+
+
+class DicomBinding(SpecModel):
+    """Where a session's DICOM is: exactly one of a Study Instance UID, a folder, or a patient."""
+
+    study_uid: DicomUID | None = None
+    path: Path | None = None
+    # A patient identifier: kept out of repr and never echoed in messages.
+    patient_id: Text | None = Field(default=None, repr=False)
+    study_date: Date | None = None
+
+    @field_validator("path", mode="before")
+    @classmethod
+    def _resolve_path(cls, value: Any, info: ValidationInfo) -> Any:
+        return _resolve(value, info)
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> DicomBinding:
+        kinds = [k for k in ("study_uid", "path", "patient_id") if getattr(self, k) is not None]
+        if len(kinds) != 1:
+            raise PydanticCustomError("binding", "give exactly one of study_uid, path or patient_id")
+        if self.study_date is not None and self.patient_id is None:
+            raise PydanticCustomError("binding", "study_date only narrows a patient_id binding")
+        return self
+
+    @property
+    def kind(self) -> Literal["study_uid", "path", "patient_id"]:
+        if self.study_uid is not None:
+            return "study_uid"
+        return "path" if self.path is not None else "patient_id"
+
+
+# ---------------------------------------------------------------- scans
+
+
+class ScanFields(SpecModel):
+    """xnat:imageScanData shortcut fields; the MR ones apply to scans of MR and PET-MR sessions.
+
+    No `fields:`: xnat:imageScanData has no custom-variable element in xnat.xsd.
+    """
+
+    type: Text | None = None
+    series_description: Text | None = None
+    quality: Text | None = None
+    condition: Text | None = None
+    note: Note | None = None
+    documentation: Documentation | None = None
+    scanner: Text | None = None
+    validation_method: Text | None = None
+    validation_status: Text | None = None
+    validation_date: Date | None = None
+    validation_notes: ValidationNotes | None = None
+    scanTime: Time | None = None  # noqa: N815
+    coil: Text255 | None = None
+    fieldStrength: Text255 | None = None  # noqa: N815
+    marker: Text255 | None = None
+    stabilization: Text255 | None = None
+
+
+class Scan(ScanFields):
+    absent: Bool = False
+
+
+ScanID = Label  # XNAT scan IDs from DICOM are SeriesNumbers or `4-MR1`: the label alphabet
+
+
+class Session(SessionFields):
+    xsi_type: SessionType = DEFAULT_SESSION_TYPE
+    absent: Bool = False
+    dicom: DicomBinding | None = None
+    scans: dict[ScanID, Scan] = {}
+
+
+class Subject(SubjectFields):
+    absent: Bool = False
+    sessions: dict[Label, Session] = {}
+
+
+# ---------------------------------------------------------------- project-wide settings
+
+
+def _resolve(value: Any, info: ValidationInfo) -> Any:
+    """Relative paths are relative to the file that holds them (`base_dir` in the context)."""
+    if not isinstance(value, str | Path):
+        raise PydanticCustomError("path_type", f"expected a path, got {kind_of(value)}".replace("{", "{{"))
+    base = (info.context or {}).get("base_dir")
+    path = Path(os.path.expanduser(value))
+    return Path(os.path.normpath(base / path)) if base is not None and not path.is_absolute() else path
+
+
+class DicomConfig(SpecModel):
+    roots: tuple[Path, ...] = ()
+    cache: Path = Field(default=Path(".xsync/inventory.sqlite"), validate_default=True)
+
+    @field_validator("roots", mode="before")
+    @classmethod
+    def _resolve_roots(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            value = [value]
+        return [_resolve(v, info) for v in value] if isinstance(value, list) else value
+
+    @field_validator("cache", mode="before")
+    @classmethod
+    def _resolve_cache(cls, value: Any, info: ValidationInfo) -> Any:
+        return _resolve(value, info)
+
+
+class UploadConfig(SpecModel):
+    """How sessions reach XNAT: the REST import service (a DICOM zip) or DICOM C-STORE.
+
+    host/port/ae_title/calling_ae_title are for `cstore` only; when left out, the uploader
+    uses the server's host, port 8104 and AE title XNAT (XNAT's receiver defaults).
+    `dest` is for `rest`: with C-STORE the project's receiver settings decide.
+    """
+
+    method: Literal["rest", "cstore"] = "rest"
+    dest: Literal["archive", "prearchive"] = "archive"
+    host: Text | None = None
+    port: Port | None = None
+    ae_title: AETitle | None = None
+    calling_ae_title: AETitle | None = None
+
+    @model_validator(mode="after")
+    def _cstore_only(self) -> UploadConfig:
+        if self.method != "cstore":
+            given = [k for k in ("host", "port", "ae_title", "calling_ae_title") if getattr(self, k) is not None]
+            if given:
+                raise PydanticCustomError("cstore_only", f"{', '.join(given)}: only for method: cstore")
+        return self
+
+
+class SessionDefaults(SessionFields):
+    xsi_type: SessionType | None = None
+
+
+class Defaults(SpecModel):
+    subject: SubjectFields = SubjectFields()
+    session: SessionDefaults = SessionDefaults()
+    scan: ScanFields = ScanFields()
+
+
+PatternList = Annotated[
+    tuple[str, ...],
+    BeforeValidator(lambda v: [v] if not isinstance(v, list | tuple | dict) else v),
+]
+SeriesNumberPatterns = Annotated[
+    tuple[str, ...],
+    BeforeValidator(lambda v: [as_text(x) for x in (v if isinstance(v, list) else [v])]),
+    WithJsonSchema(
+        {
+            "description": 'a number, a comparison (">=10", "<100") or a range ("10..20"); or a list of them',
+            "anyOf": [
+                {"type": ["integer", "string"]},
+                {"type": "array", "items": {"type": ["integer", "string"]}},
+            ],
+        }
+    ),
+]
+
+
+class ScanMatch(SpecModel):
+    """What a local DICOM series must look like for a rule to apply. Every key given must match.
+
+    Text patterns are globs (`T1w_MPR*`) or regular expressions between slashes (`/^rfMRI_/`,
+    searched anywhere in the value). A list means any of its patterns, except for image_type,
+    where every listed pattern must match one of the series' ImageType values.
+    """
+
+    series_description: PatternList | None = None
+    protocol_name: PatternList | None = None
+    modality: PatternList | None = None
+    series_number: SeriesNumberPatterns | None = None
+    image_type: PatternList | None = None
+
+
+class ScanRule(SpecModel):
+    match: ScanMatch
+    set: ScanFields
+    ignore_case: Bool = False
+
+
+class Rules(SpecModel):
+    scans: tuple[ScanRule, ...] = ()
+
+
+# ---------------------------------------------------------------- the spec
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where a key of the spec was written. Lines and columns are 1-based."""
+
+    file: Path
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+IncludeList = Annotated[
+    tuple[str, ...],
+    BeforeValidator(lambda v: [v] if isinstance(v, str) else v),
+    WithJsonSchema(
+        {
+            "description": "files or globs, relative to this file, holding more subjects",
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        }
+    ),
+]
+
+
+class IncludedFile(SpecModel):
+    """What a file named by `include:` may hold."""
+
+    include: IncludeList = ()
+    subjects: dict[Label, Subject] = {}
+
+
+class Spec(SpecModel):
+    """A site's declared XNAT project: the loader's output, defaults already applied.
+
+    Paths are absolute. `subjects` keeps the order of the files (main spec first, then each
+    include in order). Scan defaults are the exception to "already applied": they rank below
+    scan rules, so `rules.resolve_scan_fields` applies them together with the rules.
+    """
+
+    version: Literal[1]
+    server: Text | None = None
+    project: Label
+    dicom: DicomConfig = Field(default_factory=DicomConfig, validate_default=True)
+    upload: UploadConfig = UploadConfig()
+    defaults: Defaults = Defaults()
+    rules: Rules = Rules()
+    include: IncludeList = ()
+    subjects: dict[Label, Subject] = {}
+
+    _base_dir: Path = PrivateAttr(default=Path("."))
+    # Set by the loader; built on first use, since most runs never ask for a position.
+    _locations: Callable[[], Mapping[tuple[str, ...], Location]] = PrivateAttr(default=dict)
+
+    @field_validator("server", mode="after")
+    @classmethod
+    def _server_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        scheme, sep, rest = value.partition("://")
+        if not sep or scheme not in ("http", "https") or not rest.strip("/"):
+            raise PydanticCustomError("url", "must be an http:// or https:// URL")
+        if "@" in rest.split("/", 1)[0]:
+            # Never echo the value: it holds a password.
+            raise PydanticCustomError(
+                "url_credentials", "must not hold credentials: use XNAT_USER/XNAT_PASS or ~/.netrc"
+            )
+        return value
+
+    def locate(self, path: tuple[str, ...]) -> Location | None:
+        """Where the key at `path` was written, e.g. ("subjects", "sub1", "gender"); the nearest
+        enclosing key when that one was not written (a value from `defaults:`)."""
+        locations = self._locations()
+        for end in range(len(path), -1, -1):
+            found = locations.get(tuple(str(p) for p in path[:end]))
+            if found is not None:
+                return found
+        return None
+
+    @cached_property
+    def digest(self) -> str:
+        """sha256 of the resolved content: blind to comments, key order, includes and the
+        folder the spec is checked out in (paths are taken relative to the spec's folder)."""
+        content = self.model_dump(mode="json", exclude={"include"})
+        canonical = json.dumps(_relative_paths(content, self._base_dir), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    def counts(self) -> dict[str, int]:
+        sessions = [s for subject in self.subjects.values() for s in subject.sessions.values()]
+        return {
+            "subjects": len(self.subjects),
+            "sessions": len(sessions),
+            "scans": sum(len(s.scans) for s in sessions),
+        }
+
+
+def _relative_paths(value: Any, base: Path) -> Any:
+    if isinstance(value, dict):
+        return {k: _relative_paths(v, base) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relative_paths(v, base) for v in value]
+    if isinstance(value, str) and os.path.isabs(value):
+        return Path(os.path.relpath(value, base)).as_posix()
+    return value
+
+
+def put_parameter(xsi_type: str, field: str) -> str:
+    """The PUT query parameter that sets `field` (a model field name or `fields.<name>`)."""
+    if field.startswith("fields."):
+        return f"{xsi_type}/fields/field[name={field.removeprefix('fields.')}]/field"
+    if field == "acquisition_site":
+        return f"{xsi_type}/acquisition_site"
+    return field
+
+
+def field_values(obj: SubjectFields | SessionFields | ScanFields) -> dict[str, str]:
+    """The managed fields of an object as the strings XNAT is sent; custom variables as
+    `fields.<name>`. Only fields written in the spec (or its defaults) appear."""
+    out: dict[str, str] = {}
+    for name in type(obj).model_fields:
+        if name in _STRUCTURE_KEYS:
+            continue
+        value = getattr(obj, name)
+        if name == "fields":
+            out.update({f"fields.{k}": v for k, v in value.items()})
+        elif value is not None:
+            out[name] = as_text(value)
+    return out
+
+
+_STRUCTURE_KEYS = frozenset({"absent", "sessions", "scans", "dicom", "xsi_type"})

@@ -1,0 +1,252 @@
+"""Value types of the spec, validated the way XNAT validates them (xnat.xsd, REST-CONTRACT §4.3).
+
+Every check raises `PydanticCustomError` with the message the user reads, so that
+`load.py` can place it at a line and column unchanged. Values are kept as written:
+XNAT compares enumerations case-insensitively but stores what it was sent.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable, Mapping
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
+
+from xsync.dicom.labels import LABEL_RE
+
+SCALAR_INPUT_SCHEMA: dict[str, Any] = {"type": ["string", "number", "boolean"]}
+
+
+def kind_of(value: Any) -> str:
+    """How a YAML value is named in messages."""
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return f'"{value}"'
+
+
+def _fail(kind: str, message: str) -> PydanticCustomError:
+    # Braces in user input must not be taken for pydantic's {placeholders}.
+    return PydanticCustomError(kind, message.replace("{", "{{").replace("}", "}}"))
+
+
+def as_text(value: Any) -> str:
+    """Any YAML scalar as the text XNAT would be sent (`visit_id: 1` means "1")."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    raise _fail("text_type", f"expected text, got {kind_of(value)}")
+
+
+def _text_validator(max_length: int | None) -> Callable[[Any], str]:
+    def check(value: Any) -> str:
+        text = as_text(value)
+        if max_length is not None and len(text) > max_length:
+            raise _fail("too_long", f"is {len(text)} characters long; XNAT allows at most {max_length}")
+        return text
+
+    return check
+
+
+def text_type(max_length: int | None = None) -> Any:
+    schema: dict[str, Any] = dict(SCALAR_INPUT_SCHEMA)
+    if max_length is not None:
+        schema["maxLength"] = max_length
+    return Annotated[str, BeforeValidator(_text_validator(max_length)), WithJsonSchema(schema)]
+
+
+Text = text_type()
+Text255 = text_type(255)
+Text25 = text_type(25)  # xnat:investigatorData first/last name
+Note = text_type(2500)  # experiment and scan `note`
+Documentation = text_type(1000)
+ValidationNotes = text_type(500)
+
+_INT_TEXT = re.compile(r"[-+]?[0-9]+")
+_FLOAT_TEXT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+
+
+def _int_validator(low: int | None, high: int | None) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
+            value = int(value)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise _fail("int_type", f"expected a whole number, got {kind_of(value)}")
+        if (low is not None and value < low) or (high is not None and value > high):
+            raise _fail("out_of_range", f"{value} is out of range: XNAT allows {low} to {high}")
+        return value
+
+    return check
+
+
+def int_type(low: int | None = None, high: int | None = None) -> Any:
+    schema: dict[str, Any] = {"type": "integer"}
+    if low is not None:
+        schema["minimum"] = low
+    if high is not None:
+        schema["maximum"] = high
+    return Annotated[int, BeforeValidator(_int_validator(low, high)), WithJsonSchema(schema)]
+
+
+def _to_float(value: Any) -> float:
+    if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
+        return float(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        raise _fail("float_type", f"expected a number, got {kind_of(value)}")
+    return float(value)
+
+
+Int = int_type()
+Education = int_type(0, 30)  # xnat:demographicData/education
+Port = int_type(1, 65535)
+Float = Annotated[float, BeforeValidator(_to_float), WithJsonSchema({"type": "number"})]
+
+
+def _to_bool(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail("bool_type", f"expected true or false, got {kind_of(value)}")
+    return value
+
+
+Bool = Annotated[bool, BeforeValidator(_to_bool), WithJsonSchema({"type": "boolean"})]
+
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_TIME = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]")
+_DATETIME = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})T(([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])")
+
+
+def _is_calendar_date(text: str) -> bool:
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _to_date(value: Any) -> str:
+    # Only ISO dates: XNAT also takes MM/DD/YYYY, but one spelling keeps diffs and digests
+    # stable and rules out the day/month ambiguity.
+    text = value if isinstance(value, str) else None
+    if text is None or not _DATE.fullmatch(text) or not _is_calendar_date(text):
+        raise _fail("date", f"{kind_of(value)} is not a date: write YYYY-MM-DD")
+    return text
+
+
+def _to_time(value: Any) -> str:
+    if not isinstance(value, str) or not _TIME.fullmatch(value):
+        raise _fail("time", f"{kind_of(value)} is not a time: write HH:MM:SS")
+    return value
+
+
+def _to_datetime(value: Any) -> str:
+    m = _DATETIME.fullmatch(value) if isinstance(value, str) else None
+    if m is None or not _is_calendar_date(m.group(1)):
+        raise _fail("datetime", f"{kind_of(value)} is not a date and time: write YYYY-MM-DDTHH:MM:SS")
+    return str(value)
+
+
+Date = Annotated[str, BeforeValidator(_to_date), WithJsonSchema({"type": "string", "format": "date"})]
+Time = Annotated[
+    str,
+    BeforeValidator(_to_time),
+    WithJsonSchema({"type": "string", "pattern": "^([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]$"}),
+]
+DateTime = Annotated[
+    str,
+    BeforeValidator(_to_datetime),
+    WithJsonSchema({"type": "string", "pattern": r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}$"}),
+]
+
+
+def _case_insensitive_pattern(words: Iterable[str]) -> str:
+    # JSON Schema patterns (ECMA 262) have no inline (?i); spell each letter as a class.
+    def letters(word: str) -> str:
+        return "".join(f"[{c.lower()}{c.upper()}]" if c.isalpha() else re.escape(c) for c in word)
+
+    return "^(" + "|".join(letters(w) for w in words) + ")$"
+
+
+def enum_type(name: str, allowed: tuple[str, ...]) -> Any:
+    """A string from `allowed`, compared as XNAT does (trimmed, any case), kept as written."""
+    folded = {a.lower() for a in allowed}
+
+    def check(value: Any) -> str:
+        if not isinstance(value, str) or value.strip().lower() not in folded:
+            raise _fail(name, f"{kind_of(value)} is not one of {', '.join(allowed)}")
+        return value
+
+    schema = {"type": "string", "pattern": _case_insensitive_pattern(allowed), "examples": list(allowed)}
+    return Annotated[str, BeforeValidator(check), WithJsonSchema(schema)]
+
+
+GENDERS = ("male", "female", "other", "unknown", "M", "F")
+HANDEDNESS = ("left", "right", "ambidextrous", "unknown")
+Gender = enum_type("gender", GENDERS)
+Handedness = enum_type("handedness", HANDEDNESS)
+
+LABEL_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}
+
+
+LABEL_RULE = 'use only letters, digits, "_" and "-"'
+
+
+def _to_label(value: Any) -> str:
+    if not isinstance(value, str) or not LABEL_RE.fullmatch(value):
+        raise _fail("label", f"{kind_of(value)} is not a valid label: {LABEL_RULE}")
+    return value
+
+
+Label = Annotated[str, BeforeValidator(_to_label), WithJsonSchema(LABEL_SCHEMA)]
+
+
+def _to_field_name(value: Any) -> str:
+    # XNAT reports custom variable names lower-cased, so the spec keeps them that way.
+    if not isinstance(value, str) or not LABEL_RE.fullmatch(value):
+        raise _fail(
+            "field_name",
+            f"{kind_of(value)} is not a valid custom variable name: {LABEL_RULE}",
+        )
+    return value.lower()
+
+
+FieldName = Annotated[str, BeforeValidator(_to_field_name), WithJsonSchema(LABEL_SCHEMA)]
+
+_UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+
+
+def _to_uid(value: Any) -> str:
+    text = as_text(value)
+    if len(text) > 64 or not _UID.fullmatch(text):
+        raise _fail(
+            "uid",
+            f"{kind_of(value)} is not a DICOM UID: digits and dots, no leading zeros, at most 64 characters",
+        )
+    return text
+
+
+DicomUID = Annotated[
+    str,
+    BeforeValidator(_to_uid),
+    WithJsonSchema({"type": "string", "pattern": r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*$", "maxLength": 64}),
+]
+
+
+def _to_ae_title(value: Any) -> str:
+    text = as_text(value)
+    if not 0 < len(text.strip()) <= 16 or "\\" in text or not text.isprintable():
+        raise _fail("ae_title", f"{kind_of(value)} is not a DICOM AE title: 1 to 16 characters, no backslash")
+    return text
+
+
+AETitle = Annotated[str, BeforeValidator(_to_ae_title), WithJsonSchema({"type": "string", "maxLength": 16})]

@@ -1,0 +1,197 @@
+"""YAML text -> plain Python values plus the position of every key and value.
+
+ruamel.yaml composes the node graph (keeping marks); the conversion to Python values is done
+here rather than by ruamel's constructors because the spec needs things they do not give
+together: every duplicate key reported (not the first one raised), mapping keys kept as
+written (`01:` and `1:` are two scan IDs, not one integer), and a position for every key.
+
+Composition uses libyaml (ruamel.yaml.clib) when it is installed, about ten times faster than
+the pure-Python parser (bench/bench_spec_load.py); a file that libyaml rejects is parsed again
+in pure Python, so that syntax errors read the same whichever parser is installed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ruamel.yaml
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+try:
+    from ruamel.yaml.cyaml import CBaseLoader as _CLoader
+except ImportError:  # pragma: no cover - depends on the installation
+    _CLoader = None
+
+HAVE_LIBYAML = _CLoader is not None
+
+PathKey = tuple[str | int, ...]
+
+_NULL = frozenset({"", "~", "null", "Null", "NULL"})
+_TRUE = frozenset({"true", "True", "TRUE"})
+_FALSE = frozenset({"false", "False", "FALSE"})
+_INT = re.compile(r"[-+]?[0-9]+")
+_OCT = re.compile(r"0o[0-7]+")
+_HEX = re.compile(r"0x[0-9a-fA-F]+")
+_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_SPECIAL_FLOATS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
+_CORE_TAG_PREFIX = "tag:yaml.org,2002:"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+
+@dataclass(frozen=True)
+class Mark:
+    line: int  # 1-based
+    col: int  # 1-based
+
+
+@dataclass(frozen=True)
+class Problem:
+    """A YAML-level problem, before any spec validation."""
+
+    mark: Mark
+    path: PathKey
+    message: str
+
+
+@dataclass(eq=False)
+class Document:
+    """One parsed file. `keys[p]` is where the key of the entry at path p was written and
+    `values[p]` where its value starts; the empty path is the document itself."""
+
+    path: Path
+    data: Any = None
+    keys: dict[PathKey, Mark] = field(default_factory=dict)
+    values: dict[PathKey, Mark] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _tag(node: Node) -> str:
+    # Node.tag builds a string on every call; the resolved tag is usually the bare suffix.
+    ctag = node.ctag
+    return ctag.suffix if ctag.handle is None else str(ctag)  # type: ignore[no-any-return]
+
+
+def _mark(node: Node) -> Mark:
+    return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
+
+
+def plain_scalar(text: str) -> Any:
+    """YAML 1.2 core-schema resolution of a plain (unquoted) scalar. Dates stay text."""
+    if text in _NULL:
+        return None
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    if _INT.fullmatch(text):
+        return int(text)
+    if _OCT.fullmatch(text):
+        return int(text[2:], 8)
+    if _HEX.fullmatch(text):
+        return int(text[2:], 16)
+    if _FLOAT.fullmatch(text):
+        return float(text)
+    return _SPECIAL_FLOATS.get(text.lower(), text)
+
+
+class _Converter:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.active: set[int] = set()  # nodes being converted: a recursive alias would loop
+
+    def problem(self, node: Node, path: PathKey, message: str) -> None:
+        self.doc.problems.append(Problem(_mark(node), path, message))
+
+    def convert(self, node: Node, path: PathKey) -> Any:
+        if id(node) in self.active:
+            self.problem(node, path, "recursive YAML alias")
+            return None
+        tag = _tag(node) or ""
+        if not tag.startswith(_CORE_TAG_PREFIX):
+            self.problem(node, path, f'YAML tags ("{tag}") are not supported')
+            return None
+        if isinstance(node, ScalarNode):
+            return plain_scalar(node.value) if not node.style else node.value
+        self.active.add(id(node))
+        try:
+            if isinstance(node, SequenceNode):
+                return [self.item(item, (*path, i)) for i, item in enumerate(node.value)]
+            return self.mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def item(self, node: Node, path: PathKey) -> Any:
+        self.doc.keys[path] = self.doc.values[path] = _mark(node)
+        return self.convert(node, path)
+
+    def mapping(self, node: MappingNode, path: PathKey) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        keys, values = self.doc.keys, self.doc.values
+        for key_node, value_node in node.value:
+            if _tag(key_node) == _MERGE_TAG or (key_node.value == "<<" and not key_node.style):
+                self.problem(key_node, path, 'YAML merge keys ("<<") are not supported; use "defaults:"')
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self.problem(key_node, path, "a key must be plain text, not a list or mapping")
+                continue
+            key = key_node.value  # as written: `1:` and `01:` stay apart
+            entry = (*path, key)
+            if key in out:
+                first = keys[entry]
+                self.problem(key_node, entry, f'duplicate key "{key}" (first at line {first.line})')
+                continue
+            keys[entry] = _mark(key_node)
+            values[entry] = _mark(value_node)
+            out[key] = self.convert(value_node, entry)
+        return out
+
+
+def _compose_pure(text: str, name: str) -> Node | None:
+    yaml = ruamel.yaml.YAML(typ="base", pure=True)
+    return yaml.compose(text)  # type: ignore[no-any-return]
+
+
+def _compose_libyaml(text: str, name: str) -> Node | None:
+    assert _CLoader is not None
+    loader = _CLoader(text)
+    try:
+        return loader.get_single_node()  # type: ignore[no-any-return]
+    finally:
+        loader.dispose()
+
+
+Composer = Callable[[str, str], "Node | None"]
+
+
+def _yaml_error(exc: YAMLError) -> tuple[Mark, str]:
+    if isinstance(exc, MarkedYAMLError) and exc.problem_mark is not None:
+        mark = Mark(exc.problem_mark.line + 1, exc.problem_mark.column + 1)
+        problem = exc.problem or "invalid YAML"
+        context = f" ({exc.context})" if exc.context else ""
+        return mark, f"YAML syntax error: {problem}{context}"
+    return Mark(1, 1), f"YAML syntax error: {str(exc).splitlines()[0]}"
+
+
+def parse(path: Path, text: str, *, pure_python: bool = False) -> Document:
+    """Compose and convert one file; YAML problems land in `doc.problems`, never raised."""
+    doc = Document(path=path)
+    composer: Composer = _compose_pure if pure_python or not HAVE_LIBYAML else _compose_libyaml
+    try:
+        node = composer(text, str(path))
+    except YAMLError:
+        # Report what the pure-Python parser says, whichever parser failed first.
+        try:
+            node = _compose_pure(text, str(path))
+        except YAMLError as exc:
+            mark, message = _yaml_error(exc)
+            doc.problems.append(Problem(mark, (), message))
+            return doc
+    if node is not None:
+        doc.values[()] = _mark(node)
+        doc.data = _Converter(doc).convert(node, ())
+    return doc
