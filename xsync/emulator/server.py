@@ -11,15 +11,20 @@ from types import TracebackType
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from xsync.emulator import importer, prearchive_routes
 from xsync.emulator.app import EmulatorApp, LoggedRequest
 from xsync.emulator.config import EmulatorConfig
+from xsync.emulator.cstore import CStoreReceiver
 from xsync.emulator.http import Route
 from xsync.emulator.store import Project, Store
+from xsync.emulator.worker import QuietPeriodWorker
 
 
 def all_routes() -> list[Route]:
     """Every route module's table, in the order rules are tried."""
-    return []
+    routes: list[Route] = []
+    routes += importer.routes.routes + prearchive_routes.routes.routes  # DICOM ingest
+    return routes
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -45,6 +50,8 @@ class Emulator:
         self.app = EmulatorApp(self.config, self.store, all_routes())
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
+        self.prearchive_worker = QuietPeriodWorker(self.store, self.config)
+        self.dicom_receiver = CStoreReceiver(self.store, self.config) if self.config.dicom_port is not None else None
 
     @property
     def url(self) -> str:
@@ -58,6 +65,11 @@ class Emulator:
     def port(self) -> int:
         assert self._server is not None, "emulator not started"
         return int(self._server.server_address[1])
+
+    @property
+    def dicom_port(self) -> int | None:
+        """The C-STORE receiver's port (AE title `config.dicom_ae_title`), None without one."""
+        return self.dicom_receiver.port if self.dicom_receiver is not None else None
 
     @property
     def requests(self) -> list[LoggedRequest]:
@@ -75,11 +87,20 @@ class Emulator:
             request_handler=_QuietHandler,
             ssl_context=ssl_context,
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="xsync-emulator-http", daemon=True)
+        # A short poll lets stop() return at once (the default 0.5 s would add up across tests).
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="xsync-emulator-http", daemon=True
+        )
         self._thread.start()
+        self.prearchive_worker.start()
+        if self.dicom_receiver is not None:
+            self.dicom_receiver.start()
         return self
 
     def stop(self) -> None:
+        if self.dicom_receiver is not None:
+            self.dicom_receiver.stop()
+        self.prearchive_worker.stop()
         if self._server is not None:
             self._server.shutdown()
             self._server.server_close()
