@@ -120,10 +120,20 @@ class RouteTable:
         self.routes: list[Route] = []
 
     def route(
-        self, rule: str, methods: tuple[str, ...] = ("GET",), *, archive: bool = False, public: bool = False
+        self,
+        rule: str,
+        methods: tuple[str, ...] = ("GET",),
+        *,
+        archive: bool = False,
+        public: bool = False,
+        raw_body: bool = False,
     ) -> Callable[[Handler], Handler]:
+        """`raw_body`: the handler reads the body itself (uploads), so a url-encoded body is not
+        parsed as a form."""
+
         def deco(fn: Handler) -> Handler:
-            self.routes.append(Route(rule, methods, fn, archive, public=public))
+            options = {"raw_body": True} if raw_body else {}
+            self.routes.append(Route(rule, methods, fn, archive, options, public=public))
             return fn
 
         return deco

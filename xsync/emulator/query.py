@@ -409,11 +409,11 @@ def _matcher(column: Column, value: str) -> Callable[[str], bool]:
     spec = xsd.field(column.owner, path) if column.level in (Level.BASE, Level.SCAN, Level.SUBJECT) else None
     kind = spec.xsd_type if spec else "string"
     alternatives = [v for v in value.split(",")]
-    tests = [_one_matcher(kind, v) for v in alternatives]
+    tests = [value_matcher(kind, v) for v in alternatives]
     return lambda cell: any(t(cell) for t in tests)
 
 
-def _one_matcher(kind: str, value: str) -> Callable[[str], bool]:
+def value_matcher(kind: str, value: str) -> Callable[[str], bool]:
     if kind in xsd.XSD_INTEGER_TYPES | xsd.XSD_FLOAT_TYPES and "-" in value.lstrip("-"):
         lo_text, _, hi_text = value.lstrip("-").partition("-")
         lo, hi = _number(("-" if value.startswith("-") else "") + lo_text), _number(hi_text)

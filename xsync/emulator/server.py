@@ -11,11 +11,22 @@ from types import TracebackType
 
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from xsync.emulator import importer, prearchive_routes
-from xsync.emulator.app import EmulatorApp, LoggedRequest
+from xsync.emulator import (
+    auth,
+    importer,
+    item_routes,
+    listings,
+    prearchive_routes,
+    projects,
+    resources,
+    writes,
+)
+from xsync.emulator.app import EmulatorApp, Knobs, LoggedRequest
 from xsync.emulator.config import EmulatorConfig
 from xsync.emulator.cstore import CStoreReceiver
 from xsync.emulator.http import Route
+from xsync.emulator.persist import Persistence
+from xsync.emulator.seed import Seeder
 from xsync.emulator.store import Project, Store
 from xsync.emulator.worker import QuietPeriodWorker
 
@@ -23,6 +34,8 @@ from xsync.emulator.worker import QuietPeriodWorker
 def all_routes() -> list[Route]:
     """Every route module's table, in the order rules are tried."""
     routes: list[Route] = []
+    routes += auth.routes.routes + projects.routes.routes + listings.routes.routes  # REST
+    routes += item_routes.routes.routes + writes.routes.routes + resources.routes.routes
     routes += importer.routes.routes + prearchive_routes.routes.routes  # DICOM ingest
     return routes
 
@@ -45,8 +58,13 @@ class Emulator:
             root = self.config.data_dir
             root.mkdir(parents=True, exist_ok=True)
         self.store = Store(root, site_id=self.config.site_id)
+        if self.config.data_dir is not None:
+            persistence = Persistence(self.store, self.config.data_dir)
+            persistence.restore()
+            self.store.on_change = persistence.save
         for pid in self.config.projects:
             self.store.projects.setdefault(pid, Project(id=pid, secondary_id=pid, name=pid))
+        self.seed = Seeder(self.store)  # fast in-process state building for tests and benchmarks
         self.app = EmulatorApp(self.config, self.store, all_routes())
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
@@ -74,6 +92,21 @@ class Emulator:
     @property
     def requests(self) -> list[LoggedRequest]:
         return list(self.app.requests)
+
+    def clear_log(self) -> None:
+        self.app.clear_log()
+
+    @property
+    def knobs(self) -> Knobs:
+        """Latency and faults, settable while running: `set_latency(ms)`, `set_faults(rate,
+        seed)`, `queue_faults("503", "drop", None, ...)`."""
+        return self.app.knobs
+
+    def set_latency(self, ms: float) -> None:
+        self.app.knobs.set_latency(ms)
+
+    def set_faults(self, rate: float, seed: int | None = None) -> None:
+        self.app.knobs.set_faults(rate, seed)
 
     def start(self) -> Emulator:
         ssl_context = None

@@ -1,0 +1,205 @@
+"""How an item PUT's parameters become field values (REST-CONTRACT.md §4.1-4.3), as
+SecureResource.loadItem and PopulateItem do it:
+
+* the data type comes from `xsiType=` (or legacy `ELEMENT_0=`), else from the first key of the
+  form `type/path`;
+* shortcut names become xpaths; `type/path` keys are taken as they are; anything else is not a
+  field and is ignored. A key whose type is not the item's type or one of its bases is silently
+  ignored (XNAT-7176); an unknown path of the item's own types is a 400;
+* `type/fields/field[name=X]/field=V` sets custom variable X;
+* values are validated like XFT's validator (enumerations case-insensitively after trimming,
+  integers, floats, dates, maxLength) and XML-escaped before storage. Dates are stored ISO;
+  enumeration values as sent.
+
+Choices where the contract is silent [inferred]: `>` is escaped too (commons-lang escapeXml
+escapes all five XML entities; non-ASCII stays as it is); an xs:string without a maxLength is
+limited to 255 characters (XFT's default VARCHAR(255)), custom variables (LONGVARCHAR) are not
+limited; an empty value clears the field; the 400 message lists `<type>/<path> : <reason>`
+for every invalid value, joined by `; `.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from xsync.emulator import shortcuts, xsd
+from xsync.emulator.http import XnatHTTPError
+from xsync.emulator.xsd_types import FieldSpec
+
+DEFAULT_STRING_MAX = 255
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&apos;"}
+_ESCAPE_RE = re.compile("[&<>\"']")
+_CUSTOM_KEY = re.compile(r"^fields/field\[name=([^\]]*)\]/field$", re.IGNORECASE)
+_TYPED_KEY = re.compile(r"^[A-Za-z][\w.-]*:[A-Za-z][\w.-]*/")
+# The item's identity: handled by the resource (rename, move, 409/400), never stored as fields.
+IDENTITY_PATHS = frozenset({"id", "label", "project", "subject_id"})
+
+
+def escape(value: str) -> str:
+    """TurbineUtils.escapeParam: XNAT stores PUT values XML-escaped."""
+    return _ESCAPE_RE.sub(lambda m: _ESCAPES[m.group(0)], value)
+
+
+@dataclass
+class Changes:
+    """What a PUT asks to change: field paths relative to the item (None clears), custom
+    variables, and the identity attributes (raw, unescaped) the resource decides about."""
+
+    fields: dict[str, str | None] = field(default_factory=dict)
+    custom: dict[str, str | None] = field(default_factory=dict)
+    identity: dict[str, str] = field(default_factory=dict)  # id, label, project, subject_id
+
+
+def type_hint(items: Iterable[tuple[str, str]]) -> str | None:
+    """`xsiType`/`ELEMENT_0`, else the type prefix of the first `type/path` key."""
+    pairs = list(items)
+    for key, value in pairs:
+        if key in ("xsiType", "ELEMENT_0") and value.strip():
+            return value.strip()
+    for key, _ in pairs:
+        if _TYPED_KEY.match(key):
+            return key.split("/", 1)[0]
+    return None
+
+
+def collect(item_type: str, table: Mapping[str, shortcuts.Shortcut], items: Iterable[tuple[str, str]]) -> Changes:
+    """Translate (key, value) pairs (body first, query last: later pairs win) for an item of
+    `item_type`. Raises a 400 listing every invalid value; nothing is changed then."""
+    changes = Changes()
+    errors: list[str] = []
+    for key, raw in map(_rejoin, items):
+        xpath = _xpath(table, key, item_type)
+        if xpath is None:
+            continue
+        type_part, _, path = xpath.partition("/")
+        owner = xsd.canonical(type_part)
+        if owner is None or not xsd.is_a(item_type, owner):
+            continue  # another data type's key: ignored, as XNAT does (XNAT-7176)
+        custom = _CUSTOM_KEY.match(path)
+        if custom:
+            name = custom.group(1).strip().strip("'\"")
+            if not name:
+                errors.append(f"{xpath} : Missing field name")
+            else:
+                changes.custom[name] = escape(raw) if raw != "" else None
+            continue
+        plain = xsd.strip_predicates(path).strip("/")
+        if plain.lower() in IDENTITY_PATHS and xsd.field(owner, plain):
+            changes.identity[plain.lower()] = raw
+            continue
+        spec = xsd.field(owner, plain)
+        if spec is None:
+            errors.append(f"{xpath} : Unknown field")
+            continue
+        if raw == "":
+            changes.fields[spec.path] = None
+            continue
+        value, problem = check(spec, raw)
+        if problem:
+            errors.append(f"{owner}/{spec.path} : {problem}")
+        else:
+            changes.fields[spec.path] = value
+    if errors:
+        raise XnatHTTPError(400, "; ".join(errors))
+    return changes
+
+
+def _rejoin(item: tuple[str, str]) -> tuple[str, str]:
+    """An unencoded `...field[name=X]/field=V` is split by the query parser at its first `=`;
+    put the key back together (an encoded `%3D` arrives whole and passes unchanged)."""
+    key, value = item
+    if "[" in key and "]" not in key and "]" in value:
+        rest_key, sep, rest_value = value.partition("]")[2].partition("=")
+        return f"{key}={value.partition(']')[0]}]{rest_key}", rest_value if sep else ""
+    return item
+
+
+def _xpath(table: Mapping[str, shortcuts.Shortcut], key: str, item_type: str) -> str | None:
+    sc = table.get(key)
+    if sc is not None:
+        return shortcuts.xpath_for(sc, item_type) if sc.writable else None
+    if _TYPED_KEY.match(key):
+        return key
+    return None
+
+
+# -- validation (XFTValidator's messages) ------------------------------------------------------
+def check(spec: FieldSpec, raw: str) -> tuple[str, str | None]:
+    """(value to store, problem or None)."""
+    text = raw.strip()
+    t = spec.xsd_type
+    if spec.enum:
+        if not any(text.lower() == choice.lower() for choice in spec.enum):
+            return raw, f"'{raw}' Must Match Pre-Defined Values...({','.join(spec.enum)})"
+        return escape(raw), None
+    if t in xsd.XSD_INTEGER_TYPES:
+        try:
+            number: float = int(text)
+        except ValueError:
+            return raw, "Must Be A Valid Long Integer" if t == "long" else "Must Be A Valid Integer"
+        return _bounded(spec, text, number)
+    if t in xsd.XSD_FLOAT_TYPES:
+        try:
+            number = float(text)
+        except ValueError:
+            return raw, "Must Be A Valid Double" if t == "double" else "Must Be A Valid Float"
+        return _bounded(spec, text, number)
+    if t == "boolean":
+        if text.lower() not in ("true", "false", "1", "0"):
+            return raw, "Must Be A Valid Boolean"
+        return text.lower(), None
+    if t == "date":
+        parsed = parse_date(text)
+        return (parsed, None) if parsed else (raw, "Must Be A Valid Date")
+    if t == "time":
+        parsed = parse_time(text)
+        return (parsed, None) if parsed else (raw, "Must Be A Valid Date")  # XFT's text for times too
+    if t == "dateTime":
+        return (escape(text), None) if parse_datetime(text) else (raw, "Must Be A Valid Date")
+    value = escape(raw)
+    limit = spec.max_length or DEFAULT_STRING_MAX
+    if len(value) > limit:
+        return raw, f"Must Be Less Than {limit} Characters"
+    return value, None
+
+
+def _bounded(spec: FieldSpec, text: str, number: float) -> tuple[str, str | None]:
+    if spec.max_value is not None and number > spec.max_value:
+        return text, f"Must Be Less Than {spec.max_value:g}"
+    if spec.min_value is not None and number < spec.min_value:
+        return text, f"Must Be More Than {spec.min_value:g}"
+    return text, None
+
+
+_DATE_FORMATS = ("%Y-%m-%d", "%m/%d/%Y", "%Y/%m/%d", "%Y%m%d", "%m-%d-%Y")
+
+
+def parse_date(text: str) -> str | None:
+    """Several input forms (`2020-01-01`, `01/01/2020`, ...) -> ISO `YYYY-MM-DD`."""
+    for fmt in _DATE_FORMATS:
+        try:
+            return datetime.strptime(text, fmt).date().isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_time(text: str) -> str | None:
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?", text)
+    if not m:
+        return None
+    hh, mm, ss = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
+    if hh > 23 or mm > 59 or ss > 59:
+        return None
+    return f"{hh:02d}:{mm:02d}:{ss:02d}"
+
+
+def parse_datetime(text: str) -> bool:
+    try:
+        datetime.fromisoformat(text)
+        return True
+    except ValueError:
+        return parse_date(text) is not None

@@ -1,0 +1,420 @@
+"""Creating, updating and deleting subjects, experiments and scans (REST-CONTRACT.md §4.4, §4.5):
+PUT with query parameters, form fields or an XML document; POST to a listing; DELETE.
+
+Every request is validated completely before anything changes, so a refused request leaves the
+state as it was. Status codes and bodies:
+  subject PUT      201 + accession (new), 200 + accession (update), 200 "" (rename via ?label=)
+                   422 unknown project; 409 label in use; 417 bad label; 400 invalid values
+  experiment PUT   same codes; 404 unknown project on the long path, 422 on /projects/P/experiments/E;
+                   417 "Need PUT Contents" for a new one without a type; the subject is created
+                   when missing
+  scan PUT         200 "" always; 409 on an xsiType change, 400 for xnat:imageScanData
+  POST to a list   200 + Location + absolute URL; 409 when it exists
+  DELETE           200 ""; 404 when missing; a subject takes its experiments with it
+
+Choices the contract leaves open [inferred]: labels must match `[A-Za-z0-9_-]+` (417 otherwise,
+the contract's suggestion); a new scan without any type is a 417 like experiments; an
+experiment PUT under another subject's path moves it to that subject; `removeFiles=true` on
+DELETE removes the files from disk (default keeps them, as XNAT does).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from werkzeug.wrappers import Response
+
+from xsync.emulator import access, params, resources, shortcuts, xmlbody, xsd
+from xsync.emulator.http import Ctx, RouteTable, XnatHTTPError, empty, text
+from xsync.emulator.params import Changes
+from xsync.emulator.store import Experiment, Project, Scan, Subject, now_timestamp
+
+routes = RouteTable()
+LABEL = re.compile(r"^[A-Za-z0-9_-]+$")
+SESSION_ROOT = "xnat:imageSessionData"
+SCAN_ROOT = "xnat:imageScanData"
+
+
+@dataclass
+class Outcome:
+    id: str
+    created: bool
+    renamed: bool = False
+
+
+# -- shared steps ------------------------------------------------------------------------------
+def _request_pairs(ctx: Ctx) -> tuple[str | None, list[tuple[str, str]]]:
+    """The document's pairs (if an XML body was sent), then the parameters, which win."""
+    doc_type: str | None = None
+    pairs: list[tuple[str, str]] = []
+    if xmlbody.wants_xml(ctx):
+        body = xmlbody.read_document(ctx)
+        if body.strip():
+            doc_type, pairs = xmlbody.parse(body)
+    pairs.extend(ctx.params.items())
+    return doc_type, pairs
+
+
+def _writable(ctx: Ctx, ref: str, *, status: int, message: str, what: str) -> Project:
+    p = ctx.store.project(ref)
+    if p is None:
+        raise XnatHTTPError(status, message)
+    if not access.can_read(ctx, p):
+        raise XnatHTTPError(
+            403, f"Specified user account has insufficient create privileges for {what} in this project."
+        )
+    return p
+
+
+def _check_label(label: str, what: str) -> str:
+    if not LABEL.match(label):
+        raise XnatHTTPError(417, f"Invalid character in {what} label.")
+    return label
+
+
+def _apply(fields: dict[str, str], custom: dict[str, str], changes: Changes, replace: bool = False) -> None:
+    if replace:
+        fields.clear()
+        custom.clear()
+    for target, updates in ((fields, changes.fields), (custom, changes.custom)):
+        for key, value in updates.items():
+            if value is None:
+                target.pop(key, None)
+            else:
+                target[key] = value
+
+
+def _identity_checks(changes: Changes, current_id: str, project: str) -> None:
+    new_id = changes.identity.get("id")
+    if new_id and new_id != current_id:
+        raise XnatHTTPError(400, "ID cannot be modified")
+    new_project = changes.identity.get("project")
+    if new_project and new_project != project:
+        raise XnatHTTPError(409, "Project must be modified through separate URI.")
+
+
+def _put_response(outcome: Outcome) -> Response:
+    if outcome.renamed:
+        return empty()
+    return text(outcome.id, 201 if outcome.created else 200)
+
+
+def _created_from_list(ctx: Ctx, outcome: Outcome) -> Response:
+    url = f"{ctx.request.base_url.rstrip('/')}/{outcome.id}"
+    r = text(url)
+    r.headers["Location"] = url
+    return r
+
+
+# -- subjects ------------------------------------------------------------------------------------
+def save_subject(ctx: Ctx, p: Project, ref: str, *, must_be_new: bool = False) -> Outcome:
+    doc_type, pairs = _request_pairs(ctx)
+    if doc_type and not xsd.is_a(doc_type, "xnat:subjectData"):
+        raise XnatHTTPError(422, f"The submitted document ({doc_type}) is not a subject.")
+    changes = params.collect("xnat:subjectData", shortcuts.SUBJECT, pairs)
+    store = ctx.store
+    with store.lock:
+        label = changes.identity.get("label") or ref
+        existing = store.subject(p.id, ref)
+        if must_be_new and (existing or store.subject(p.id, label)):
+            raise XnatHTTPError(409, "Subject already exists.")
+        if existing is None:
+            _identity_checks(changes, changes.identity.get("id", ""), p.id)
+            s = Subject(id="", project=p.id, label=_check_label(label, "subject"), insert_user=ctx.user)
+            _apply(s.fields, s.custom, changes)
+            s.id = store.next_subject_id()
+            store.add_subject(s)
+            return Outcome(s.id, created=True)
+        _identity_checks(changes, existing.id, p.id)
+        renamed = bool(changes.identity.get("label")) and changes.identity["label"] != existing.label
+        if renamed:
+            _rename(store.subject(p.id, label), existing, label, "subject")
+        _apply(existing.fields, existing.custom, changes, replace=ctx.flag("allowDataDeletion"))
+        if renamed:
+            store.relabel_subject(existing, label)
+        return Outcome(existing.id, created=False, renamed=renamed)
+
+
+def _rename(clash: object, current: object, label: str, what: str) -> None:
+    _check_label(label, what)
+    if clash is not None and clash is not current:
+        raise XnatHTTPError(409, "Specified label is already in use.")
+
+
+@routes.route("/projects/<project>/subjects/<subject>", ("PUT",), archive=True)
+def put_subject(ctx: Ctx, project: str, subject: str) -> Response:
+    p = _writable(
+        ctx,
+        project,
+        status=422,
+        message="Submitted subject record must include the project attribute.",
+        what="subjects",
+    )
+    return _put_response(save_subject(ctx, p, subject))
+
+
+@routes.route("/projects/<project>/subjects", ("POST",), archive=True)
+def post_subject(ctx: Ctx, project: str) -> Response:
+    p = _writable(ctx, project, status=404, message=f"Unable to find project {project}.", what="subjects")
+    doc_type, pairs = _request_pairs(ctx)
+    label = params.collect("xnat:subjectData", shortcuts.SUBJECT, pairs).identity.get("label", "")
+    if not label:
+        raise XnatHTTPError(400, "Submitted subject record must include a label.")
+    return _created_from_list(ctx, save_subject(ctx, p, label, must_be_new=True))
+
+
+@routes.route("/projects/<project>/subjects/<subject>", ("DELETE",), archive=True)
+def delete_subject(ctx: Ctx, project: str, subject: str) -> Response:
+    p = access.project(ctx, project, write=True)
+    with ctx.store.lock:
+        s = ctx.store.subject(p.id, subject)
+        if s is None:
+            raise XnatHTTPError(404, "Unable to find the specified subject.")
+        doomed = [s.resources, *(e.resources for e in ctx.store.experiments_of(subject_id=s.id))]
+        doomed += [sc.resources for e in ctx.store.experiments_of(subject_id=s.id) for sc in e.scans.values()]
+        ctx.store.remove_subject(s.id)
+    if ctx.flag("removeFiles"):
+        for group in doomed:
+            resources.discard_files(ctx.store, group.values())
+    return empty()
+
+
+# -- experiments ---------------------------------------------------------------------------------
+def save_experiment(ctx: Ctx, p: Project, subject_ref: str | None, ref: str, *, must_be_new: bool = False) -> Outcome:
+    doc_type, pairs = _request_pairs(ctx)
+    store = ctx.store
+    with store.lock:
+        existing = store.experiment(p.id, ref)
+        if existing is not None:
+            item_type = existing.xsi_type  # another type's parameters are ignored; the type stays
+        else:
+            hint = params.type_hint(pairs) or doc_type
+            if not hint:
+                raise XnatHTTPError(417, "Need PUT Contents")
+            item_type = xsd.canonical(hint) or ""
+            if not xsd.is_a(item_type, "xnat:subjectAssessorData"):
+                raise XnatHTTPError(400, f"Invalid xsiType for an experiment: {hint}")
+        changes = params.collect(item_type, shortcuts.EXPERIMENT, pairs)
+        label = changes.identity.get("label") or ref
+        if must_be_new and (existing or store.experiment(p.id, label)):
+            raise XnatHTTPError(409, "Specified experiment already exists.")
+        subject_ref = subject_ref or changes.identity.get("subject_id")
+        subject = store.subject(p.id, subject_ref) if subject_ref else None
+        if subject is None and not subject_ref and existing is None:
+            raise XnatHTTPError(422, "Submitted experiment record must include the subject.")
+        if subject is None and subject_ref:
+            _check_label(subject_ref, "subject")
+        if existing is None:
+            _identity_checks(changes, changes.identity.get("id", ""), p.id)
+            _check_label(label, "experiment")
+        else:
+            _identity_checks(changes, existing.id, p.id)
+        renamed = existing is not None and bool(changes.identity.get("label")) and label != existing.label
+        if renamed:
+            _rename(store.experiment(p.id, label), existing, label, "experiment")
+        # Validated: from here on nothing can fail.
+        if subject is None and subject_ref:
+            subject = store.add_subject(
+                Subject(id=store.next_subject_id(), project=p.id, label=subject_ref, insert_user=ctx.user)
+            )
+        if existing is None:
+            assert subject is not None
+            e = Experiment(
+                id=store.next_experiment_id(),
+                project=p.id,
+                subject_id=subject.id,
+                label=label,
+                xsi_type=item_type,
+                insert_user=ctx.user,
+            )
+            _apply(e.fields, e.custom, changes)
+            store.add_experiment(e)
+            return Outcome(e.id, created=True)
+        if subject is not None:
+            existing.subject_id = subject.id
+        _apply(existing.fields, existing.custom, changes, replace=ctx.flag("allowDataDeletion"))
+        if renamed:
+            store.relabel_experiment(existing, label)
+        return Outcome(existing.id, created=False, renamed=renamed)
+
+
+@routes.route("/projects/<project>/subjects/<subject>/experiments/<experiment>", ("PUT",), archive=True)
+def put_subject_experiment(ctx: Ctx, project: str, subject: str, experiment: str) -> Response:
+    p = _writable(ctx, project, status=404, message=f"Unable to find project {project}.", what="experiments")
+    return _put_response(save_experiment(ctx, p, subject, experiment))
+
+
+@routes.route("/projects/<project>/experiments/<experiment>", ("PUT",), archive=True)
+def put_project_experiment(ctx: Ctx, project: str, experiment: str) -> Response:
+    p = _writable(
+        ctx,
+        project,
+        status=422,
+        message="Submitted experiment record must include the project attribute.",
+        what="experiments",
+    )
+    return _put_response(save_experiment(ctx, p, None, experiment))
+
+
+def _post_experiment(ctx: Ctx, project: str, subject: str | None) -> Response:
+    p = _writable(ctx, project, status=404, message=f"Unable to find project {project}.", what="experiments")
+    if subject is not None:
+        access.subject(ctx, p, subject)
+    doc_type, pairs = _request_pairs(ctx)
+    hint = params.type_hint(pairs) or doc_type
+    if not hint:
+        raise XnatHTTPError(417, "Need PUT Contents")
+    identity = params.collect(xsd.canonical(hint) or "xnat:experimentData", shortcuts.EXPERIMENT, pairs).identity
+    label = identity.get("label", "")
+    if not label:
+        raise XnatHTTPError(400, "Submitted experiment record must include a label.")
+    return _created_from_list(ctx, save_experiment(ctx, p, subject, label, must_be_new=True))
+
+
+@routes.route("/projects/<project>/subjects/<subject>/experiments", ("POST",), archive=True)
+def post_subject_experiment(ctx: Ctx, project: str, subject: str) -> Response:
+    return _post_experiment(ctx, project, subject)
+
+
+@routes.route("/projects/<project>/experiments", ("POST",), archive=True)
+def post_project_experiment(ctx: Ctx, project: str) -> Response:
+    return _post_experiment(ctx, project, None)
+
+
+def _delete_experiment(ctx: Ctx, e: Experiment) -> Response:
+    p = ctx.store.projects.get(e.project)
+    if p is not None and not access.can_read(ctx, p):
+        raise XnatHTTPError(403, "User account doesn't have permission to edit this project.")
+    with ctx.store.lock:
+        ctx.store.remove_experiment(e.id)
+    if ctx.flag("removeFiles"):
+        resources.discard_files(ctx.store, e.resources.values())
+        for sc in e.scans.values():
+            resources.discard_files(ctx.store, sc.resources.values())
+    return empty()
+
+
+def _find_experiment(ctx: Ctx, project: str | None, subject: str | None, experiment: str) -> Experiment:
+    p = access.project(ctx, project, write=True) if project else None
+    s = ctx.store.subject(p.id, subject) if p and subject else None
+    e = ctx.store.experiment(p.id if p else None, experiment)
+    if e is None or (subject and (s is None or e.subject_id != s.id)):
+        raise XnatHTTPError(404, "Unable to find the specified experiment.")
+    return e
+
+
+@routes.route("/projects/<project>/subjects/<subject>/experiments/<experiment>", ("DELETE",), archive=True)
+def delete_subject_experiment(ctx: Ctx, project: str, subject: str, experiment: str) -> Response:
+    return _delete_experiment(ctx, _find_experiment(ctx, project, subject, experiment))
+
+
+@routes.route("/projects/<project>/experiments/<experiment>", ("DELETE",), archive=True)
+def delete_project_experiment(ctx: Ctx, project: str, experiment: str) -> Response:
+    return _delete_experiment(ctx, _find_experiment(ctx, project, None, experiment))
+
+
+@routes.route("/experiments/<experiment>", ("DELETE",), archive=True)
+def delete_experiment(ctx: Ctx, experiment: str) -> Response:
+    return _delete_experiment(ctx, _find_experiment(ctx, None, None, experiment))
+
+
+# -- scans ---------------------------------------------------------------------------------------
+def save_scan(ctx: Ctx, e: Experiment, scan_id: str, *, must_be_new: bool = False) -> Outcome:
+    if not xsd.is_a(e.xsi_type, SESSION_ROOT):
+        raise XnatHTTPError(417, "Specified scan must reference a valid image session.")
+    doc_type, pairs = _request_pairs(ctx)
+    with ctx.store.lock:
+        existing = e.scans.get(scan_id)
+        if must_be_new and existing is not None:
+            raise XnatHTTPError(409, "Specified scan already exists.")
+        hint = params.type_hint(pairs) or doc_type
+        if hint:
+            scan_type = xsd.canonical(hint) or ""
+            if scan_type == SCAN_ROOT:
+                raise XnatHTTPError(
+                    400,
+                    "Multiple scan modalities can be associated here. Please retry with a specific scan type, "
+                    "e.g. ?xsiType=xnat:mrScanData",
+                )
+            if not xsd.is_a(scan_type, SCAN_ROOT):
+                raise XnatHTTPError(400, f"Invalid xsiType for a scan: {hint}")
+            if existing is not None and existing.xsi_type not in (scan_type, SCAN_ROOT):
+                raise XnatHTTPError(409, "Specified xsiType differs from existing xsiType")
+        elif existing is not None:
+            scan_type = existing.xsi_type
+        else:
+            raise XnatHTTPError(417, "Need PUT Contents")
+        changes = params.collect(scan_type, shortcuts.SCAN, pairs)
+        new_id = changes.identity.get("id")
+        if new_id and new_id != scan_id:
+            raise XnatHTTPError(400, "ID cannot be modified")
+        if existing is None:
+            if not scan_id.strip():
+                raise XnatHTTPError(400, "A scan needs an ID.")
+            existing = Scan(id=scan_id, xsi_type=scan_type, pk=ctx.store.next_scan_pk(), insert_user=ctx.user)
+            existing.insert_date = now_timestamp()
+            e.scans[scan_id] = existing
+            created = True
+        else:
+            existing.xsi_type = scan_type
+            created = False
+        _apply(existing.fields, existing.custom, changes)
+        return Outcome(scan_id, created=created)
+
+
+def _scan_session(ctx: Ctx, project: str | None, subject: str | None, experiment: str) -> Experiment:
+    if project is None:
+        e = ctx.store.experiment(None, experiment)
+        if e is None:
+            raise XnatHTTPError(404, "Specified image session doesn't exist.")
+        owner = ctx.store.projects.get(e.project)
+        if owner is not None and not access.can_read(ctx, owner):
+            raise XnatHTTPError(403, "User account doesn't have permission to edit this project.")
+        return e
+    p = access.project(ctx, project, write=True)
+    s = access.subject(ctx, p, subject) if subject else None
+    e = ctx.store.experiment(p.id, experiment)
+    if e is None or (s is not None and e.subject_id != s.id):
+        raise XnatHTTPError(404, "Specified image session doesn't exist.")
+    return e
+
+
+def _scan_routes(prefix: str, project: bool, subject: bool) -> None:
+    def session(ctx: Ctx, values: dict[str, str]) -> Experiment:
+        return _scan_session(
+            ctx,
+            values.get("project") if project else None,
+            values.get("subject") if subject else None,
+            values["experiment"],
+        )
+
+    @routes.route(prefix + "/scans/<scan>", ("PUT",), archive=True)
+    def put_scan(ctx: Ctx, scan: str, **values: str) -> Response:
+        save_scan(ctx, session(ctx, values), scan)
+        return empty()
+
+    @routes.route(prefix + "/scans", ("POST",), archive=True)
+    def post_scan(ctx: Ctx, **values: str) -> Response:
+        e = session(ctx, values)
+        _, pairs = _request_pairs(ctx)
+        scan_id = next((v for k, v in pairs if k == "ID" or k.lower().endswith("scandata/id")), "")
+        if not scan_id:
+            raise XnatHTTPError(400, "Submitted scan record must include an ID.")
+        return _created_from_list(ctx, save_scan(ctx, e, scan_id, must_be_new=True))
+
+    @routes.route(prefix + "/scans/<scan>", ("DELETE",), archive=True)
+    def delete_scan(ctx: Ctx, scan: str, **values: str) -> Response:
+        e = session(ctx, values)
+        with ctx.store.lock:
+            removed = e.scans.pop(scan, None)
+        if removed is None:
+            raise XnatHTTPError(404, f"Unable to find scan {scan}.")
+        if ctx.flag("removeFiles"):
+            resources.discard_files(ctx.store, removed.resources.values())
+        return empty()
+
+
+_scan_routes("/projects/<project>/subjects/<subject>/experiments/<experiment>", project=True, subject=True)
+_scan_routes("/projects/<project>/experiments/<experiment>", project=True, subject=False)
+_scan_routes("/experiments/<experiment>", project=False, subject=False)
