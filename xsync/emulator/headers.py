@@ -109,15 +109,19 @@ def _read_bare(data: bytes, stop_before_pixels: bool) -> Dataset:
 
 
 def _check_complete(ds: Dataset, size: int) -> None:
-    """Refuse a dataset whose elements run past the end of the data (a cut-off file)."""
+    """Refuse a cut-off file: pydicom stops quietly at a short element or a partial element
+    header, so the last element must end exactly where the data does."""
     meta = getattr(ds, "file_meta", None)
     if meta is not None and meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian:
         return  # offsets refer to the inflated stream
-    for raw in ds._dict.values():
-        if not isinstance(raw, RawDataElement) or raw.length == _UNDEFINED_LENGTH:
-            continue
-        if raw.value_tell + raw.length > size:
-            raise ValueError(f"element {raw.tag} is cut short")
+    raws = [e for e in ds._dict.values() if isinstance(e, RawDataElement)]
+    if not raws:
+        return
+    last = max(raws, key=lambda e: e.value_tell)
+    if last.length == _UNDEFINED_LENGTH:
+        return  # a sequence or encapsulated pixel data ends with its own delimiter
+    if last.value_tell + last.length != size:
+        raise ValueError(f"the data ends inside or before element {last.tag}")
 
 
 def receive_object(data: bytes, name: str | None, transfer_syntax: str | None = None) -> ReceivedObject:
