@@ -56,6 +56,10 @@ def _register_commands() -> None:
     cli.add_command(emulator.emulator)
     cli.add_command(state.state)
 
+    from xsync.cli import validate
+
+    cli.add_command(validate.validate)
+
 
 _register_commands()
 

@@ -152,7 +152,7 @@ class _Loader:
         owner: dict[str, Document] = {}
         for label, raw, doc in raw_subjects:
             try:
-                subject = Subject.model_validate(apply_defaults(raw, defaults), context={"base_dir": doc.path.parent})
+                subject = Subject.model_validate(apply_defaults(raw, defaults), context=context)
             except ValidationError as exc:
                 self.report_validation(doc, exc, Subject, ("subjects", label))
                 continue

@@ -255,7 +255,8 @@ class Subject(SubjectFields):
 
 
 def _resolve(value: Any, info: ValidationInfo) -> Any:
-    """Relative paths are relative to the file that holds them (`base_dir` in the context)."""
+    """Relative paths are relative to the main spec's folder (`base_dir` in the context), in
+    included files too: every DICOM path of a site then shares one base."""
     if not isinstance(value, str | Path):
         raise PydanticCustomError("path_type", f"expected a path, got {kind_of(value)}".replace("{", "{{"))
     base = (info.context or {}).get("base_dir")

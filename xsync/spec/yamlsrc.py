@@ -113,8 +113,8 @@ class _Converter:
             return None
         tag = _tag(node) or ""
         if not tag.startswith(_CORE_TAG_PREFIX):
+            # Reported, then read as if untagged so that the value's own checks still run.
             self.problem(node, path, f'YAML tags ("{tag}") are not supported')
-            return None
         if isinstance(node, ScalarNode):
             return plain_scalar(node.value) if not node.style else node.value
         self.active.add(id(node))
@@ -146,7 +146,9 @@ class _Converter:
                 self.problem(key_node, entry, f'duplicate key "{key}" (first at line {first.line})')
                 continue
             keys[entry] = _mark(key_node)
-            values[entry] = _mark(value_node)
+            # An empty value has no place of its own (the two parsers disagree): use the key's.
+            empty = isinstance(value_node, ScalarNode) and value_node.value == "" and not value_node.style
+            values[entry] = keys[entry] if empty else _mark(value_node)
             out[key] = self.convert(value_node, entry)
         return out
 

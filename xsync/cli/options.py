@@ -1,0 +1,27 @@
+"""Options shared by commands."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_SPEC = Path("xsync.yaml")
+
+
+def spec_option(fn: F) -> F:
+    """`--spec PATH`, passed to the command as `spec_path`; `xsync.yaml` in the current
+    directory unless given. The file need not exist here: loading reports that (exit 4)."""
+    decorator = click.option(
+        "--spec",
+        "spec_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_SPEC,
+        show_default=True,
+        help="The spec file; the files it includes are found relative to it.",
+    )
+    return decorator(fn)
