@@ -88,6 +88,9 @@ class Knobs:
         return "503" if kind < 0.5 else "drop"
 
 
+_MAPS: dict[tuple[object, ...], tuple[Map, dict[str, Route]]] = {}
+
+
 class EmulatorApp:
     def __init__(self, config: EmulatorConfig, store: Store, routes: Iterable[Route]) -> None:
         self.config = config
@@ -101,6 +104,20 @@ class EmulatorApp:
     # -- routing ---------------------------------------------------------------------------
     @staticmethod
     def _build_map(routes: Iterable[Route]) -> tuple[Map, dict[str, Route]]:
+        """The URL map; compiled once per route set and process (werkzeug compiles ~500 rules in
+        about a second, which every test starting an emulator would pay). A Map is read-only
+        once built, so emulators may share it."""
+        routes = tuple(routes)
+        key = tuple(
+            (r.rule, r.methods, r.archive, r.handler, r.public, tuple(sorted(r.options.items()))) for r in routes
+        )
+        cached = _MAPS.get(key)
+        if cached is None:
+            cached = _MAPS[key] = EmulatorApp._compile_map(routes)
+        return cached
+
+    @staticmethod
+    def _compile_map(routes: Iterable[Route]) -> tuple[Map, dict[str, Route]]:
         rules = []
         handlers: dict[str, Route] = {}
         for i, r in enumerate(routes):
