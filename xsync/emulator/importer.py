@@ -28,7 +28,7 @@ from xsync.emulator import prearchive
 from xsync.emulator.archiver import ArchiveOptions, archive, overwrite_flags
 from xsync.emulator.builder import BuildError
 from xsync.emulator.headers import receive_object
-from xsync.emulator.http import Ctx, Route, RouteTable, XnatHTTPError
+from xsync.emulator.http import Ctx, RouteTable, XnatHTTPError
 from xsync.emulator.store import PrearchiveSession
 from xsync.emulator.uploads import DICOM_TYPES, Upload, entries, request_upload
 
@@ -112,24 +112,27 @@ def _uri_list(uris: Iterable[str], ctx: Ctx) -> Response:
     return Response("".join(u + "\r\n" for u in listed), mimetype="text/uri-list")
 
 
+@routes.route("/services/import", ("POST",), raw_body=True)
 def import_service(ctx: Ctx) -> Response:
+    try:
+        return _import(ctx)
+    finally:
+        ctx.request.close()  # the multipart parser's spooled files
+
+
+def _import(ctx: Ctx) -> Response:
     handler = _handler(ctx)
     dest_text = ctx.param("dest")
     dest = parse_dest(dest_text) if dest_text else None
     upload = request_upload(ctx)
     if upload is None:
         raise XnatHTTPError(400, "Unable to identify upload format.")
-    try:
+    with upload.body:
         params = _params(ctx, handler, dest)
         if handler == GRADUAL:
             return _uri_list([_import_gradual(ctx, upload, params)], ctx)
         _map_lowercase(params)
         return _uri_list(_import_archive(ctx, upload, params, dest, si=handler == SI), ctx)
-    finally:
-        upload.body.close()
-
-
-routes.routes.append(Route("/services/import", ("POST",), import_service, options={"raw_body": True}))
 
 
 def _receive(ctx: Ctx, data: bytes, name: str, params: dict[str, str]) -> PrearchiveSession:

@@ -88,11 +88,10 @@ def request_upload(ctx: Ctx) -> Upload | None:
     body = _spool(request.stream)
     head = body.read(262)
     body.seek(0)
-    if not head:
-        return None
     mimetype = request.mimetype
     known = mimetype in _DERIVED_NAMES or mimetype.startswith("text/")
-    if not (inbody or known or _is_archive_magic(head)):
+    if not head or not (inbody or known or _is_archive_magic(head)):
+        body.close()
         return None
     return Upload(_DERIVED_NAMES.get(mimetype, "upload.unsupported"), body)
 
