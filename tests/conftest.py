@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+from xsync.emulator import Emulator, EmulatorConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -23,3 +27,20 @@ def nrg_root() -> Path:
     if not root.is_dir():
         pytest.skip(f"NRG test data not found at {root} (set XSYNC_TESTDATA)")
     return root
+
+
+@pytest.fixture
+def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """A started XNAT emulator on 127.0.0.1 (a free port), user `admin:admin` (an admin), one
+    empty project `P`, state in memory, no DICOM receiver. Fresh for every test.
+
+    Any `EmulatorConfig` field can be overridden by indirect parametrization, e.g.
+        @pytest.mark.parametrize("emulator", [{"projects": ("A", "B"), "context_path": "/xnat",
+                                               "dicom_port": 0, "quiet_seconds": 0.2}], indirect=True)
+    Seed data fast with `emulator.seed.add_subject(...)` / `add_session(..., scans=[...])`; turn
+    knobs at run time with `emulator.set_latency(ms)`, `emulator.set_faults(rate, seed)`; read
+    `emulator.requests` (cleared by `emulator.clear_log()`).
+    """
+    overrides: dict[str, Any] = {"projects": ("P",), **getattr(request, "param", {})}
+    with Emulator(EmulatorConfig(**overrides)) as emu:
+        yield emu

@@ -93,7 +93,10 @@ class Persistence:
         """Load the saved state into the (empty) store; False when there is none."""
         if not self.path.is_file():
             return False
-        data = json.loads(self.path.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ValueError(f"{self.path} is not a readable emulator state: {e}") from e
         root = self.store.root
         with self.store.lock:
             for pid, p in data.get("projects", {}).items():

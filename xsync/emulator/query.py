@@ -27,7 +27,7 @@ An unknown type or field in `columns` is a 400; unknown parameters are ignored.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -233,6 +233,7 @@ class Query:
         if t is None or not path:
             raise XnatHTTPError(400, f"Invalid column or filter: {xpath}")
         family = self.listing.family
+        owner = t
         getter: Getter | None
         if _CUSTOM.match(path) and xsd.child(t, "fields/field"):
             part = _CUSTOM.match(path).group(1).lower()  # type: ignore[union-attr]
@@ -245,6 +246,7 @@ class Query:
             getter = _getter("scan", t, path)
             if getter is None and path.lower().startswith("file/"):
                 level, getter = Level.RESOURCE, _getter("resource", "xnat:resourceCatalog", path[5:])
+                owner = RESOURCE_ROOT  # the scan type only narrows the scan join
         elif xsd.is_a(t, family):
             level = Level.BASE
             getter = _getter("subject" if family == "xnat:subjectData" else "experiment", t, path)
@@ -255,7 +257,7 @@ class Query:
             level, getter = Level.BASE, None
         if getter is None:
             raise XnatHTTPError(400, f"Invalid column or filter: {xpath}")
-        return Column(key, xpath, level, t, getter)
+        return Column(key, xpath, level, owner, getter)
 
     def _scan_type(self) -> str | None:
         """The scan type joined (None: no scan join); a specific type makes it an inner join."""
@@ -264,8 +266,9 @@ class Query:
             return None
         chosen = SCAN_ROOT
         for c in scan_cols:
-            if c.owner != chosen and xsd.is_a(c.owner, chosen):
-                chosen = c.owner
+            t = _split(c.xpath)[0] or SCAN_ROOT
+            if t != chosen and xsd.is_a(t, chosen):
+                chosen = t
         return chosen
 
     def _all_columns(self) -> list[Column]:
@@ -273,101 +276,7 @@ class Query:
 
     # -- evaluation ----------------------------------------------------------------------------
     def rows(self, objects: Iterable[Subject | Experiment], store: Store) -> list[Row]:
-        root, uri = self.root, _uri_function(self.listing.family)
-        root_key = f"{root.lower()}/id" if self.listing.root_key else None
-        by_level: dict[Level, list[Column]] = {lv: [] for lv in Level}
-        for c in self.columns:
-            by_level[c.level].append(c)
-        filters_by_level: dict[Level, list[tuple[Column, Callable[[str], bool]]]] = {lv: [] for lv in Level}
-        for c, value in self.filters:
-            filters_by_level[c.level].append((c, _matcher(c, value)))
-        custom_join = bool(by_level[Level.CUSTOM] or filters_by_level[Level.CUSTOM])
-        resource_join = bool(by_level[Level.RESOURCE] or filters_by_level[Level.RESOURCE])
-        scan_type = self.scan_type
-        inner_scans = scan_type not in (None, SCAN_ROOT) or bool(
-            filters_by_level[Level.SCAN] or filters_by_level[Level.RESOURCE]
-        )
-
-        out: list[Row] = []
-        for obj in objects:
-            if not _applies(_type_of(obj), root):
-                continue
-            if not _passes(obj, filters_by_level[Level.BASE]):
-                continue
-            subject = store.subjects.get(obj.subject_id) if isinstance(obj, Experiment) else None
-            if filters_by_level[Level.SUBJECT] and (
-                subject is None or not _passes(subject, filters_by_level[Level.SUBJECT])
-            ):
-                continue
-            base = _cells(obj, by_level[Level.BASE], _type_of(obj))
-            if by_level[Level.SUBJECT]:
-                base.update(
-                    _cells(subject, by_level[Level.SUBJECT], "xnat:subjectData")
-                    if subject
-                    else {c.key: "" for c in by_level[Level.SUBJECT]}
-                )
-            if root_key:
-                base[root_key] = obj.id
-            base["URI"] = uri(obj)
-            customs = (
-                self._custom_rows(obj, by_level[Level.CUSTOM], filters_by_level[Level.CUSTOM]) if custom_join else [{}]
-            )
-            if not customs:
-                continue
-            scans = [{}]
-            if scan_type is not None:
-                scans = self._scan_rows(obj, scan_type, by_level, filters_by_level, resource_join)
-                if not scans:
-                    if inner_scans:
-                        continue
-                    scans = [{c.key: "" for c in by_level[Level.SCAN] + by_level[Level.RESOURCE]}]
-            for custom in customs:
-                for scan in scans:
-                    out.append({**base, **custom, **scan})
-        return out
-
-    @staticmethod
-    def _custom_rows(
-        obj: Subject | Experiment, cols: list[Column], filters: list[tuple[Column, Callable[[str], bool]]]
-    ) -> list[Row]:
-        owner_ok = [c for c in cols if _applies(_type_of(obj), c.owner)]
-        rows = []
-        for item in obj.custom.items():
-            if all(test(c.get(item)) for c, test in filters):
-                rows.append({c.key: (c.get(item) if c in owner_ok else "") for c in cols})
-        if not rows and not filters:
-            rows.append({c.key: "" for c in cols})
-        return rows
-
-    def _scan_rows(
-        self,
-        obj: Subject | Experiment,
-        scan_type: str,
-        by_level: dict[Level, list[Column]],
-        filters: dict[Level, list[tuple[Column, Callable[[str], bool]]]],
-        resource_join: bool,
-    ) -> list[Row]:
-        if not isinstance(obj, Experiment):
-            return []
-        rows: list[Row] = []
-        for scan in obj.scans.values():
-            if not _applies(scan.xsi_type, scan_type) or not _passes(scan, filters[Level.SCAN]):
-                continue
-            cells = _cells(scan, by_level[Level.SCAN], scan.xsi_type)
-            if not resource_join:
-                rows.append(cells)
-                continue
-            res_rows = [
-                _cells(r, by_level[Level.RESOURCE], "xnat:resourceCatalog")
-                for r in scan.resources.values()
-                if _passes(r, filters[Level.RESOURCE])
-            ]
-            if not res_rows:
-                if filters[Level.RESOURCE]:
-                    continue
-                res_rows = [{c.key: "" for c in by_level[Level.RESOURCE]}]
-            rows.extend({**cells, **r} for r in res_rows)
-        return rows
+        return _Evaluation(self).rows(objects, store)
 
     def header(self) -> list[str]:
         keys = [c.key for c in self.columns]
@@ -389,12 +298,119 @@ def _applies(type_name: str, owner: str) -> bool:
     return xsd.is_a(type_name, owner)
 
 
-def _cells(obj: Any, cols: Sequence[Column], type_name: str) -> Row:
-    return {c.key: (c.get(obj) if _applies(type_name, c.owner) else "") for c in cols}
-
-
 def _passes(obj: Any, filters: list[tuple[Column, Callable[[str], bool]]]) -> bool:
     return all(test(c.get(obj)) for c, test in filters)
+
+
+def _empty(_: Any) -> str:
+    return ""
+
+
+class _Evaluation:
+    """One listing's rows. Cell plans are cached per (level, data type): which getter fills
+    which key, "" where the row's object is not of the column's type."""
+
+    def __init__(self, query: Query) -> None:
+        self.q = query
+        self.cols: dict[Level, list[Column]] = {lv: [] for lv in Level}
+        for c in query.columns:
+            self.cols[c.level].append(c)
+        self.filters: dict[Level, list[tuple[Column, Callable[[str], bool]]]] = {lv: [] for lv in Level}
+        for c, value in query.filters:
+            self.filters[c.level].append((c, _matcher(c, value)))
+        self._plans: dict[tuple[Level, str], list[tuple[str, Getter]]] = {}
+        self.scan_type = query.scan_type
+        self.resource_join = bool(self.cols[Level.RESOURCE] or self.filters[Level.RESOURCE])
+        self.custom_join = bool(self.cols[Level.CUSTOM] or self.filters[Level.CUSTOM])
+        self.inner_scans = self.scan_type not in (None, SCAN_ROOT) or bool(
+            self.filters[Level.SCAN] or self.filters[Level.RESOURCE]
+        )
+
+    def cells(self, obj: Any, level: Level, type_name: str) -> Row:
+        plan = self._plans.get((level, type_name))
+        if plan is None:
+            plan = [(c.key, c.get if _applies(type_name, c.owner) else _empty) for c in self.cols[level]]
+            self._plans[(level, type_name)] = plan
+        return {key: get(obj) for key, get in plan}
+
+    def blank(self, *levels: Level) -> Row:
+        return {c.key: "" for lv in levels for c in self.cols[lv]}
+
+    def rows(self, objects: Iterable[Subject | Experiment], store: Store) -> list[Row]:
+        root, uri = self.q.root, _uri_function(self.q.listing.family)
+        root_key = f"{root.lower()}/id" if self.q.listing.root_key else None
+        base_filters, subject_filters = self.filters[Level.BASE], self.filters[Level.SUBJECT]
+        subject_cols = bool(self.cols[Level.SUBJECT])
+        out: list[Row] = []
+        for obj in objects:
+            obj_type = _type_of(obj)
+            if not _applies(obj_type, root) or (base_filters and not _passes(obj, base_filters)):
+                continue
+            subject = store.subjects.get(obj.subject_id) if isinstance(obj, Experiment) else None
+            if subject_filters and (subject is None or not _passes(subject, subject_filters)):
+                continue
+            base = self.cells(obj, Level.BASE, obj_type)
+            if subject_cols:
+                base.update(
+                    self.cells(subject, Level.SUBJECT, "xnat:subjectData") if subject else self.blank(Level.SUBJECT)
+                )
+            if root_key:
+                base[root_key] = obj.id
+            base["URI"] = uri(obj)
+            customs = self.custom_rows(obj, obj_type) if self.custom_join else [{}]
+            if not customs:
+                continue
+            scans: list[Row] = [{}]
+            if self.scan_type is not None:
+                scans = self.scan_rows(obj, self.scan_type)
+                if not scans:
+                    if self.inner_scans:
+                        continue
+                    scans = [self.blank(Level.SCAN, Level.RESOURCE)]
+            if len(customs) == 1 and len(scans) == 1:
+                base.update(customs[0])
+                base.update(scans[0])
+                out.append(base)
+                continue
+            for custom in customs:
+                for scan in scans:
+                    out.append({**base, **custom, **scan})
+        return out
+
+    def custom_rows(self, obj: Subject | Experiment, obj_type: str) -> list[Row]:
+        filters = self.filters[Level.CUSTOM]
+        rows = [
+            self.cells(item, Level.CUSTOM, obj_type)
+            for item in obj.custom.items()
+            if not filters or _passes(item, filters)
+        ]
+        if not rows and not filters:
+            rows.append(self.blank(Level.CUSTOM))
+        return rows
+
+    def scan_rows(self, obj: Subject | Experiment, scan_type: str) -> list[Row]:
+        if not isinstance(obj, Experiment):
+            return []
+        scan_filters, resource_filters = self.filters[Level.SCAN], self.filters[Level.RESOURCE]
+        rows: list[Row] = []
+        for scan in obj.scans.values():
+            if not _applies(scan.xsi_type, scan_type) or (scan_filters and not _passes(scan, scan_filters)):
+                continue
+            cells = self.cells(scan, Level.SCAN, scan.xsi_type)
+            if not self.resource_join:
+                rows.append(cells)
+                continue
+            res_rows = [
+                self.cells(r, Level.RESOURCE, "xnat:resourceCatalog")
+                for r in scan.resources.values()
+                if not resource_filters or _passes(r, resource_filters)
+            ]
+            if not res_rows:
+                if resource_filters:
+                    continue
+                res_rows = [self.blank(Level.RESOURCE)]
+            rows.extend({**cells, **r} for r in res_rows)
+        return rows
 
 
 def _uri_function(family: str) -> Callable[[Any], str]:

@@ -76,7 +76,7 @@ def render(ctx: Ctx, table: Table) -> Response:
     envelope: dict[str, object] = dict(table.lead)
     envelope["Result"] = table.rows
     envelope.update(table.meta)
-    return Response(json.dumps({"ResultSet": envelope}), mimetype="application/json")
+    return Response(json.dumps({"ResultSet": envelope}, separators=(",", ":")), mimetype="application/json")
 
 
 def _csv(table: Table) -> str:
