@@ -201,7 +201,7 @@ class _Loader:
         raw = doc.data.get("include") if isinstance(doc.data, dict) else None
         if raw is None:
             return
-        items = [((("include",)), raw)] if isinstance(raw, str) else []
+        items: list[tuple[PathKey, Any]] = [(("include",), raw)] if isinstance(raw, str) else []
         if isinstance(raw, list):
             items = [(("include", j), item) for j, item in enumerate(raw)]
         elif not isinstance(raw, str):

@@ -318,6 +318,12 @@ class Defaults(SpecModel):
 PatternList = Annotated[
     tuple[str, ...],
     BeforeValidator(lambda v: [v] if not isinstance(v, list | tuple | dict) else v),
+    WithJsonSchema(
+        {
+            "description": 'a glob ("T1w_MPR*") or a /regular expression/; or a list of them',
+            "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+        }
+    ),
 ]
 SeriesNumberPatterns = Annotated[
     tuple[str, ...],

@@ -179,10 +179,11 @@ def resolve_scan_fields(scan: Scan | None, outcome: RuleOutcome | None, defaults
 
 
 def _pattern_items(match: ScanMatch, key: str) -> list[tuple[Loc, str]]:
-    patterns = getattr(match, key) or ()
+    patterns: tuple[str, ...] = getattr(match, key) or ()
     if len(patterns) == 1:
         return [((key,), patterns[0])]
-    return [((key, j), p) for j, p in enumerate(patterns)]
+    items: list[tuple[Loc, str]] = [((key, j), p) for j, p in enumerate(patterns)]
+    return items
 
 
 def _check_match(match: ScanMatch) -> list[tuple[Loc, str]]:

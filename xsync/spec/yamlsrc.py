@@ -16,16 +16,22 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import ruamel.yaml
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-try:
-    from ruamel.yaml.cyaml import CBaseLoader as _CLoader
-except ImportError:  # pragma: no cover - depends on the installation
-    _CLoader = None
+
+def _libyaml_loader() -> Any:
+    try:
+        from ruamel.yaml.cyaml import CBaseLoader
+    except ImportError:  # ruamel.yaml.clib not installed: the pure-Python parser does it all
+        return None
+    return CBaseLoader
+
+
+_CLoader: Any = _libyaml_loader()
 
 HAVE_LIBYAML = _CLoader is not None
 
@@ -73,7 +79,7 @@ class Document:
 def _tag(node: Node) -> str:
     # Node.tag builds a string on every call; the resolved tag is usually the bare suffix.
     ctag = node.ctag
-    return ctag.suffix if ctag.handle is None else str(ctag)  # type: ignore[no-any-return]
+    return ctag.suffix if ctag.handle is None else str(ctag)
 
 
 def _mark(node: Node) -> Mark:
@@ -121,7 +127,7 @@ class _Converter:
         try:
             if isinstance(node, SequenceNode):
                 return [self.item(item, (*path, i)) for i, item in enumerate(node.value)]
-            return self.mapping(node, path)
+            return self.mapping(cast(MappingNode, node), path)
         finally:
             self.active.discard(id(node))
 
