@@ -76,13 +76,13 @@ class _Loader:
     @staticmethod
     def place(doc: Document, loc: PathKey, at_key: bool) -> Mark:
         """The mark of `loc`, or of the nearest enclosing key written in `doc`."""
-        first = doc.keys if at_key else doc.values
+        first = doc.key_at if at_key else doc.value_at
         for end in range(len(loc), 0, -1):
-            mark = first.get(loc[:end]) or doc.keys.get(loc[:end])
+            mark = first(loc[:end]) or doc.key_at(loc[:end])
             if mark is not None:
                 return mark
-            first = doc.keys
-        return doc.values.get((), Mark(1, 1))
+            first = doc.key_at
+        return doc.value_at(()) or Mark(1, 1)
 
     def where(self, doc: Document, loc: PathKey) -> str:
         mark = self.place(doc, loc, True)
@@ -288,8 +288,8 @@ class _Loader:
     def locations(self) -> dict[tuple[str, ...], Location]:
         out: dict[tuple[str, ...], Location] = {(): Location(self.root, 1, 1)}
         for doc in self.docs:
-            for loc, mark in doc.keys.items():
-                out.setdefault(tuple(map(str, loc)), Location(doc.path, mark.line, mark.col))
+            for loc, raw in doc.keys.items():
+                out.setdefault(tuple(map(str, loc)), Location(doc.path, raw.line + 1, raw.column + 1))
         return out
 
 

@@ -66,14 +66,23 @@ class Problem:
 
 @dataclass(eq=False)
 class Document:
-    """One parsed file. `keys[p]` is where the key of the entry at path p was written and
-    `values[p]` where its value starts; the empty path is the document itself."""
+    """One parsed file. `key_at(p)` is where the key of the entry at path p was written and
+    `value_at(p)` where its value starts; the empty path is the document itself. The dicts hold
+    the parser's own 0-based marks, converted only when asked for (most never are)."""
 
     path: Path
     data: Any = None
-    keys: dict[PathKey, Mark] = field(default_factory=dict)
-    values: dict[PathKey, Mark] = field(default_factory=dict)
+    keys: dict[PathKey, Any] = field(default_factory=dict)
+    values: dict[PathKey, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+
+    def key_at(self, loc: PathKey) -> Mark | None:
+        raw = self.keys.get(loc)
+        return None if raw is None else Mark(raw.line + 1, raw.column + 1)
+
+    def value_at(self, loc: PathKey) -> Mark | None:
+        raw = self.values.get(loc)
+        return None if raw is None else Mark(raw.line + 1, raw.column + 1)
 
 
 def _tag(node: Node) -> str:
@@ -86,8 +95,14 @@ def _mark(node: Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+# Plain scalars starting otherwise are text: skips the regexes for most values.
+_MAYBE_NOT_TEXT = frozenset("0123456789+-.~nNtTfF")
+
+
 def plain_scalar(text: str) -> Any:
     """YAML 1.2 core-schema resolution of a plain (unquoted) scalar. Dates stay text."""
+    if text and text[0] not in _MAYBE_NOT_TEXT:
+        return text
     if text in _NULL:
         return None
     if text in _TRUE:
@@ -132,7 +147,7 @@ class _Converter:
             self.active.discard(id(node))
 
     def item(self, node: Node, path: PathKey) -> Any:
-        self.doc.keys[path] = self.doc.values[path] = _mark(node)
+        self.doc.keys[path] = self.doc.values[path] = node.start_mark
         return self.convert(node, path)
 
     def mapping(self, node: MappingNode, path: PathKey) -> dict[str, Any]:
@@ -149,12 +164,12 @@ class _Converter:
             entry = (*path, key)
             if key in out:
                 first = keys[entry]
-                self.problem(key_node, entry, f'duplicate key "{key}" (first at line {first.line})')
+                self.problem(key_node, entry, f'duplicate key "{key}" (first at line {first.line + 1})')
                 continue
-            keys[entry] = _mark(key_node)
+            keys[entry] = key_node.start_mark
             # An empty value has no place of its own (the two parsers disagree): use the key's.
             empty = isinstance(value_node, ScalarNode) and value_node.value == "" and not value_node.style
-            values[entry] = keys[entry] if empty else _mark(value_node)
+            values[entry] = keys[entry] if empty else value_node.start_mark
             out[key] = self.convert(value_node, entry)
         return out
 
@@ -200,6 +215,6 @@ def parse(path: Path, text: str, *, pure_python: bool = False) -> Document:
             doc.problems.append(Problem(mark, (), message))
             return doc
     if node is not None:
-        doc.values[()] = _mark(node)
+        doc.values[()] = node.start_mark
         doc.data = _Converter(doc).convert(node, ())
     return doc
