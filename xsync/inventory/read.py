@@ -1,0 +1,225 @@
+"""Read one file of the tree: a DICOM file, a gzip-ed DICOM file, or a zip of DICOM files.
+
+`read_file` never raises for a bad file: every outcome is an `Entry` whose `kind` says what
+was found. Plain little-endian files go through the fast parser (`header.parse`); anything
+it declines goes to pydicom.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import struct
+import warnings
+import zipfile
+import zlib
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from xsync.inventory.header import (
+    CHUNK,
+    INSTANCE_FIELDS,
+    WANTED,
+    DicomDir,
+    Header,
+    NeedsFallback,
+    NotDicom,
+    Truncated,
+    classify,
+    decode,
+    parse,
+)
+
+# Entry kinds. "unreadable" is transient (permissions, I/O) and never cached.
+OK = "ok"
+NOT_DICOM = "not-dicom"
+TRUNCATED = "truncated"
+CORRUPT = "corrupt"
+DICOMDIR = "dicomdir"
+UNREADABLE = "unreadable"
+
+
+class Entry(NamedTuple):
+    """What one DICOM object (a file, or a member of a zip) turned out to be.
+
+    `size` is the length of the DICOM object itself: after gunzip for `.dcm.gz`, the member's
+    uncompressed length inside a zip. `header` is set when `kind` is OK, `message` otherwise.
+    """
+
+    member: str | None
+    kind: str
+    size: int
+    gzipped: bool
+    header: Header | None
+    message: str = ""
+
+
+# What travels from the readers to the cache and the grouping, one per object:
+# (member, kind, size, gzipped, SOP instance UID, instance number, series-level part, message).
+# For a DICOM object the series-level part is `Header[INSTANCE_FIELDS:]` and the message "";
+# otherwise the UID and number are "", the part is None, and the message says what was found.
+Outcome = tuple[str | None, str, int, bool, str, str, tuple[str, ...] | None, str]
+
+
+def outcomes(entries: Sequence[Entry], shared_parts: dict[tuple[str, ...], tuple[str, ...]]) -> list[Outcome]:
+    """`entries` as outcomes. Equal series-level parts become one object (kept in
+    `shared_parts`), so that pickle sends and the cache stores each once."""
+    out: list[Outcome] = []
+    for e in entries:
+        h = e.header
+        if h is None:
+            out.append((e.member, e.kind, e.size, e.gzipped, "", "", None, e.message))
+        else:
+            shared = h[INSTANCE_FIELDS:]
+            out.append((e.member, e.kind, e.size, e.gzipped, h[0], h[1], shared_parts.setdefault(shared, shared), ""))
+    return out
+
+
+def read_file(path: str, size: int) -> list[Entry]:
+    """The entries of the file at `path` (`size` as stat saw it)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as e:
+        return [Entry(None, UNREADABLE, size, False, None, _os_message(e))]
+    try:
+        buf = os.read(fd, CHUNK)
+        if len(buf) < CHUNK:
+            size = len(buf)  # the whole file is in hand, whatever stat said earlier
+        kind = classify(buf)
+        if kind == "zip":
+            return _read_zip(path)
+        if kind == "gzip":
+            rest = _read_all(fd, len(buf))
+            return [_read_gzip(None, buf + rest)]
+        return [_read_object(None, buf, size, lambda off, n: os.pread(fd, n, off), False)]
+    except OSError as e:
+        return [Entry(None, UNREADABLE, size, False, None, _os_message(e))]
+    finally:
+        os.close(fd)
+
+
+def _os_message(e: OSError) -> str:
+    return e.strerror or type(e).__name__
+
+
+def _read_all(fd: int, offset: int) -> bytes:
+    parts = []
+    while chunk := os.pread(fd, 1 << 20, offset):
+        parts.append(chunk)
+        offset += len(chunk)
+    return b"".join(parts)
+
+
+def _read_gzip(member: str | None, data: bytes) -> Entry:
+    try:
+        inner = gzip.decompress(data)
+    except EOFError:
+        return Entry(member, TRUNCATED, len(data), True, None, "the gzip stream ends early")
+    except (gzip.BadGzipFile, zlib.error) as e:
+        return Entry(member, CORRUPT, len(data), True, None, f"not a valid gzip file ({e})")
+    return _read_object(member, inner[:CHUNK], len(inner), lambda off, n: inner[off : off + n], True)
+
+
+def _read_object(member: str | None, buf: bytes, size: int, read_at: object, gzipped: bool) -> Entry:
+    """Parse one DICOM object given its first bytes, length and a reader for the rest."""
+    try:
+        header = parse(buf, size, read_at)  # type: ignore[arg-type]
+    except NotDicom as e:
+        return Entry(member, NOT_DICOM, size, gzipped, None, str(e))
+    except DicomDir:
+        return Entry(member, DICOMDIR, size, gzipped, None, "a DICOMDIR index")
+    except Truncated as e:
+        return Entry(member, TRUNCATED, size, gzipped, None, str(e))
+    except NeedsFallback:
+        return _read_with_pydicom(member, size, gzipped, read_at, classify(buf))
+    return Entry(member, OK, size, gzipped, header)
+
+
+def _read_with_pydicom(member: str | None, size: int, gzipped: bool, read_at: object, kind: str) -> Entry:
+    """pydicom for what the fast path declines (big endian, deflate, odd encodings).
+
+    pydicom parses the structure; the raw values then go through the same decoder as the fast
+    path, so both paths give identical text for identical bytes.
+    """
+    import pydicom
+    from pydicom.dataelem import RawDataElement
+
+    data = read_at(0, size)  # type: ignore[operator]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=True)
+            raw: dict[int, bytes] = {}
+            for tag in WANTED:
+                if tag not in ds:
+                    continue
+                elem = ds.get_item(tag)
+                if isinstance(elem, RawDataElement):
+                    raw[tag] = elem.value or b""
+                else:  # already converted by pydicom (e.g. the character set)
+                    value = elem.value
+                    text = "\\".join(map(str, value)) if isinstance(value, list | tuple) else str(value or "")
+                    raw[tag] = text.encode("utf-8")
+            meta = getattr(ds, "file_meta", None)
+            ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
+            if not ts:
+                implicit, little = ds.original_encoding
+                ts = "1.2.840.10008.1.2" if implicit else ("1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2")
+    except (EOFError, struct.error) as e:
+        return Entry(member, TRUNCATED, size, gzipped, None, f"the header ends early ({e})")
+    except Exception as e:  # pydicom raises many types for garbage; the file is what is wrong
+        return Entry(member, CORRUPT, size, gzipped, None, f"pydicom cannot read it ({type(e).__name__}: {e})")
+    if kind != "dicom" and not any(t in raw for t in (0x00080016, 0x0020000D, 0x00080018)):
+        return Entry(member, NOT_DICOM, size, gzipped, None, "no DICM magic and no DICOM identifiers")
+    meta_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
+    if meta_class == "1.2.840.10008.1.3.10":
+        return Entry(member, DICOMDIR, size, gzipped, None, "a DICOMDIR index")
+    return Entry(member, OK, size, gzipped, decode(raw, ts))
+
+
+def _read_zip(path: str) -> list[Entry]:
+    try:
+        zf = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as e:
+        return [Entry(None, CORRUPT, 0, False, None, f"a damaged zip archive ({e})")]
+    entries: list[Entry] = []
+    with zf:
+        for info in zf.infolist():
+            name = info.filename
+            if info.is_dir() or any(part.startswith(".") or part == "__MACOSX" for part in name.split("/")):
+                continue
+            try:
+                with zf.open(info) as fh:
+                    buf = fh.read(CHUNK)
+                    kind = classify(buf)
+                    if kind == "gzip":
+                        entries.append(_read_gzip(name, buf + fh.read()))
+                    elif kind == "zip":
+                        entries.append(Entry(name, NOT_DICOM, info.file_size, False, None, "a zip inside a zip"))
+                    else:
+                        entries.append(_read_object(name, buf, info.file_size, _member_reader(fh, buf), False))
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError) as e:
+                entries.append(Entry(name, CORRUPT, info.file_size, False, None, f"cannot extract ({e})"))
+    return entries
+
+
+def _member_reader(fh: zipfile.ZipExtFile, head: bytes) -> object:
+    def read_at(offset: int, n: int) -> bytes:
+        if offset + n <= len(head):
+            return head[offset : offset + n]
+        fh.seek(offset)  # forward seeks decompress and discard; backward ones restart the member
+        return fh.read(n)
+
+    return read_at
+
+
+def dicom_bytes(path: str, member: str | None = None) -> bytes:
+    """The DICOM object itself: the file, gunzipped if gzip-ed, or a member of a zip archive."""
+    if member is not None:
+        with zipfile.ZipFile(path) as zf:
+            data = zf.read(member)
+    else:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
