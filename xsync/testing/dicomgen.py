@@ -14,16 +14,17 @@ import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filewriter import dcmwrite
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
-    PYDICOM_IMPLEMENTATION_UID,
 )
 
 MR_IMAGE = "1.2.840.10008.5.1.4.1.1.4"
@@ -107,8 +108,15 @@ def instance_uid(study: StudySpec, series_index: int, instance: int) -> str:
     return make_uid(study.series_uid(series_index), "instance", instance)
 
 
-def make_dataset(study: StudySpec, series_index: int, instance: int, *, rows: int = 8, cols: int = 8) -> Dataset:
-    """One instance (1-based `instance`) of a series of `study`, without file meta."""
+def make_dataset(
+    study: StudySpec, series_index: int, instance: int, *, rows: int = 8, cols: int = 8, realistic: bool = False
+) -> Dataset:
+    """One instance (1-based `instance`) of a series of `study`, without file meta.
+
+    `realistic` adds what a scanner writes besides the essentials (equipment and acquisition
+    details, and a 4 KiB private block standing in for a Siemens CSA header), so that header
+    sizes are those of real MR files (about 70 elements).
+    """
     s = study.series[series_index]
     ds = Dataset()
     if study.specific_character_set:
@@ -162,6 +170,8 @@ def make_dataset(study: StudySpec, series_index: int, instance: int, *, rows: in
         ds.NumberOfFrames = s.frames
         ds.SharedFunctionalGroupsSequence = DicomSequence([Dataset()])
         ds.PerFrameFunctionalGroupsSequence = DicomSequence([Dataset() for _ in range(s.frames)])
+    if realistic:
+        _add_scanner_detail(ds, study, series_index, instance)
     ds.SamplesPerPixel = 1
     ds.PhotometricInterpretation = "MONOCHROME2"
     ds.Rows = rows
@@ -173,6 +183,37 @@ def make_dataset(study: StudySpec, series_index: int, instance: int, *, rows: in
     ds.PixelRepresentation = 0
     ds.PixelData = bytes((i * 7 + instance) & 0xFF for i in range(rows * cols * 2 * max(1, s.frames)))
     return ds
+
+
+def _add_scanner_detail(ds: Dataset, study: StudySpec, series_index: int, instance: int) -> None:
+    ds.InstanceCreationDate = study.study_date
+    ds.InstanceCreationTime = study.study_time
+    ds.AcquisitionDate = study.study_date
+    ds.ContentDate = study.study_date
+    ds.AcquisitionTime = study.study_time
+    ds.ContentTime = study.study_time
+    ds.ReferringPhysicianName = ""
+    ds.InstitutionAddress = "1 Synthetic Road, Synthtown"
+    ds.PatientAge = "034Y"
+    ds.PatientWeight = "70"
+    ds.BodyPartExamined = "HEAD"
+    ds.MRAcquisitionType = "3D"
+    ds.SequenceName = "*tfl3d1_ns"
+    ds.NumberOfAverages = "1"
+    ds.ImagingFrequency = "123.25"
+    ds.ImagedNucleus = "1H"
+    ds.EchoTrainLength = "1"
+    ds.PixelBandwidth = "220"
+    ds.DeviceSerialNumber = "12345"
+    ds.SoftwareVersions = "syngo MR XA30"
+    ds.PatientPosition = "HFS"
+    ds.AcquisitionNumber = 1
+    ds.SliceLocation = f"{float(instance):g}"
+    ds.WindowCenter = "300"
+    ds.WindowWidth = "600"
+    block = ds.private_block(0x0029, "SYNTH CSA HEADER", create=True)
+    seed = make_uid(study.series_uid(series_index), instance).encode()
+    block.add_new(0x10, "OB", (seed * (4096 // len(seed) + 1))[:4096])
 
 
 def to_bytes(ds: Dataset, *, transfer_syntax: str = "explicit-le", preamble: bool = True) -> bytes:
@@ -197,10 +238,10 @@ def to_bytes(ds: Dataset, *, transfer_syntax: str = "explicit-le", preamble: boo
     return buf.getvalue()
 
 
-def iter_instances(study: StudySpec) -> Iterable[tuple[int, int, Dataset]]:
+def iter_instances(study: StudySpec, **dataset_options: Any) -> Iterable[tuple[int, int, Dataset]]:
     for si, s in enumerate(study.series):
         for n in range(1, s.instances + 1):
-            yield si, n, make_dataset(study, si, n)
+            yield si, n, make_dataset(study, si, n, **dataset_options)
 
 
 def write_study(
@@ -211,13 +252,17 @@ def write_study(
     preamble: bool = True,
     gzipped: bool = False,
     layout: str = "series",
+    rows: int = 8,
+    cols: int = 8,
+    realistic: bool = False,
 ) -> list[Path]:
     """Write every instance of `study` under `root` and return the paths in write order.
 
     layout "series": root/<SeriesNumber or uid>/<n>.dcm; "flat": root/<series>_<n>.dcm.
+    `rows`, `cols` and `realistic` are passed to `make_dataset`.
     """
     paths: list[Path] = []
-    for si, n, ds in iter_instances(study):
+    for si, n, ds in iter_instances(study, rows=rows, cols=cols, realistic=realistic):
         s = study.series[si]
         series_dir = str(s.number) if s.number is not None else study.series_uid(si)
         name = f"{n:04d}.dcm" + (".gz" if gzipped else "")
