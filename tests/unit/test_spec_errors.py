@@ -1030,7 +1030,7 @@ CASES = [
             """,
         },
         [
-            "xsync.yaml:3:9: upload: port: only for method: cstore",
+            "xsync.yaml:3:9: upload: port is for method: cstore only",
         ],
     ),
     Case(

@@ -175,6 +175,8 @@ class _Loader:
         spec = head.model_copy(update={"subjects": subjects, "include": _include_list(data.get("include"))})
         spec._base_dir = self.root.parent
         spec._locations = functools.cache(self.locations)
+        for doc in self.docs:
+            doc.data = None  # the spec keeps only the marks, for Spec.locate
         return spec
 
     def check_version(self, root: Document, data: dict[str, Any]) -> None:

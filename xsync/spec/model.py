@@ -265,7 +265,15 @@ def _resolve(value: Any, info: ValidationInfo) -> Any:
 
 
 class DicomConfig(SpecModel):
-    roots: tuple[Path, ...] = ()
+    roots: Annotated[
+        tuple[Path, ...],
+        WithJsonSchema(
+            {
+                "description": "folders of local DICOM, relative to the spec's folder",
+                "anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+            }
+        ),
+    ] = ()
     cache: Path = Field(default=Path(".xsync/inventory.sqlite"), validate_default=True)
 
     @field_validator("roots", mode="before")
@@ -301,7 +309,8 @@ class UploadConfig(SpecModel):
         if self.method != "cstore":
             given = [k for k in ("host", "port", "ae_title", "calling_ae_title") if getattr(self, k) is not None]
             if given:
-                raise PydanticCustomError("cstore_only", f"{', '.join(given)}: only for method: cstore")
+                verb = "is" if len(given) == 1 else "are"
+                raise PydanticCustomError("cstore_only", f"{', '.join(given)} {verb} for method: cstore only")
         return self
 
 
