@@ -374,6 +374,8 @@ def test_archive_dest_archives_synchronously(emu: Emulator, http: requests.Sessi
     on_disk = sorted(p.relative_to(emu.store.root).as_posix() for p in (emu.store.root / "archive").rglob("*.dcm"))
     assert on_disk[0] == "archive/CCF_TEST/arc001/session1/SCANS/1/DICOM/0001.dcm"
     assert len(on_disk) == 6
+    catalog = emu.store.root / "archive/CCF_TEST/arc001/session1/SCANS/2/DICOM/scan_2_catalog.xml"
+    assert catalog.read_text().count("<cat:entry ") == 3
     # Again, without overwrite: the session exists and merging was not asked for.
     again = post(
         emu, http, study_zip(tmp_path, StudySpec()), params={"dest": dest}, headers={"Content-Type": "application/zip"}

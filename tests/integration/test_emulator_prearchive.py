@@ -249,3 +249,22 @@ def test_batch_services(emu: Emulator, http: requests.Session, tmp_path: Path) -
     assert r.status_code == 200 and listing(emu, http) == []
     r = http.post(emu.url + "/data/services/prearchive/move", data={"src": moved, "newProject": "OTHER"})
     assert r.status_code == 404
+
+
+def test_prearchive_survives_a_restart_with_a_data_dir(tmp_path: Path) -> None:
+    config = EmulatorConfig(projects=("CCF_TEST",), quiet_seconds=QUIET, data_dir=tmp_path / "state")
+    http = requests.Session()
+    http.auth = ("admin", "admin")
+    zips = tmp_path / "zips"
+    zips.mkdir()
+    with Emulator(config) as first:
+        uri = upload(first, http, zips, CCF)
+        wait_for(lambda: row_of(first, http, uri)["status"] == "READY")
+    with Emulator(config) as second:  # the built document is not persisted: rebuilt on demand
+        assert row_of(second, http, uri)["status"] == "READY"
+        assert "<xnat:MRSession" in http.get(second.url + uri, params={"format": "xml"}).text
+        r = http.post(second.url + "/data/services/archive", params={"src": uri})
+        assert r.text == "/data/archive/projects/CCF_TEST/subjects/sub1/experiments/session1\r\n"
+    with Emulator(config) as third:
+        assert archived(third, http, "CCF_TEST", "session1") is not None
+        assert listing(third, http) == []

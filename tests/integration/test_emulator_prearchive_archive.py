@@ -104,7 +104,12 @@ def test_a_different_study_under_the_label_is_refused(emu: Emulator, http: reque
     assert snapshot(emu, http) == before
     (row,) = prearchive(emu, http)
     assert row["status"] == "CONFLICT"
-    # overwrite=delete overrides the check (XNAT's overrideExceptions).
+    # The archive service refuses it too (merging is allowed there, the UID check is not
+    # overridden without `overwrite`) and the row stays CONFLICT ...
+    r = http.post(emu.url + "/data/services/archive", params={"src": row["url"]})
+    assert r.status_code == 409 and "Invalid modification of session UID" in r.text
+    assert snapshot(emu, http) == before and prearchive(emu, http)[0]["status"] == "CONFLICT"
+    # ... until overwrite=delete overrides the check (XNAT's overrideExceptions).
     r = http.post(emu.url + "/data/services/archive", params={"src": row["url"], "overwrite": "delete"})
     assert r.status_code == 200 and sorted(scans(session(emu, http))) == ["1", "2"]
 

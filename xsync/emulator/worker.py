@@ -50,6 +50,11 @@ class QuietPeriodWorker:
             except Exception:  # the worker must outlive any one bad session
                 log.exception("prearchive worker tick failed")
 
+    def _idle(self, row: PrearchiveSession, now: float) -> bool:
+        # A negative age is a time from before a reboot (rows restored from --data-dir): idle.
+        age = now - row.last_file_monotonic
+        return age >= self.quiet_seconds or age < 0
+
     def _due(self) -> list[PrearchiveSession]:
         now = time.monotonic()
         with self.store.lock:
@@ -59,7 +64,7 @@ class QuietPeriodWorker:
                 if r.status == RECEIVING
                 and r.prevent_auto_commit != "true"
                 and r.source != "uploader"
-                and now - r.last_file_monotonic >= self.quiet_seconds
+                and self._idle(r, now)
             ]
 
     def tick(self) -> None:
