@@ -156,6 +156,8 @@ class EmulatorApp:
             # as a dropped connection (no traceback, no response).
             start_response("500 Internal Server Error", [])
             return [b""]
+        finally:
+            request.close()  # multipart parts spooled to temporary files
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Response:

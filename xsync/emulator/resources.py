@@ -180,13 +180,13 @@ def _file_rows(holder: Holder, chosen: Iterable[Resource]) -> list[dict[str, str
 
 def _files_response(ctx: Ctx, holder: Holder, chosen: list[Resource]) -> Response:
     if ctx.format == "zip":
-        return _zip(chosen)
+        return _zip(ctx, chosen)
     rows = _file_rows(holder, chosen)
     lead = {"Columns": [{"key": "URI", "serverRoot": ctx.config.context_path}]}
     return render(ctx, Table(FILE_COLUMNS, rows, {"title": "Files"}, lead))
 
 
-def _zip(chosen: list[Resource]) -> Response:
+def _zip(ctx: Ctx, chosen: list[Resource]) -> Response:
     # The response owns the spool and closes it once sent.
     spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=16 * 1024 * 1024)  # noqa: SIM115
     with zipfile.ZipFile(spool, "w", zipfile.ZIP_STORED) as zf:
@@ -195,7 +195,7 @@ def _zip(chosen: list[Resource]) -> Response:
                 if Path(f.path).is_file():
                     zf.write(f.path, f"{r.label}/{f.name}")
     spool.seek(0)
-    return Response(spool, mimetype="application/zip", direct_passthrough=True)
+    return Response(wrap_file(ctx.request.environ, spool), mimetype="application/zip", direct_passthrough=True)
 
 
 # -- uploads -------------------------------------------------------------------------------------

@@ -1,0 +1,171 @@
+"""Routes and authentication over real HTTP (REST-CONTRACT.md §1, §9 rows 1, 2 and 8)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import requests
+
+from tests.integration.emulator_http import h3, rows, session
+from xsync.emulator import Emulator
+
+USERS = {"users": {"admin": "admin", "alice": "pw-a", "bob": "pw-b"}, "admins": frozenset({"admin"})}
+
+
+def test_same_routes_under_data_rest_and_archive(emulator: Emulator) -> None:
+    emulator.seed.add_subject("P", "sub1")
+    s = session(emulator)
+    bodies = {
+        prefix: rows(s.get(f"{emulator.url}{prefix}/projects/P/subjects"))
+        for prefix in ("/data", "/REST", "/data/archive", "/REST/archive")
+    }
+    assert all(len(b) == 1 and b[0]["URI"].startswith("/data/subjects/") for b in bodies.values())
+    # Non-archive routes exist once.
+    assert s.get(f"{emulator.url}/data/archive/JSESSION").status_code == 404
+
+
+def test_no_credentials_gets_401_with_basic_challenge(emulator: Emulator) -> None:
+    for path in ("/data/projects", "/REST/projects/P/subjects", "/data/no/such/route"):
+        r = requests.get(emulator.url + path)
+        assert r.status_code == 401
+        assert r.headers["WWW-Authenticate"] == 'Basic realm="XNAT"'
+
+
+def test_browser_without_credentials_is_redirected_to_login(emulator: Emulator) -> None:
+    r = requests.get(
+        emulator.url + "/data/projects",
+        headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64)"},
+        allow_redirects=False,
+    )
+    assert r.status_code == 302
+    assert "Login" in r.headers["Location"]
+
+
+def test_wrong_credentials_get_tomcats_login_failed_page(emulator: Emulator) -> None:
+    r = requests.get(emulator.url + "/data/projects", auth=("admin", "wrong"))
+    assert r.status_code == 401
+    assert "Login attempt failed. Please try again." in r.text
+    assert "WWW-Authenticate" not in r.headers
+
+
+def test_provider_prefixed_username(emulator: Emulator) -> None:
+    r = requests.get(emulator.url + "/data/auth", auth=("localdb/admin", "admin"))
+    assert (r.status_code, r.text) == (200, "User 'admin' is logged in")
+
+
+def test_jsession_cookie_flow_as_pyxnat_does_it(emulator: Emulator) -> None:
+    first = requests.get(emulator.url + "/data/JSESSION", auth=("admin", "admin"))
+    sid = first.text
+    assert first.status_code == 200 and re.fullmatch(r"[0-9A-F]{32}", sid)
+    assert first.headers["Content-Type"].startswith("text/plain")
+    assert first.cookies["JSESSIONID"] == sid
+    cookies = {"JSESSIONID": sid}
+    assert requests.get(emulator.url + "/data/projects", cookies=cookies).status_code == 200
+    assert requests.post(emulator.url + "/data/JSESSION", cookies=cookies).text == sid
+    csrf = requests.get(emulator.url + "/data/JSESSION", params={"CSRF": "true"}, cookies=cookies).text
+    assert re.fullmatch(rf"{sid}; XNAT_CSRF=[0-9a-f]+", csrf)
+    assert requests.delete(emulator.url + "/data/JSESSION", cookies=cookies).status_code == 200
+    assert requests.get(emulator.url + "/data/projects", cookies=cookies).status_code == 401
+
+
+def test_basic_login_sets_a_session_cookie(emulator: Emulator) -> None:
+    s = session(emulator)
+    assert s.get(emulator.url + "/data/projects").ok
+    sid = s.cookies["JSESSIONID"]
+    s.auth = None
+    assert s.get(emulator.url + "/data/auth").text == "User 'admin' is logged in"
+    assert s.cookies["JSESSIONID"] == sid
+
+
+def test_form_login_as_xnatpy_does_it(emulator: Emulator) -> None:
+    r = requests.put(emulator.url + "/data/services/auth", data={"username": "admin", "password": "admin"})
+    assert r.status_code == 200 and re.fullmatch(r"[0-9A-F]{32}", r.text)
+    auth = requests.get(emulator.url + "/data/auth", cookies={"JSESSIONID": r.text})
+    assert auth.text == "User 'admin' is logged in"
+    bad = requests.put(emulator.url + "/data/services/auth", data={"username": "admin", "password": "no"})
+    assert (bad.status_code, h3(bad)) == (401, "Authentication failed.")
+
+
+def test_auth_with_csrf(emulator: Emulator) -> None:
+    r = session(emulator).get(emulator.url + "/data/auth", params={"CSRF": "true"})
+    assert re.fullmatch(r"User 'admin' is logged in; XNAT_CSRF=[0-9a-f]+", r.text)
+
+
+@pytest.mark.parametrize("emulator", [USERS], indirect=True)
+def test_alias_tokens(emulator: Emulator) -> None:
+    alice = session(emulator, "alice", "pw-a")
+    token = alice.get(emulator.url + "/data/services/tokens/issue").json()
+    assert token["xdatUserId"] == "alice" and token["estimatedExpirationTime"] > token["created"]
+    assert {"alias", "secret", "singleUse", "validIPAddresses", "enabled", "id"} <= set(token)
+    as_token = requests.get(emulator.url + "/data/auth", auth=(token["alias"], token["secret"]))
+    assert as_token.text == "User 'alice' is logged in"
+    valid = alice.get(f"{emulator.url}/data/services/tokens/validate/{token['alias']}/{token['secret']}").json()
+    assert valid == {"valid": "alice"}
+    assert [t["alias"] for t in alice.get(emulator.url + "/data/services/tokens/show").json()] == [token["alias"]]
+    assert alice.get(f"{emulator.url}/data/services/tokens/invalidate/{token['alias']}").json() == {"result": "OK"}
+    assert requests.get(emulator.url + "/data/auth", auth=(token["alias"], token["secret"])).status_code == 401
+    assert alice.get(f"{emulator.url}/data/services/tokens/validate/{token['alias']}/{token['secret']}").json() == {}
+    # Only admins issue tokens for others.
+    assert alice.get(emulator.url + "/data/services/tokens/issue/user/bob").status_code == 403
+    for_bob = session(emulator).get(emulator.url + "/data/services/tokens/issue/user/bob").json()
+    assert for_bob["xdatUserId"] == "bob"
+
+
+@pytest.mark.parametrize("emulator", [USERS], indirect=True)
+def test_non_member_gets_404_on_reads_and_403_on_writes(emulator: Emulator) -> None:
+    emulator.seed.add_project("P", members=["alice"])
+    emulator.seed.add_session("P", "sub1", "e1", scans=[{"id": "1"}])
+    alice, bob = session(emulator, "alice", "pw-a"), session(emulator, "bob", "pw-b")
+    assert [p["ID"] for p in rows(alice.get(emulator.url + "/data/projects"))] == ["P"]
+    assert rows(bob.get(emulator.url + "/data/projects")) == []
+    for path in (
+        "/data/projects/P",
+        "/data/projects/P/subjects",
+        "/data/projects/P/subjects/sub1",
+        "/data/experiments/XNAT_E00001",
+        "/data/experiments/XNAT_E00001/scans",
+        "/data/subjects/XNAT_S00001",
+    ):
+        assert alice.get(emulator.url + path, params={"format": "json"}).status_code == 200, path
+        assert bob.get(emulator.url + path, params={"format": "json"}).status_code == 404, path
+    assert rows(bob.get(emulator.url + "/data/subjects")) == []
+    assert rows(bob.get(emulator.url + "/data/experiments")) == []
+    writes = [
+        ("PUT", "/data/projects/P/subjects/sub2"),
+        ("PUT", "/data/projects/P/subjects/sub1/experiments/e2?xsiType=xnat:mrSessionData"),
+        ("PUT", "/data/experiments/XNAT_E00001/scans/9?xsiType=xnat:mrScanData"),
+        ("DELETE", "/data/projects/P/subjects/sub1"),
+        ("DELETE", "/data/experiments/XNAT_E00001"),
+        ("PUT", "/data/projects/P/resources/R"),
+    ]
+    for method, path in writes:
+        assert bob.request(method, emulator.url + path).status_code == 403, path
+    assert alice.put(emulator.url + "/data/projects/P/subjects/sub2").status_code == 201
+
+
+@pytest.mark.parametrize("emulator", [USERS], indirect=True)
+def test_a_project_created_by_a_user_is_theirs(emulator: Emulator) -> None:
+    bob = session(emulator, "bob", "pw-b")
+    assert bob.put(emulator.url + "/data/projects/BOBS").status_code == 200
+    assert [p["ID"] for p in rows(bob.get(emulator.url + "/data/projects"))] == ["BOBS"]
+    assert session(emulator, "alice", "pw-a").get(emulator.url + "/data/projects/BOBS").status_code == 404
+
+
+def test_unknown_route_is_404_and_wrong_method_405(emulator: Emulator) -> None:
+    s = session(emulator)
+    r = s.get(emulator.url + "/data/no/such/thing")
+    assert r.status_code == 404 and r.text.startswith("<html>")
+    r = s.get(emulator.url + "/data/services/import")
+    assert r.status_code == 405 and h3(r) == "Method Not Allowed"
+    assert s.post(emulator.url + "/data/projects/P/subjects/sub1/experiments/x/scans/1").status_code == 405
+
+
+@pytest.mark.parametrize("emulator", [{"context_path": "/xnat"}], indirect=True)
+def test_context_path(emulator: Emulator) -> None:
+    assert emulator.url.endswith("/xnat")
+    s = session(emulator)
+    assert s.put(emulator.url + "/data/projects/P/subjects/sub1").status_code == 201
+    (row,) = rows(s.get(emulator.url + "/data/projects/P/subjects"))
+    assert row["URI"] == "/data/subjects/XNAT_S00001"  # no context path in listing URIs
+    assert s.get(emulator.url.removesuffix("/xnat") + "/data/projects").status_code == 404

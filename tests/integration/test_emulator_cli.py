@@ -1,0 +1,70 @@
+"""`xsync emulator serve` as scripts use it: a subprocess that prints its URL on stderr, serves,
+and exits 0 on SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+
+
+@contextmanager
+def serve(*args: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "xsync", "emulator", "serve", "--port", "0", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        line = proc.stderr.readline()
+        m = re.search(r"(http://\S+)", line)
+        assert m, line
+        yield proc, m.group(1)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=10)  # drains and closes the pipes
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_serve_prints_its_url_serves_and_stops_cleanly(tmp_path: Path, sig: signal.Signals) -> None:
+    with serve("--user", "alice:secret", "--project", "CCF_TEST", "--data-dir", str(tmp_path / "d")) as (proc, url):
+        r = requests.put(
+            f"{url}/REST/projects/CCF_TEST/subjects/sub1", params={"gender": "female"}, auth=("alice", "secret")
+        )
+        assert (r.status_code, r.text) == (201, "XNAT_S00001")
+        assert requests.get(f"{url}/data/projects", auth=("admin", "admin")).status_code == 401  # only --user users
+        proc.send_signal(sig)
+        assert proc.wait(timeout=10) == 0
+        assert "stopped" in proc.communicate(timeout=10)[1]
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/data/projects", timeout=2)
+    assert (tmp_path / "d" / "state.json").is_file()
+
+
+def test_serve_under_a_context_path_with_knobs() -> None:
+    with serve("--context-path", "xnat", "--latency-ms", "1", "--fault-rate", "0", "--seed", "1") as (proc, url):
+        assert url.endswith("/xnat")
+        assert requests.get(f"{url}/data/projects", auth=("admin", "admin")).json()["ResultSet"]["Result"] == []
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+
+
+def test_bad_user_option_is_a_usage_error() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "xsync", "emulator", "serve", "--port", "0", "--user", "nopassword"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 4
+    assert "NAME:PASSWORD" in done.stderr

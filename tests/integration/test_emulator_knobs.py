@@ -1,0 +1,75 @@
+"""Latency, faults and the request log, switched at run time (tests and benchmarks seed data
+first and turn the knobs on afterwards)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from tests.integration.emulator_http import session
+from xsync.emulator import Emulator
+
+
+def _outcomes(emu: Emulator, n: int) -> list[str]:
+    out = []
+    for _ in range(n):
+        try:
+            r = requests.get(emu.url + "/data/projects", auth=("admin", "admin"), timeout=5)
+            out.append(str(r.status_code))
+        except requests.ConnectionError:
+            out.append("drop")
+    return out
+
+
+def test_fault_dice_replay_with_the_same_seed(emulator: Emulator) -> None:
+    emulator.set_faults(0.5, seed=1234)
+    first = _outcomes(emulator, 30)
+    emulator.set_faults(0.5, seed=1234)
+    second = _outcomes(emulator, 30)
+    assert first == second
+    assert {"200", "503", "drop"} == set(first)  # both kinds of fault and normal answers
+    emulator.set_faults(0.5, seed=99)
+    assert _outcomes(emulator, 30) != first
+    emulator.set_faults(0.0)
+    assert set(_outcomes(emulator, 10)) == {"200"}
+
+
+def test_fault_rate_from_the_config(emulator: Emulator) -> None:
+    emulator.set_faults(1.0, seed=5)
+    outcomes = _outcomes(emulator, 10)
+    assert "200" not in outcomes and set(outcomes) <= {"503", "drop"}
+    logged = [r.status for r in emulator.requests]
+    assert logged == [0 if o == "drop" else 503 for o in outcomes]
+
+
+def test_latency_knob_delays_every_request(emulator: Emulator) -> None:
+    s = session(emulator)
+    emulator.set_latency(150)
+    start = time.monotonic()
+    assert s.get(emulator.url + "/data/projects").ok
+    assert time.monotonic() - start >= 0.15
+    emulator.set_latency(0)
+    assert emulator.knobs.latency_ms == 0
+
+
+def test_request_log_and_clear(emulator: Emulator) -> None:
+    s = session(emulator)
+    s.put(emulator.url + "/data/projects/P/subjects/sub1", params={"gender": "male"})
+    requests.get(emulator.url + "/REST/projects")
+    log = emulator.requests
+    assert [(r.method, r.path, r.query, r.status, r.user) for r in log] == [
+        ("PUT", "/data/projects/P/subjects/sub1", "gender=male", 201, "admin"),
+        ("GET", "/REST/projects", "", 401, ""),
+    ]
+    emulator.clear_log()
+    assert emulator.requests == []
+
+
+@pytest.mark.parametrize("emulator", [{"latency_ms": 100, "fault_rate": 0.0, "seed": 3}], indirect=True)
+def test_knobs_from_the_config(emulator: Emulator) -> None:
+    assert emulator.knobs.latency_ms == 100
+    start = time.monotonic()
+    assert session(emulator).get(emulator.url + "/data/auth").ok
+    assert time.monotonic() - start >= 0.1
