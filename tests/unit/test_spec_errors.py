@@ -94,6 +94,7 @@ CASES = [
             version: 2
             project: P
             bogus: 1
+            bogus: 2
             """,
         },
         [

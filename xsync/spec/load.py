@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import glob
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -107,7 +107,7 @@ class _Loader:
         except (OSError, UnicodeDecodeError) as exc:
             self.order[id(doc)] = len(self.docs)
             self.docs.append(doc)
-            reason = "the file is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror
+            reason = "the file is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror or str(exc)
             self.report(doc, (), f"cannot read: {reason}")
             return doc
         doc = parse(path, text, pure_python=self.pure_python)
@@ -131,9 +131,7 @@ class _Loader:
             self.report(root, (), "the spec must be a mapping of keys (version:, project:, subjects:, ...)")
             self.fail_if_any()
         self.check_version(root, data)
-
-        subject_docs = [root, *self.expand_includes(root, [self.root])]
-        raw_subjects = self.collect_subjects(subject_docs)
+        raw_subjects = self.collect_subjects([root, *self.expand_includes(root, [self.root])])
 
         # `include` was checked while expanding; `dicom` defaults resolve against the spec's folder.
         head_data = {k: v for k, v in data.items() if k not in INCLUDED_FILE_KEYS}
@@ -144,32 +142,13 @@ class _Loader:
             head = Spec.model_validate(head_data, context=context)
         except ValidationError as exc:
             self.report_validation(root, exc, Spec, ())
+        # When the settings are invalid, their valid parts still serve the checks below.
         defaults = head.defaults if head else _quietly(Defaults, head_data.get("defaults", {}), context)
-        dicom = head.dicom if head else _quietly(DicomConfig, head_data.get("dicom", {}), context)
+        dicom = head.dicom if head else _quietly(DicomConfig, head_data["dicom"], context)
         rules = list(head.rules.scans) if head else _rules_quietly(head_data.get("rules"), context)
 
-        subjects: dict[str, Subject] = {}
-        owner: dict[str, Document] = {}
-        for label, raw, doc in raw_subjects:
-            try:
-                subject = Subject.model_validate(apply_defaults(raw, defaults), context=context)
-            except ValidationError as exc:
-                self.report_validation(doc, exc, Subject, ("subjects", label))
-                continue
-            subjects[label] = subject
-            owner[label] = doc
-
-        def doc_of(loc: PathKey) -> Document:
-            return owner[str(loc[1])] if loc[:1] == ("subjects",) else root
-
-        for loc, message, at_key in check_subjects(subjects):
-            self.report(doc_of(loc), loc, message, at_key=at_key)
-        roots = dicom.roots if dicom else ()
-        where = lambda loc: self.where(doc_of(loc), loc)  # noqa: E731
-        for loc, message, at_key in check_bindings(subjects, roots, where, self.display):
-            self.report(doc_of(loc), loc, message, at_key=at_key)
-        for loc, message in check_rules(rules, lambda loc: self.where(root, loc)):
-            self.report(root, loc, message)
+        subjects, owner = self.validate_subjects(raw_subjects, defaults, context)
+        self.cross_check(root, subjects, owner, dicom.roots if dicom else (), rules)
         self.fail_if_any()
         assert head is not None
         spec = head.model_copy(update={"subjects": subjects, "include": _include_list(data.get("include"))})
@@ -180,22 +159,57 @@ class _Loader:
         return spec
 
     def check_version(self, root: Document, data: dict[str, Any]) -> None:
-        # Checked before anything else: a newer spec may use keys this version does not know.
-        before = len(self.diagnostics)
+        """Checked before anything else, and alone: a newer spec may use keys this version
+        does not know, so nothing else said about it would help."""
+        version = data.get("version")
         if "version" not in data:
-            self.report(root, (), f'missing "version: {SPEC_VERSION}" (this xsync reads spec version {SPEC_VERSION})')
+            message = f'missing "version: {SPEC_VERSION}" (this xsync reads spec version {SPEC_VERSION})'
+        elif not isinstance(version, int) or isinstance(version, bool) or version != SPEC_VERSION:
+            shown = f'"{version}"' if isinstance(version, str) else repr(version)
+            message = f"unsupported spec version {shown} (this xsync reads spec version {SPEC_VERSION})"
         else:
-            version = data["version"]
-            if not isinstance(version, int) or isinstance(version, bool) or version != SPEC_VERSION:
-                shown = repr(version) if not isinstance(version, str) else f'"{version}"'
-                self.report(
-                    root,
-                    ("version",),
-                    f"unsupported spec version {shown} (this xsync reads spec version {SPEC_VERSION})",
-                    at_key=False,
-                )
-        if len(self.diagnostics) > before:
-            self.fail_if_any()
+            return
+        loc: PathKey = ("version",) if "version" in data else ()
+        mark = self.place(root, loc, at_key=False)
+        raise SpecError([Diagnostic(self.display(root.path), mark.line, mark.col, format_path(loc), message)])
+
+    def validate_subjects(
+        self, raw_subjects: list[tuple[str, Any, Document]], defaults: Defaults | None, context: dict[str, Any]
+    ) -> tuple[dict[str, Subject], dict[str, Document]]:
+        """Each subject on its own, defaults applied: one bad subject does not hide another's errors."""
+        subjects: dict[str, Subject] = {}
+        owner: dict[str, Document] = {}
+        for label, raw, doc in raw_subjects:
+            try:
+                subjects[label] = Subject.model_validate(apply_defaults(raw, defaults), context=context)
+            except ValidationError as exc:
+                self.report_validation(doc, exc, Subject, ("subjects", label))
+                continue
+            owner[label] = doc
+        return subjects, owner
+
+    def cross_check(
+        self,
+        root: Document,
+        subjects: dict[str, Subject],
+        owner: dict[str, Document],
+        roots: tuple[Path, ...],
+        rules: Sequence[ScanRule | None],
+    ) -> None:
+        """Checks across fields and objects, run on what validated."""
+
+        def doc_of(loc: PathKey) -> Document:
+            return owner[str(loc[1])] if loc[:1] == ("subjects",) else root
+
+        def where(loc: PathKey) -> str:
+            return self.where(doc_of(loc), loc)
+
+        for loc, message, at_key in check_subjects(subjects):
+            self.report(doc_of(loc), loc, message, at_key=at_key)
+        for loc, message, at_key in check_bindings(subjects, roots, where, self.display):
+            self.report(doc_of(loc), loc, message, at_key=at_key)
+        for loc, message in check_rules(rules, where):
+            self.report(root, loc, message)
 
     # ------------------------------------------------------------ includes
 
