@@ -107,7 +107,9 @@ def test_error_classes_by_meaning(emu: Emulator) -> None:
             admin.request("PUT", "/data/projects/NOPE/subjects/s1", params={"xsiType": "xnat:subjectData"})
         assert unknown_project.value.status == 422
         admin.request("PUT", "/data/projects/P/subjects/s1/experiments/e1", params={"xsiType": "xnat:mrSessionData"})
-        admin.request("PUT", "/data/projects/P/subjects/s1/experiments/e1/scans/1", params={"xsiType": "xnat:mrScanData"})
+        admin.request(
+            "PUT", "/data/projects/P/subjects/s1/experiments/e1/scans/1", params={"xsiType": "xnat:mrScanData"}
+        )
         with pytest.raises(ConflictError) as retype:  # 409 scan xsiType change
             admin.request(
                 "PUT", "/data/projects/P/subjects/s1/experiments/e1/scans/1", params={"xsiType": "xnat:ctScanData"}

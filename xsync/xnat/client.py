@@ -77,7 +77,8 @@ class XnatClient:
                 url=self._shown_url("/data/JSESSION"),
                 status=401,
             )
-        self._raise_for(response, "POST", "/data/JSESSION")
+        if response.status_code != 200:
+            self._raise_for(response, "POST", "/data/JSESSION")
         self._logged_in = True
         return self
 
