@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from xsync.emulator import query
+from xsync.emulator import filters, query
 from xsync.emulator.http import XnatHTTPError
 from xsync.emulator.seed import Seeder
 from xsync.emulator.store import Store
@@ -52,12 +52,12 @@ def test_left_join_cross_product_and_inner_specific_scan_join(store: Store) -> N
 
 
 def test_filter_matchers() -> None:
-    like = query.value_matcher("string", "ab_*")
+    like = filters.value_matcher("string", "ab_*")
     assert like("abc") and like("abxyz") and not like("ab") and not like("xabc")
-    assert query.value_matcher("integer", "3-5")("4") and not query.value_matcher("integer", "3-5")("6")
-    assert query.value_matcher("date", "01/01/2020-12/31/2020")("2020-06-01")
-    assert not query.value_matcher("date", "2020-06-01")("2020-06-01")
-    assert query.value_matcher("string", "A")("A") and not query.value_matcher("string", "A")("a")
+    assert filters.value_matcher("integer", "3-5")("4") and not filters.value_matcher("integer", "3-5")("6")
+    assert filters.value_matcher("date", "01/01/2020-12/31/2020")("2020-06-01")
+    assert not filters.value_matcher("date", "2020-06-01")("2020-06-01")
+    assert filters.value_matcher("string", "A")("A") and not filters.value_matcher("string", "A")("a")
 
 
 def test_invalid_columns_raise_400(store: Store) -> None:

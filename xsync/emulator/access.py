@@ -63,13 +63,5 @@ def scan(e: Experiment, scan_id: str) -> Scan:
     return s
 
 
-def subject_uri(s: Subject) -> str:
-    return f"/data/subjects/{s.id}"
-
-
-def experiment_uri(e: Experiment) -> str:
-    return f"/data/experiments/{e.id}"
-
-
 def scan_uri(e: Experiment, s: Scan) -> str:
     return f"/data/experiments/{e.id}/scans/{s.id}"

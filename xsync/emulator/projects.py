@@ -16,9 +16,9 @@ from xml.sax.saxutils import escape, quoteattr
 from werkzeug.wrappers import Response
 
 from xsync.emulator import access, params
+from xsync.emulator.filters import value_matcher
 from xsync.emulator.http import Ctx, RouteTable, XnatHTTPError, empty, json_response, text
 from xsync.emulator.items import NAMESPACES
-from xsync.emulator.query import value_matcher
 from xsync.emulator.store import Project
 from xsync.emulator.table import Table, paginate, render, sort
 

@@ -17,10 +17,9 @@ one row with empty cells):
 Several joins at once give their cross product per parent row (custom fields x scans x resources),
 which is what the SQL would return; only the xsync client's combinations are tested against it.
 
-Filters (any shortcut but `xsiType`, or any `type/path` key) apply to the level of their field:
-a comma means OR, `*`/`%` are LIKE wildcards (so `_` matches one character, as in SQL), numbers
-and dates take `a-b` ranges (dates as MM/DD/YYYY), anything else is an exact, case-sensitive
-match. A filter on a joined level keeps only the parents with a matching child.
+Filters (any shortcut but `xsiType`, or any `type/path` key) apply to the level of their field
+with the value semantics of `filters.py`; a filter on a joined level keeps only the parents with
+a matching child.
 An unknown type or field in `columns` is a 400; unknown parameters are ignored.
 """
 
@@ -29,12 +28,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from enum import Enum
 from functools import cache
 from typing import Any
 
 from xsync.emulator import shortcuts, xsd
+from xsync.emulator.filters import value_matcher
 from xsync.emulator.http import XnatHTTPError
 from xsync.emulator.store import Experiment, Resource, Scan, Store, Subject
 
@@ -419,7 +418,6 @@ def _uri_function(family: str) -> Callable[[Any], str]:
     return lambda e: f"/data/experiments/{e.id}"
 
 
-# -- filters -------------------------------------------------------------------------------------
 def _matcher(column: Column, value: str) -> Callable[[str], bool]:
     _, path = _split(column.xpath)
     spec = xsd.field(column.owner, path) if column.level in (Level.BASE, Level.SCAN, Level.SUBJECT) else None
@@ -427,61 +425,6 @@ def _matcher(column: Column, value: str) -> Callable[[str], bool]:
     alternatives = [v for v in value.split(",")]
     tests = [value_matcher(kind, v) for v in alternatives]
     return lambda cell: any(t(cell) for t in tests)
-
-
-def value_matcher(kind: str, value: str) -> Callable[[str], bool]:
-    if kind in xsd.XSD_INTEGER_TYPES | xsd.XSD_FLOAT_TYPES and "-" in value.lstrip("-"):
-        lo_text, _, hi_text = value.lstrip("-").partition("-")
-        lo, hi = _number(("-" if value.startswith("-") else "") + lo_text), _number(hi_text)
-        return lambda cell: lo is not None and hi is not None and (n := _number(cell)) is not None and lo <= n <= hi
-    if kind in xsd.XSD_INTEGER_TYPES | xsd.XSD_FLOAT_TYPES:
-        target = _number(value)
-        return lambda cell: target is not None and _number(cell) == target
-    if kind == "date":
-        return _date_matcher(value)
-    if "*" in value or "%" in value:
-        pattern = re.compile(
-            "".join(".*" if ch in "*%" else "." if ch == "_" else re.escape(ch) for ch in value), re.DOTALL
-        )
-        return lambda cell: pattern.fullmatch(cell) is not None
-    return lambda cell: cell == value
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
-
-
-def _us_date(text: str) -> date | None:
-    m = re.fullmatch(r"\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*", text)
-    if not m:
-        return None
-    try:
-        return date(int(m.group(3)), int(m.group(1)), int(m.group(2)))
-    except ValueError:
-        return None
-
-
-def _date_matcher(value: str) -> Callable[[str], bool]:
-    """MM/DD/YYYY or a `d1-d2` range of those. An ISO date is split at its dashes as XNAT does,
-    so it matches nothing [inferred: XNAT's SQL would fail on the fragments]."""
-    parts = value.split("-")
-    if len(parts) == 2:
-        lo, hi = _us_date(parts[0]), _us_date(parts[1])
-        return lambda cell: lo is not None and hi is not None and (d := _iso(cell)) is not None and lo <= d <= hi
-    if len(parts) > 2:
-        return lambda cell: False
-    target = _us_date(value)
-    return lambda cell: target is not None and _iso(cell) == target
-
-
-def _iso(text: str) -> date | None:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return None
 
 
 def shortcut_table(listing: Listing) -> tuple[list[str], list[Row]]:
