@@ -49,6 +49,24 @@ def test_seed_metadata_puts_with_curl(emulator: Emulator) -> None:
         "?xsiType=xnat:mrScanData&xnat:mrScanData/type=T1w&xnat:mrScanData/series_description=Structural",
     )
     assert (code, body) == ("200", "")
+    # The same PUTs with shortcut names instead of xpaths.
+    code, body = curl(
+        "-u",
+        "admin:admin",
+        "-X",
+        "PUT",
+        f"{u}/REST/projects/CCF_TEST/subjects/sub1/experiments/session1?xsiType=xnat:mrSessionData&scanner=SIEMENS",
+    )
+    assert (code, body) == ("200", "XNAT_E00001")
+    code, body = curl(
+        "-u",
+        "admin:admin",
+        "-X",
+        "PUT",
+        f"{u}/REST/projects/CCF_TEST/subjects/sub1/experiments/session1/scans/1"
+        "?xsiType=xnat:mrScanData&type=T1w&series_description=Structural",
+    )
+    assert (code, body) == ("200", "")
     # Repeating a PUT updates: 200 with the ID.
     code, body = curl(
         "-u", "admin:admin", "-X", "PUT", f"{u}/REST/projects/CCF_TEST/subjects/sub1?xsiType=xnat:subjectData&age=26"

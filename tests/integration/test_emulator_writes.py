@@ -124,6 +124,18 @@ def test_subject_rename_with_label_and_clash(emulator: Emulator) -> None:
     assert sorted(x["label"] for x in rows(s.get(f"{emulator.url}{P}/subjects"))) == ["a2", "b"]
 
 
+def test_session_rename_with_label_and_clash(emulator: Emulator) -> None:
+    emulator.seed.add_session("P", "s", "e1")
+    emulator.seed.add_session("P", "s", "e2")
+    s = session(emulator)
+    r = s.put(f"{emulator.url}{P}/subjects/s/experiments/e1", params={"label": "e1b"})
+    assert (r.status_code, r.text) == (200, "")
+    r = s.put(f"{emulator.url}{P}/experiments/e1b", params={"label": "e2"})
+    assert (r.status_code, h3(r)) == (409, "Specified label is already in use.")
+    assert sorted(x["label"] for x in rows(s.get(f"{emulator.url}{P}/experiments"))) == ["e1b", "e2"]
+    assert s.get(f"{emulator.url}{P}/experiments/e1b", params={"format": "json"}).status_code == 200
+
+
 def test_labels_outside_the_safe_alphabet_are_417(emulator: Emulator) -> None:
     s = session(emulator)
     r = s.put(f"{emulator.url}{P}/subjects/bad%20label")
