@@ -243,8 +243,7 @@ class Store:
         return [
             e
             for e in self.experiments.values()
-            if (project is None or e.project == project)
-            and (subject_id is None or e.subject_id == subject_id)
+            if (project is None or e.project == project) and (subject_id is None or e.subject_id == subject_id)
         ]
 
     # -- mutations: go through these so the label indices stay right -------------------------
