@@ -224,16 +224,16 @@ class Store:
             return None
         return self._by_label(self.experiments, self._experiment_labels, project, ref)
 
-    @staticmethod
-    def _by_label(items: dict[str, Any], index: dict[tuple[str, str], str], project: str, label: str) -> Any:
+    def _by_label(self, items: dict[str, Any], index: dict[tuple[str, str], str], project: str, label: str) -> Any:
         found = items.get(index.get((project, label), ""))
         if found is not None and found.project == project and found.label == label:
             return found
         if found is None and len(index) == len(items):
             return None
-        index.clear()
-        index.update({(o.project, o.label): key for key, o in items.items()})
-        found = items.get(index.get((project, label), ""))
+        with self.lock:  # rebuild: someone changed the dicts without the methods below
+            index.clear()
+            index.update({(o.project, o.label): key for key, o in items.items()})
+            found = items.get(index.get((project, label), ""))
         return found if found is not None and found.label == label else None
 
     def subjects_of(self, project: str) -> list[Subject]:
