@@ -51,10 +51,12 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register_commands() -> None:
     # Each command lives in its own module; importing it here keeps `cli` the one entry point.
-    from xsync.cli import emulator, state
+    from xsync.cli import emulator, plan, state
 
     cli.add_command(emulator.emulator)
     cli.add_command(state.state)
+    cli.add_command(plan.plan)
+    cli.add_command(plan.show)
 
     from xsync.cli import validate
 

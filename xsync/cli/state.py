@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
+from xsync.cli.options import spec_option
 from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection
 from xsync.errors import EXIT_OK, UsageError
 from xsync.render.state import render_state_text
@@ -35,18 +37,16 @@ def _spec_defaults(spec_path: Path, explicit: bool) -> tuple[str | None, str | N
 
 @click.command()
 @click.option("--project", metavar="ID", help="Project ID (default: `project:` in the spec).")
-@click.option("--spec", "spec_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="The spec (default: xsync.yaml in the current directory).")  # fmt: skip
+@spec_option
 @click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
 @click.option("--show-phi", is_flag=True, help="Also print prearchive folders/subjects (may hold patient names).")
 @connection_options
-def state(
-    project: str | None, spec_path: Path | None, as_json: bool, show_phi: bool, connection: ConnectionOptions
-) -> int:
+def state(project: str | None, spec_path: Path, as_json: bool, show_phi: bool, connection: ConnectionOptions) -> int:
     """Print the project as xsync reads it from XNAT (tree or JSON)."""
     spec_project, spec_server = None, None
     if project is None or (connection.server is None and "XNAT_HOST" not in os.environ):
-        spec_project, spec_server = _spec_defaults(spec_path or Path("xsync.yaml"), spec_path is not None)
+        explicit = click.get_current_context().get_parameter_source("spec_path") is not ParameterSource.DEFAULT
+        spec_project, spec_server = _spec_defaults(spec_path, explicit)
     project = project or spec_project
     if not project:
         raise UsageError("no project given: use --project or `project:` in the spec")

@@ -1,0 +1,64 @@
+"""The plan pipeline's I/O steps, shared by `plan` and (later) `apply`: scan the spec's DICOM
+roots, read the project from XNAT, and hand both to the pure core."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xsync.inventory.scan import ScanProgress, scan
+from xsync.model.inventory import Inventory
+from xsync.model.remote import RemoteState
+from xsync.plan.build import build_plan
+from xsync.plan.plan import Plan
+from xsync.plan.resolve import resolve
+from xsync.spec.model import Spec, field_values
+from xsync.spec.xsitypes import MR_SCAN_FIELDS
+from xsync.xnat.client import XnatClient
+from xsync.xnat.read import read_project
+
+EMPTY_INVENTORY_DIGEST = "sha256:none"
+
+
+def scan_spec_dicom(
+    spec: Spec,
+    *,
+    use_cache: bool = True,
+    progress: ScanProgress | None = None,
+    notify: Callable[[str], None] | None = None,
+) -> Inventory | None:
+    """The inventory of `dicom.roots`, or None when the spec names no roots."""
+    if not spec.dicom.roots:
+        return None
+    cache = spec.dicom.cache if use_cache else None
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+    return scan(spec.dicom.roots, cache_path=cache, progress=progress, notify=notify)
+
+
+def scan_types_to_probe(spec: Spec) -> tuple[str, ...]:
+    """MR-only scan fields are read from the MR scans' own listing: probe it only when the spec
+    manages one of them (in a scan, a rule or the scan defaults)."""
+    managed: set[str] = set(field_values(spec.defaults.scan))
+    managed.update(name for rule in spec.rules.scans for name in field_values(rule.set))
+    managed.update(
+        name
+        for subject in spec.subjects.values()
+        for session in subject.sessions.values()
+        for scan in session.scans.values()
+        for name in field_values(scan)
+    )
+    return ("xnat:mrScanData",) if managed & MR_SCAN_FIELDS else ()
+
+
+def read_remote(client: XnatClient, spec: Spec) -> RemoteState:
+    return read_project(client, spec.project, probe_scan_types=scan_types_to_probe(spec))
+
+
+def compute_plan(spec: Spec, inventory: Inventory | None, remote: RemoteState) -> Plan:
+    desired = resolve(spec, inventory)
+    return build_plan(
+        desired,
+        remote,
+        spec_digest="sha256:" + spec.digest,
+        inventory_digest=("sha256:" + inventory.digest) if inventory is not None else EMPTY_INVENTORY_DIGEST,
+    )
