@@ -24,14 +24,20 @@ from xsync.emulator import Emulator, EmulatorConfig
 from xsync.emulator.cstore import nodelay_handler
 from xsync.testing.dicomgen import MR_IMAGE, StudySpec, instance_uid, iter_instances, make_dataset, to_bytes
 
-QUIET = 0.3
+QUIET = 0.2
+HOLD = 3600.0  # a quiet period nothing reaches: rows stay RECEIVING until a test lets go
 ROUTED = StudySpec(patient_comments="Project:CCF_TEST Subject:sub1 Session:session1")
 
 
 @pytest.fixture
 def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(projects=("CCF_TEST",), quiet_seconds=QUIET, dicom_port=0)) as e:
+    with Emulator(EmulatorConfig(projects=("CCF_TEST",), quiet_seconds=HOLD, dicom_port=0)) as e:
         yield e
+
+
+def hold(emu: Emulator, seconds: float = HOLD) -> None:
+    """Set the quiet period while running: HOLD keeps rows RECEIVING, QUIET lets them go."""
+    emu.prearchive_worker.quiet_seconds = seconds
 
 
 @pytest.fixture
@@ -100,14 +106,17 @@ def test_a_sent_study_lands_in_the_prearchive_and_a_resend_does_not_duplicate(
     (row,) = rows(emu, http)
     assert (row["project"], row["subject"], row["name"], row["status"]) == ("CCF_TEST", "sub1", "session1", "RECEIVING")
     url = emu.url + "/data" + row["url"]
+    hold(emu, QUIET)
     wait_for(lambda: rows(emu, http)[0]["status"] == "READY")
     assert file_names(http, url, "1") == templates(ROUTED, 0)  # C-STORE objects have no name of their own
     files_on_disk = sorted((emu.store.root / "prearchive").rglob("*.dcm"))
     assert len(files_on_disk) == 6
 
+    hold(emu)
     assert send(emu, study_datasets(ROUTED)) == [0x0000] * 6  # the same instances again
     (again,) = rows(emu, http)
     assert again["url"] == row["url"] and again["status"] == "RECEIVING"  # the READY row reopened
+    hold(emu, QUIET)
     wait_for(lambda: rows(emu, http)[0]["status"] == "READY")
     assert sorted((emu.store.root / "prearchive").rglob("*.dcm")) == files_on_disk
     assert file_names(http, url, "2") == templates(ROUTED, 1)
@@ -116,16 +125,20 @@ def test_a_sent_study_lands_in_the_prearchive_and_a_resend_does_not_duplicate(
 def test_a_code_4_project_archives_after_the_quiet_period(emu: Emulator, http: requests.Session) -> None:
     assert http.put(emu.url + "/data/projects/CCF_TEST/prearchive_code/4").status_code == 200
     assert send(emu, study_datasets(ROUTED)) == [0x0000] * 6
+    assert [r["autoarchive"] for r in rows(emu, http)] == ["AutoArchive"]
+    hold(emu, QUIET)
     session = emu.url + "/data/projects/CCF_TEST/subjects/sub1/experiments/session1"
     wait_for(lambda: http.get(session, params={"format": "json"}).status_code == 200)
-    assert rows(emu, http) == []
+    assert [(r["status"], r["name"]) for r in rows(emu, http)] == []
     assert file_names(http, session, "1") == templates(ROUTED, 0)
     archived = sorted((emu.store.root / "archive").rglob("*.dcm"))
     assert len(archived) == 6
 
     # A re-send opens a new prearchive session; its archive finds every instance already
     # archived (code 4 does not overwrite): CONFLICT, and the archive keeps one copy of each.
+    hold(emu)
     assert send(emu, study_datasets(ROUTED)) == [0x0000] * 6
+    hold(emu, QUIET)
     wait_for(lambda: [r["status"] for r in rows(emu, http)] == ["CONFLICT"])
     assert sorted((emu.store.root / "archive").rglob("*.dcm")) == archived
 

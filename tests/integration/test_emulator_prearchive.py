@@ -16,7 +16,8 @@ import requests
 from xsync.emulator import Emulator, EmulatorConfig
 from xsync.testing.dicomgen import StudySpec, zip_study
 
-QUIET = 0.25
+QUIET = 0.2
+HOLD = 3600.0  # a quiet period nothing reaches: rows stay RECEIVING until a test lets go
 COLUMNS = [
     "project", "timestamp", "lastmod", "uploaded", "scan_date", "scan_time", "subject", "folderName", "name",
     "tag", "status", "url", "autoarchive", "prevent_anon", "prevent_auto_commit", "SOURCE", "VISIT", "PROTOCOL",
@@ -52,6 +53,11 @@ def listing(emu: Emulator, http: requests.Session, path: str = "/data/prearchive
     r = http.get(emu.url + path, params={"format": "json"})
     assert r.status_code == 200
     return r.json()["ResultSet"]["Result"]
+
+
+def hold(emu: Emulator, seconds: float = HOLD) -> None:
+    """Set the quiet period while running: HOLD keeps rows RECEIVING, QUIET lets them go."""
+    emu.prearchive_worker.quiet_seconds = seconds
 
 
 def row_of(emu: Emulator, http: requests.Session, uri: str) -> dict[str, str]:
@@ -121,6 +127,7 @@ def test_visibility(emu: Emulator, http: requests.Session, tmp_path: Path) -> No
 
 # -- the quiet period and auto-archive -----------------------------------------------------
 def test_receiving_turns_ready_after_the_quiet_period(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
+    hold(emu)
     uri = upload(emu, http, tmp_path, CCF)
     held = upload(emu, http, tmp_path, StudySpec(seed="h", study_description="OTHER"), prevent_auto_commit="true")
     uploader = upload(
@@ -128,6 +135,7 @@ def test_receiving_turns_ready_after_the_quiet_period(emu: Emulator, http: reque
     )
     assert row_of(emu, http, uri)["status"] == "RECEIVING"
     assert http.get(emu.url + uri, params={"format": "xml"}).status_code == 404  # no document yet
+    hold(emu, QUIET)
     wait_for(lambda: row_of(emu, http, uri)["status"] == "READY")
     time.sleep(2 * QUIET)
     assert row_of(emu, http, held)["status"] == "RECEIVING"
@@ -143,9 +151,11 @@ def test_auto_archive_by_project_code_and_aa(
 ) -> None:
     assert http.put(emu.url + f"/data/projects/CCF_TEST/prearchive_code/{code}").status_code == 200
     study = StudySpec(patient_comments=f"{CCF.patient_comments} {comment}".strip())
+    hold(emu)
     uri = upload(emu, http, tmp_path, study)
     expected = {"4": "AutoArchive", "0": "Manual"}[code] if not comment else ("AutoArchive" if archives else "Manual")
     assert row_of(emu, http, uri)["autoarchive"] == expected
+    hold(emu, QUIET)
     if archives:
         wait_for(lambda: archived(emu, http, "CCF_TEST", "session1") is not None)
         assert listing(emu, http) == []

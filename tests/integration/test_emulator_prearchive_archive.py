@@ -162,7 +162,9 @@ def test_a_resent_study_in_an_auto_archive_project(
     assert send(emu, http, tmp_path, routed).status_code == 200
     wait_until_gone(emu, http)
     before = snapshot(emu, http)
+    emu.prearchive_worker.quiet_seconds = 3600  # no partial archive while the study arrives
     assert send(emu, http, tmp_path, routed).status_code == 200
+    emu.prearchive_worker.quiet_seconds = 0.2
     wait_until_gone(emu, http, outcome)
     item, files = snapshot(emu, http)
     assert files == before[1]

@@ -4,8 +4,10 @@ so (XNAT's SessionXMLRebuilder, DICOM-IMPORT.md §5.2-§5.3).
 
 Timing a client can rely on: a row turns READY (or is archived) between `quiet_seconds` and
 `quiet_seconds + period` after its last file, `period` being a fifth of the quiet time (at
-least 10 ms, at most 1 s). XNAT checks every minute for rows idle five minutes.
+least 10 ms, at most 100 ms). XNAT checks every minute for rows idle five minutes.
 Rows with `prevent_auto_commit=true` or SOURCE `uploader` stay RECEIVING until a client acts.
+`quiet_seconds` may be changed while the emulator runs (a knob for tests that must see a row
+RECEIVING before letting it go).
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ class QuietPeriodWorker:
     def __init__(self, store: Store, config: EmulatorConfig) -> None:
         self.store = store
         self.quiet_seconds = config.quiet_seconds
-        self.period = min(1.0, max(0.01, config.quiet_seconds / 5))
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -43,6 +44,10 @@ class QuietPeriodWorker:
             self._thread.join(timeout=5)
             self._thread = None
 
+    @property
+    def period(self) -> float:
+        return min(0.1, max(0.01, self.quiet_seconds / 5))
+
     def _run(self) -> None:
         while not self._stop.wait(self.period):
             try:
@@ -51,13 +56,14 @@ class QuietPeriodWorker:
                 log.exception("prearchive worker tick failed")
 
     def _idle(self, row: PrearchiveSession, now: float) -> bool:
-        # A negative age is a time from before a reboot (rows restored from --data-dir): idle.
+        # A negative age can only be a time from before a reboot (a row restored from
+        # --data-dir; the monotonic clock is system-wide otherwise): idle.
         age = now - row.last_file_monotonic
         return age >= self.quiet_seconds or age < 0
 
     def _due(self) -> list[PrearchiveSession]:
-        now = time.monotonic()
         with self.store.lock:
+            now = time.monotonic()  # inside the lock: no file can be newer than `now`
             return [
                 r
                 for r in self.store.prearchive
@@ -70,8 +76,8 @@ class QuietPeriodWorker:
     def tick(self) -> None:
         for row in self._due():
             with self.store.lock:
-                if row.status != RECEIVING or row not in self.store.prearchive:
-                    continue  # a request got to it first
+                if row.status != RECEIVING or row not in self.store.prearchive or not self._idle(row, time.monotonic()):
+                    continue  # a request or a new file got to it first
                 try:
                     build(self.store, row)
                 except BuildError as e:
