@@ -14,6 +14,19 @@ from xsync.emulator import Emulator, EmulatorConfig
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite the expected files of golden tests (tests/golden/) from the current output; review the diff.",
+    )
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
 def _testdata_root() -> Path:
     # The NRG files are never committed; CI always has them beside the checkout.
     return Path(os.environ.get("XSYNC_TESTDATA", REPO_ROOT.parent / "shared" / "testdata")).resolve()

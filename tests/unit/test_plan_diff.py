@@ -206,6 +206,7 @@ def test_import_then_puts_use_predicted_values_as_before() -> None:
     [scan_change] = ops["update_scan"].changes
     assert (scan_change.before, scan_change.after) == ("T1w_MPR", "T1w")
     assert ops["update_scan"].session_id == ""  # known only after the import
+    assert ops["update_scan"].after_import and ops["update_session"].after_import
 
 
 def test_a_scan_type_already_what_xnat_will_set_needs_no_put() -> None:
@@ -265,3 +266,14 @@ def test_pending_prearchive_entries_name_only_spec_sessions() -> None:
     assert [(p.session, p.status) for p in result.pending] == [("session1", "READY"), ("", "RECEIVING")]
     imp = next(op for op in result.operations if op.kind == "import_session")
     assert imp.prearchive == "20240101_000000000"
+
+
+def test_scan_of_an_appended_series_is_updated_after_the_append() -> None:
+    # The spec names scan 2 without attaching its series: the diff finds it in the bound study.
+    result = diff(
+        desired(scans={"2": DesiredScan("2", fv(type="rfMRI"))}), R(scans={"1": rscan("1", "1.2.s1")}).build()
+    )
+    ops = [(op.kind, str(op.address)) for op in result.operations]
+    assert ops == [("append_series", "P/sub1/session1"), ("update_scan", "P/sub1/session1/scan:2")]
+    update = result.operations[1]
+    assert update.after_import and update.changes[0].before == "rfMRI_REST"

@@ -222,7 +222,9 @@ def _new_session(b: _Buckets, addr: Address, ds: DesiredSession) -> None:
     )
     if changes:
         b.sessions.append(
-            UpdateSession(address=addr, session_id="", xsi_type=ds.xsi_type or study.xsi_type, changes=changes)
+            UpdateSession(
+                address=addr, session_id="", xsi_type=ds.xsi_type or study.xsi_type, changes=changes, after_import=True
+            )
         )
     local = {s.scan_id: s for s in study.series}
     for scan_id, scan in ds.scans.items():
@@ -235,7 +237,9 @@ def _new_session(b: _Buckets, addr: Address, ds: DesiredSession) -> None:
             continue
         changes = field_changes(Level.SCAN, scan.fields, series.predicted)
         if changes:
-            b.scans.append(UpdateScan(address=s_addr, session_id="", xsi_type=series.xsi_type, changes=changes))
+            b.scans.append(
+                UpdateScan(address=s_addr, session_id="", xsi_type=series.xsi_type, changes=changes, after_import=True)
+            )
 
 
 def _match_series(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSession) -> dict[str, str]:
@@ -305,14 +309,16 @@ def _diff_scan(b: _Buckets, rs: RemoteSession, addr: Address, ds: DesiredScan, s
         if changes:
             b.scans.append(UpdateScan(address=addr, session_id=rs.id, xsi_type=remote_scan.xsi_type, changes=changes))
         return
-    if ds.series is None:
+    if series is None:
         b.conflicts.append(
             Conflict(addr, "the scan is in the spec but neither on the server nor in the bound DICOM study")
         )
         return
-    changes = field_changes(Level.SCAN, ds.fields, ds.series.predicted)
+    changes = field_changes(Level.SCAN, ds.fields, series.predicted)
     if changes:  # the scan arrives with this plan's append
-        b.scans.append(UpdateScan(address=addr, session_id=rs.id, xsi_type=ds.series.xsi_type, changes=changes))
+        b.scans.append(
+            UpdateScan(address=addr, session_id=rs.id, xsi_type=series.xsi_type, changes=changes, after_import=True)
+        )
 
 
 def _pending(desired: DesiredState, remote: RemoteState) -> tuple[Pending, ...]:

@@ -105,13 +105,15 @@ class UpdateSession(_Op):
     session_id: str  # "" when the session only exists after this plan's import
     xsi_type: str
     changes: tuple[FieldChange, ...]
+    after_import: bool = False  # the session arrives with an import of this plan
 
 
 class UpdateScan(_Op):
     kind: Literal["update_scan"] = "update_scan"
-    session_id: str  # "" when the scan only exists after this plan's import
+    session_id: str  # "" when the session only exists after this plan's import
     xsi_type: str
     changes: tuple[FieldChange, ...]
+    after_import: bool = False  # the scan arrives with an import or append of this plan
 
 
 class DeleteSubject(_Op):

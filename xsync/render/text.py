@@ -125,7 +125,7 @@ def operation_lines(op: Operation, paint: Painter) -> list[str]:
                 paint("~", f"      ~ DICOM files = {op.remote_files} -> {op.local_instances}"),
             ]
         case UpdateSession():
-            when = " after the import" if not op.session_id else ""
+            when = " after the import" if op.after_import else ""
             ident = f" ({op.session_id})" if op.session_id else ""
             return [
                 paint("#", f"  # {a}: session will be updated in place{when}"),
@@ -133,7 +133,7 @@ def operation_lines(op: Operation, paint: Painter) -> list[str]:
                 *change_lines(op.changes, paint),
             ]
         case UpdateScan():
-            when = " after the import" if not op.session_id else ""
+            when = " after the import" if op.after_import else ""
             return [
                 paint("#", f"  # {a}: scan will be updated in place{when}"),
                 paint("~", f"  ~ scan {a.scan}"),
