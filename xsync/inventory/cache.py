@@ -27,7 +27,7 @@ from pathlib import Path
 
 from xsync.inventory.header import INSTANCE_FIELDS, Header
 from xsync.inventory.items import Item, ItemMaker, Shared, collect
-from xsync.inventory.read import OK, UNREADABLE, Outcome
+from xsync.inventory.read import CORRUPT, DICOMDIR, NOT_DICOM, OK, TRUNCATED, UNREADABLE, Outcome
 from xsync.inventory.walk import FoundFile
 
 # Changes whenever what a row means changes; a cache of another format is rebuilt.
@@ -39,6 +39,7 @@ _VALUE_SEP = "\x1d"  # between the values of a shared part
 _SEPARATORS = (_LIST_SEP, _FIELD_SEP, _VALUE_SEP)
 _N_SHARED = len(Header._fields) - INSTANCE_FIELDS
 _PER_ENTRY = 7
+_STORED_PROBLEMS = frozenset({NOT_DICOM, TRUNCATED, CORRUPT, DICOMDIR})  # UNREADABLE is never stored
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -121,8 +122,10 @@ def _decode(
         member, kind, size, gzipped, a, b, c = fields[i : i + _PER_ENTRY]
         if kind == OK:
             items.append(maker.make(found, member or None, int(size), gzipped == "1", a, b, directory.shared(c)))
-        else:
+        elif kind in _STORED_PROBLEMS:
             others.append((member or None, kind, int(size), gzipped == "1", "", "", None, a))
+        else:
+            raise CacheCorrupt(f"an unknown outcome {kind!r}")
     return others
 
 

@@ -155,18 +155,16 @@ def _file_order(f: DicomFile) -> tuple[str, str]:
 
 
 def _agreed(shared: Iterable[Shared], names: Sequence[str]) -> tuple[dict[str, str], list[str]]:
-    """The values of `names` all headers agree on ("" where they differ, as XNAT leaves such
-    fields out), and the names they disagree on. `shared` holds the distinct series-level
-    parts of the headers (`Header[INSTANCE_FIELDS:]`)."""
+    """The values of `names` that the headers holding them agree on ("" where they differ, as
+    XNAT leaves such fields out; files without the element have no say), and the names they
+    disagree on. `shared` holds the distinct series-level parts (`Header[INSTANCE_FIELDS:]`)."""
     values: dict[str, str] = {}
     conflicts: list[str] = []
     for name in names:
         index = SHARED_INDEX[name]
-        distinct = {t[index] for t in shared}
-        if len(distinct) == 1:
-            values[name] = distinct.pop()
-        else:
-            values[name] = ""
+        distinct = {t[index] for t in shared} - {""}
+        values[name] = distinct.pop() if len(distinct) == 1 else ""
+        if len(distinct) > 1:
             conflicts.append(name)
     return values, conflicts
 

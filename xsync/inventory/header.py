@@ -366,8 +366,7 @@ def _walk_explicit(win: _Window, pos: int, found: list[tuple[tuple[int, int], by
         if rel + 12 > blen:
             pos = base + rel
             if pos + 8 > size:
-                if pos > size:
-                    raise Truncated(f"an element runs past the end of the file ({size} bytes)")
+                _check_end(pos, size)
                 return
             rel = win.need(pos, min(12, size - pos))
             buf, base = win.buf, win.base
@@ -419,8 +418,7 @@ def _walk_implicit(win: _Window, pos: int, found: list[tuple[tuple[int, int], by
         if rel + 8 > blen:
             pos = base + rel
             if pos + 8 > size:
-                if pos > size:
-                    raise Truncated(f"an element runs past the end of the file ({size} bytes)")
+                _check_end(pos, size)
                 return
             rel = win.need(pos, 8)
             buf, base = win.buf, win.base
@@ -451,6 +449,14 @@ def _walk_implicit(win: _Window, pos: int, found: list[tuple[tuple[int, int], by
             rel += length
 
 
+def _check_end(pos: int, size: int) -> None:
+    """The dataset ends at `pos`: exactly at the end of the file, or the file is cut short."""
+    if pos > size:
+        raise Truncated(f"an element runs past the end of the file ({size} bytes)")
+    if pos < size:
+        raise Truncated(f"the file ends at byte {size}, inside the element header at byte {pos}")
+
+
 def _check_pixel_data(pos: int, length: int, size: int) -> None:
     if length != _UNDEFINED and pos + length > size:
         raise Truncated(f"pixel data declares {length} bytes at byte {pos}, but the file ends at byte {size}")
@@ -463,6 +469,11 @@ def decode(found: list[tuple[tuple[int, int], bytes]], ts: str) -> Header:
     encodings: list[str] | None = None
     for (index, kind), data in found:
         if not data:
+            continue
+        if kind == _PN and 0x3D in data:  # "=": component groups, which pydicom normalises
+            if encodings is None:
+                encodings = _encodings(next((d for (i, _), d in found if i == _CHARSET_INDEX), b""))
+            values[index] = _decode_name_groups(data, encodings)
             continue
         if data.isascii() and (kind < _TEXT or 0x1B not in data):
             text = data.decode("ascii")
@@ -489,6 +500,18 @@ def _encodings(charset: bytes) -> list[str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom warns about misspelt names and corrects them
         return convert_encodings(names)
+
+
+def _decode_name_groups(data: bytes, encodings: list[str]) -> str:
+    """A PN with alphabetic/ideographic/phonetic groups, as pydicom's PersonName prints it
+    (empty trailing groups dropped)."""
+    from pydicom.multival import MultiValue
+    from pydicom.values import convert_PN
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = convert_PN(data, encodings)
+    return "\\".join(map(str, value)) if isinstance(value, MultiValue) else str(value)
 
 
 def _decode_text(data: bytes, kind: int, encodings: list[str]) -> str:

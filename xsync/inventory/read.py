@@ -19,12 +19,17 @@ from typing import NamedTuple
 
 from xsync.inventory.header import (
     CHUNK,
+    EXPLICIT_VR_BE,
+    EXPLICIT_VR_LE,
+    IMPLICIT_VR_LE,
     INSTANCE_FIELDS,
+    MEDIA_STORAGE_DIRECTORY,
     WANTED,
     DicomDir,
     Header,
     NeedsFallback,
     NotDicom,
+    ReadAt,
     Truncated,
     classify,
     decode,
@@ -121,10 +126,10 @@ def _read_gzip(member: str | None, data: bytes) -> Entry:
     return _read_object(member, inner[:CHUNK], len(inner), lambda off, n: inner[off : off + n], True)
 
 
-def _read_object(member: str | None, buf: bytes, size: int, read_at: object, gzipped: bool) -> Entry:
+def _read_object(member: str | None, buf: bytes, size: int, read_at: ReadAt, gzipped: bool) -> Entry:
     """Parse one DICOM object given its first bytes, length and a reader for the rest."""
     try:
-        header = parse(buf, size, read_at)  # type: ignore[arg-type]
+        header = parse(buf, size, read_at)
     except NotDicom as e:
         return Entry(member, NOT_DICOM, size, gzipped, None, str(e))
     except DicomDir:
@@ -136,7 +141,7 @@ def _read_object(member: str | None, buf: bytes, size: int, read_at: object, gzi
     return Entry(member, OK, size, gzipped, header)
 
 
-def _read_with_pydicom(member: str | None, size: int, gzipped: bool, read_at: object, kind: str) -> Entry:
+def _read_with_pydicom(member: str | None, size: int, gzipped: bool, read_at: ReadAt, kind: str) -> Entry:
     """pydicom for what the fast path declines (big endian, deflate, odd encodings).
 
     pydicom parses the structure; the raw values then go through the same decoder as the fast
@@ -144,38 +149,41 @@ def _read_with_pydicom(member: str | None, size: int, gzipped: bool, read_at: ob
     """
     import pydicom
     from pydicom.dataelem import RawDataElement
+    from pydicom.multival import MultiValue
 
-    data = read_at(0, size)  # type: ignore[operator]
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True, force=True)
-            raw: dict[int, bytes] = {}
-            for tag in WANTED:
+            ds = pydicom.dcmread(io.BytesIO(read_at(0, size)), stop_before_pixels=True, force=True)
+            found: list[tuple[tuple[int, int], bytes]] = []
+            for tag, field in WANTED.items():
                 if tag not in ds:
                     continue
                 elem = ds.get_item(tag)
                 if isinstance(elem, RawDataElement):
-                    raw[tag] = elem.value or b""
-                else:  # already converted by pydicom (e.g. the character set)
+                    found.append((field, elem.value or b""))
+                else:  # already converted by pydicom (the character set is, to read the rest)
                     value = elem.value
-                    text = "\\".join(map(str, value)) if isinstance(value, list | tuple) else str(value or "")
-                    raw[tag] = text.encode("utf-8")
+                    text = (
+                        "\\".join(map(str, value)) if isinstance(value, MultiValue | list | tuple) else str(value or "")
+                    )
+                    found.append((field, text.encode("utf-8")))
             meta = getattr(ds, "file_meta", None)
             ts = str(meta.get("TransferSyntaxUID", "")) if meta is not None else ""
             if not ts:
                 implicit, little = ds.original_encoding
-                ts = "1.2.840.10008.1.2" if implicit else ("1.2.840.10008.1.2.1" if little else "1.2.840.10008.1.2.2")
+                ts = IMPLICIT_VR_LE if implicit else (EXPLICIT_VR_LE if little else EXPLICIT_VR_BE)
+            header = decode(found, ts)
     except (EOFError, struct.error) as e:
         return Entry(member, TRUNCATED, size, gzipped, None, f"the header ends early ({e})")
     except Exception as e:  # pydicom raises many types for garbage; the file is what is wrong
         return Entry(member, CORRUPT, size, gzipped, None, f"pydicom cannot read it ({type(e).__name__}: {e})")
-    if kind != "dicom" and not any(t in raw for t in (0x00080016, 0x0020000D, 0x00080018)):
+    if kind != "dicom" and not (header.sop_class_uid or header.study_instance_uid or header.sop_instance_uid):
         return Entry(member, NOT_DICOM, size, gzipped, None, "no DICM magic and no DICOM identifiers")
     meta_class = str(meta.get("MediaStorageSOPClassUID", "")) if meta is not None else ""
-    if meta_class == "1.2.840.10008.1.3.10":
+    if meta_class == MEDIA_STORAGE_DIRECTORY:
         return Entry(member, DICOMDIR, size, gzipped, None, "a DICOMDIR index")
-    return Entry(member, OK, size, gzipped, decode(raw, ts))
+    return Entry(member, OK, size, gzipped, header)
 
 
 def _read_zip(path: str) -> list[Entry]:
@@ -204,7 +212,7 @@ def _read_zip(path: str) -> list[Entry]:
     return entries
 
 
-def _member_reader(fh: zipfile.ZipExtFile, head: bytes) -> object:
+def _member_reader(fh: zipfile.ZipExtFile, head: bytes) -> ReadAt:
     def read_at(offset: int, n: int) -> bytes:
         if offset + n <= len(head):
             return head[offset : offset + n]

@@ -52,9 +52,9 @@ class DicomFile(NamedTuple):
 class Series:
     """One SeriesInstanceUID within one study: one XNAT scan.
 
-    Header values are those all files agree on ("" or () when they differ, as XNAT's builder
-    leaves such fields out). `scan_id` and `scan_xsi_type` are what XNAT's session builder
-    will assign on import.
+    Header values are those the files holding them agree on ("" or () when they differ, as
+    XNAT's builder leaves such fields out; a file without the element has no say).
+    `scan_id` and `scan_xsi_type` are what XNAT's session builder will assign on import.
     """
 
     uid: str
@@ -80,9 +80,10 @@ class Series:
 class Study:
     """One StudyInstanceUID: one XNAT image session.
 
-    `series` are in the order XNAT lists the scans. `roots` are the inventory roots holding
-    its files; `common_path` is the deepest path holding all of them (a directory, or the one
-    file or zip archive that holds the whole study).
+    Header values follow the rule of `Series`. `series` are in the order XNAT lists the scans.
+    `roots` are the inventory roots holding its files, in the order they were given;
+    `common_path` is the deepest path holding all of them (a directory, or the one file or
+    zip archive that holds the whole study).
     """
 
     uid: str
