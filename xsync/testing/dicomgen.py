@@ -88,9 +88,7 @@ class StudySpec:
     specific_character_set: str | None = None
     study_uid: str | None = None  # default: derived from the seed
     seed: str = "xsync"
-    series: tuple[SeriesSpec, ...] = field(
-        default_factory=lambda: (SeriesSpec(1, "T1w_MPR"), SeriesSpec(2, "T2w_SPC"))
-    )
+    series: tuple[SeriesSpec, ...] = field(default_factory=lambda: (SeriesSpec(1, "T1w_MPR"), SeriesSpec(2, "T2w_SPC")))
 
     @property
     def uid(self) -> str:
@@ -287,3 +285,121 @@ def zip_study(study: StudySpec, zip_path: Path, *, extra: Sequence[tuple[str, by
         for name, data in extra:
             zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data)
     return zip_path
+
+
+# Names, in character sets that need a Specific Character Set to read, for charset tests.
+CHARSET_NAMES: dict[str, tuple[str, str]] = {
+    "latin1": ("ISO_IR 100", "Müller^Jürgen"),
+    "utf8": ("ISO_IR 192", "Łukasiewicz^Ωmega=山田^太郎"),
+    "japanese": ("\\ISO 2022 IR 87", "Yamada^Tarou=山田^太郎=やまだ^たろう"),
+    "chinese": ("GB18030", "Wang^XiaoDong=王^小东"),
+    "cyrillic": ("ISO_IR 144", "Иванов^Иван"),
+}
+
+
+def write_variety(root: Path) -> dict[str, list[Path]]:
+    """Files in every encoding and shape the inventory must read, by case: transfer syntaxes,
+    no preamble, enhanced multi-frame, a secondary capture in an MR study, series sharing a
+    number, a series without a number, character sets, undefined-length sequences (also a
+    private one in implicit VR), gzip and zip. Each case is its own study (its own patient)."""
+    cases: dict[str, list[Path]] = {}
+
+    def study(name: str, *series: SeriesSpec, **fields: Any) -> StudySpec:
+        return StudySpec(
+            patient_id=f"VAR-{name}", seed="variety", series=tuple(series) or (SeriesSpec(1, name, 2),), **fields
+        )
+
+    for ts in ("explicit-le", "implicit-le", "explicit-be", "deflated"):
+        cases[ts] = write_study(study(ts), root / ts, transfer_syntax=ts)
+    for ts in ("implicit-le", "explicit-le"):
+        name = f"no-preamble-{ts}"
+        cases[name] = write_study(study(name), root / name, transfer_syntax=ts, preamble=False)
+    enhanced = SeriesSpec(3, "enhanced_bold", instances=1, sop_class_uid=ENHANCED_MR_IMAGE, frames=5)
+    cases["enhanced"] = write_study(study("enhanced", enhanced), root / "enhanced")
+    screenshot = SeriesSpec(99, "screenshot", 1, modality="OT", sop_class_uid=SECONDARY_CAPTURE)
+    cases["mr-with-sc"] = write_study(study("mr-with-sc", SeriesSpec(1, "t1", 2), screenshot), root / "mr-with-sc")
+    # Three series numbered 4, each in its own folder (write_study names folders by number).
+    same = study("same-number")
+    cases["same-number"] = [
+        path
+        for name, modality in (("a", "MR"), ("b", "MR"), ("c", "OT"))
+        for path in write_study(
+            same.with_series(SeriesSpec(4, name, 1, modality=modality, uid=make_uid(same.uid, name))),
+            root / "same-number" / name,
+        )
+    ]
+    cases["no-series-number"] = write_study(study("no-number", SeriesSpec(None, "unnumbered", 1)), root / "no-number")
+    for name, (charset, person) in CHARSET_NAMES.items():
+        spec = study(f"charset-{name}", specific_character_set=charset, patient_name=person)
+        spec = replace(spec, study_description=person.split("=")[-1].replace("^", " "), institution=person)
+        cases[f"charset-{name}"] = write_study(spec, root / f"charset-{name}")
+    cases["sequences"] = _write_with_sequences(study("sequences"), root / "sequences", "explicit-le")
+    cases["private-sequence-implicit"] = _write_with_sequences(study("priv-seq"), root / "priv-seq", "implicit-le")
+    cases["gzip"] = write_study(study("gzip"), root / "gzip", gzipped=True)
+    cases["zip"] = [zip_study(study("zip", SeriesSpec(1, "a", 2), SeriesSpec(2, "b", 2)), root / "zip" / "study.zip")]
+    return cases
+
+
+def _write_with_sequences(study: StudySpec, root: Path, transfer_syntax: str) -> list[Path]:
+    """Instances with undefined-length sequences (items of undefined length, a nested one) and a
+    private sequence before the values the inventory reads."""
+    paths = []
+    for si, n, ds in iter_instances(study):
+        inner = Dataset()
+        inner.CodeValue = "X"
+        item = Dataset()
+        item.ReferencedSOPClassUID = MR_IMAGE
+        item.ReferencedSOPInstanceUID = make_uid(study.uid, "ref", n)
+        item.PurposeOfReferenceCodeSequence = DicomSequence([inner])
+        ds.ReferencedImageSequence = DicomSequence([item, Dataset()])
+        ds["ReferencedImageSequence"].is_undefined_length = True
+        for it in ds.ReferencedImageSequence:
+            it.is_undefined_length_sequence_item = True
+        block = ds.private_block(0x0009, "XSYNC TEST", create=True)
+        private_item = Dataset()
+        private_item.add_new(0x00091001, "LO", "inside")
+        block.add_new(0x01, "SQ", DicomSequence([private_item]))
+        ds[block.get_tag(0x01)].is_undefined_length = True
+        path = root / f"{study.series[si].number}" / f"{n:04d}.dcm"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(to_bytes(ds, transfer_syntax=transfer_syntax))
+        paths.append(path)
+    return paths
+
+
+def write_broken(root: Path) -> dict[str, Path]:
+    """Files the inventory must report, never crash on, by case."""
+    root.mkdir(parents=True, exist_ok=True)
+    base = StudySpec(patient_id="BROKEN", seed="broken", series=(SeriesSpec(1, "t1", 3), SeriesSpec(2, "t2", 1)))
+    good = to_bytes(make_dataset(base, 0, 1))
+    out: dict[str, Path] = {}
+
+    def put(name: str, data: bytes) -> None:
+        out[name] = root / name
+        out[name].parent.mkdir(parents=True, exist_ok=True)
+        out[name].write_bytes(data)
+
+    put("empty.dcm", b"")
+    put("README.txt", b"Scans of the synthetic study; ask the lab.\n")
+    put("truncated-header.dcm", good[:400])
+    put("truncated-pixels.dcm", good[:-40])
+    put("dicm-garbage.dcm", b"\0" * 128 + b"DICM" + bytes(range(7, 250)) * 4)
+    put("broken.dcm.gz", gzip.compress(good, mtime=0)[:-30])
+    put("broken.zip", b"PK\x03\x04" + b"\x00" * 60)
+    put("good/0001.dcm", good)
+    put("copy/0001.dcm", good)  # an identical copy of good/0001.dcm
+    changed = make_dataset(base, 0, 1)
+    changed.SeriesDescription = "t1 (edited)"
+    put("conflict/0001.dcm", to_bytes(changed))  # same SOP instance, other bytes
+    put("good/0002.dcm", to_bytes(make_dataset(base, 0, 2)))
+    no_series = make_dataset(base, 0, 3)
+    del no_series.SeriesInstanceUID
+    put("no-series-uid.dcm", to_bytes(no_series))
+    no_uids = make_dataset(base, 1, 1)
+    del no_uids.StudyInstanceUID
+    put("no-study-uid.dcm", to_bytes(no_uids))
+    other_study = replace(base, patient_id="BROKEN2", study_uid=make_uid("broken", "other study"))
+    split = replace(other_study, series=(replace(base.series[1], uid=base.series_uid(1)),))
+    put("split/0001.dcm", to_bytes(make_dataset(base, 1, 2)))
+    put("split/other-study.dcm", to_bytes(make_dataset(split, 0, 5)))
+    return out
