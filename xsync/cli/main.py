@@ -62,6 +62,10 @@ def _register_commands() -> None:
 
     cli.add_command(validate.validate)
 
+    from xsync.cli import inventory
+
+    cli.add_command(inventory.inventory)
+
 
 _register_commands()
 
