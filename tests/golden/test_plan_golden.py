@@ -76,3 +76,15 @@ def test_golden_plan(name: str, tmp_path: Path, update_golden: bool) -> None:
         expected = (expected_dir / file).read_text(encoding="utf-8")
         assert text == expected, f"{name}/{file} differs; if intended, run pytest --update-golden and review"
     assert load_plan_document(rendered["plan.json"]) == plan  # the saved form reads back the same
+    for phi in _patient_identifiers(case):
+        assert not any(phi in text for text in rendered.values()), f"{name}: a patient identifier leaked"
+
+
+def _patient_identifiers(case: Path) -> set[str]:
+    if not (case / "dicom.json").exists():
+        return set()
+    found = set()
+    for entry in json.loads((case / "dicom.json").read_text())["studies"]:
+        study = StudySpec(**entry["study"])
+        found |= {study.patient_id, study.patient_name, study.patient_name.replace("^", "_"), study.birth_date}
+    return {p for p in found if p}
