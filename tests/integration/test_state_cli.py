@@ -41,7 +41,7 @@ def test_state_tree_from_the_spec(emu: Emulator, tmp_path: Path, capsys: pytest.
     assert "subject sub1 (XNAT_S00001)  age=25  gender=female  fields.site=LONI" in out
     assert "  session session1 (XNAT_E00001, xnat:mrSessionData)  scanner=SIEMENS" in out
     assert "    scan 1, xnat:mrScanData  series_description=Structural  type=T1w  DICOM: 3 files" in out
-    assert "read CCF_TEST from http://127.0.0.1" in err and "1 subjects, 1 sessions, 1 scans in" in err
+    assert "read CCF_TEST from http://127.0.0.1" in err and "1 subject, 1 session, 1 scan in" in err
 
 
 def test_state_json_with_explicit_project_and_server(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:

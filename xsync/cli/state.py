@@ -15,6 +15,7 @@ from xsync.cli.options import spec_option
 from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection
 from xsync.errors import EXIT_OK, UsageError
 from xsync.render.state import render_state_text
+from xsync.render.units import plural
 from xsync.xnat.client import XnatClient
 from xsync.xnat.read import read_project
 
@@ -58,8 +59,9 @@ def state(project: str | None, spec_path: Path, as_json: bool, show_phi: bool, c
     elapsed = time.monotonic() - started
     counts = remote.counts()
     click.echo(
-        f"read {project} from {settings.base_url}: {counts['subjects']} subjects, {counts['sessions']} sessions, "
-        f"{counts['scans']} scans in {requests_made} requests ({elapsed:.2f} s)",
+        f"read {project} from {settings.base_url}: {plural(counts['subjects'], 'subject')}, "
+        f"{plural(counts['sessions'], 'session')}, {plural(counts['scans'], 'scan')} in {requests_made} requests "
+        f"({elapsed:.2f} s)",
         err=True,
     )
     if as_json:

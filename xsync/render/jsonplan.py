@@ -28,3 +28,11 @@ def plan_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "xsync plan"
     return schema
+
+
+if __name__ == "__main__":  # python -m xsync.render.jsonplan  (rewrites schemas/plan.schema.json)
+    from pathlib import Path
+
+    target = Path(__file__).resolve().parents[2] / "schemas" / "plan.schema.json"
+    target.write_text(json.dumps(plan_schema(), indent=2) + "\n", encoding="utf-8")
+    print(target)

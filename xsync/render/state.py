@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from xsync.model.remote import RemoteState
-from xsync.render.units import human_bytes
+from xsync.render.units import human_bytes, plural
 
 
 def _fields(fields: Mapping[str, str], custom: Mapping[str, str] | None = None) -> str:
@@ -21,8 +21,8 @@ def render_state_text(state: RemoteState, *, show_phi: bool = False) -> str:
     PatientID/PatientName."""
     c = state.counts()
     lines = [
-        f"project {state.project} at {state.server}: {c['subjects']} subjects, {c['sessions']} sessions, "
-        f"{c['scans']} scans, {c['prearchive']} in the prearchive"
+        f"project {state.project} at {state.server}: {plural(c['subjects'], 'subject')}, "
+        f"{plural(c['sessions'], 'session')}, {plural(c['scans'], 'scan')}, {c['prearchive']} in the prearchive"
     ]
     for subject in state.subjects.values():
         lines.append(f"subject {subject.label} ({subject.id})  {_fields(subject.fields, subject.custom)}".rstrip())
