@@ -251,23 +251,25 @@ def _read_meta(win: _Window, pos: int) -> tuple[int, str, str]:
     Returns (position after the group, transfer syntax UID, media storage SOP class UID).
     """
     ts = media_class = ""
-    while pos + 8 <= win.size:
-        rel = win.need(pos, min(12, win.size - pos))
+    size = win.size
+    while pos + 8 <= size:
+        rel = win.need(pos, min(12, size - pos))
         buf = win.buf
         stag, vr, length = _explicit_element(buf, rel)
         if stag & 0xFFFF != 0x0002:
             break
         hl = _HEADER_LENGTH[vr]
         if hl == 12:
-            rel = win.need(pos, 12)
-            length = _u32(win.buf, rel + 8)[0]
+            if rel + 12 > len(buf):
+                raise Truncated(f"the file ends inside the element header at byte {pos}")
+            length = _u32(buf, rel + 8)[0]
         elif hl == 0:
             raise NeedsFallback(f"file meta element with no VR: {vr:04X}")
         pos += hl
         if length == _UNDEFINED:
             raise NeedsFallback("undefined length in the file meta group")
         elem = stag >> 16
-        if elem in (0x0010, 0x0002):
+        if elem == 0x0010 or elem == 0x0002:
             rel = win.need(pos, length)
             value = win.buf[rel : rel + length].decode("latin-1").rstrip("\0 ")
             if elem == 0x0010:
@@ -361,7 +363,7 @@ def _walk_explicit(win: _Window, pos: int, found: list[tuple[tuple[int, int], by
     fields = _BY_SWAPPED_TAG
     header_length = _HEADER_LENGTH
     unpack = _explicit_element
-    u32 = _u32
+    undefined = _UNDEFINED
     while True:
         if rel + 12 > blen:
             pos = base + rel
@@ -374,36 +376,41 @@ def _walk_explicit(win: _Window, pos: int, found: list[tuple[tuple[int, int], by
         stag, vr, length = unpack(buf, rel)
         hl = header_length[vr]
         if hl == 8:
+            # A short VR: a 16-bit length, never undefined. Most elements end here.
+            if stag not in fields:
+                rel += 8 + length
+                continue
             rel += 8
         elif hl == 12:
             if rel + 12 > blen:
-                raise Truncated(f"ends inside the element at byte {base + rel}")
-            length = u32(buf, rel + 8)[0]
+                raise Truncated(f"the file ends inside the element header at byte {base + rel}")
+            length = _u32(buf, rel + 8)[0]
             rel += 12
-        else:
-            raise NeedsFallback(f"not a VR: {vr:04X} at byte {base + rel}")
-        if stag in fields:
-            field = fields[stag]
-            if field is _PIXEL:
-                _check_pixel_data(base + rel, length, size)
-                return
-            if length == _UNDEFINED:
-                raise NeedsFallback("a text element of undefined length")
-            if rel + length > blen:
-                rel = win.need(base + rel, length)
+            if stag not in fields:
+                if length != undefined:
+                    rel += length
+                    continue
+                if stag & 0xFFFF == 0xFFFE:
+                    raise NeedsFallback("a delimiter at the top level")
+                pos = _skip_undefined(win, base + rel, vr != _UN)
                 buf, base = win.buf, win.base
                 blen = len(buf)
-            found.append((field, buf[rel : rel + length]))
-            rel += length
-        elif length == _UNDEFINED:
-            if stag & 0xFFFF == 0xFFFE:
-                raise NeedsFallback("a delimiter at the top level")
-            pos = _skip_undefined(win, base + rel, vr != _UN)
+                rel = pos - base
+                continue
+        else:
+            raise NeedsFallback(f"not a VR: {vr:04X} at byte {base + rel}")
+        field = fields[stag]
+        if field is _PIXEL:
+            _check_pixel_data(base + rel, length, size)
+            return
+        if length == undefined:
+            raise NeedsFallback("a text element of undefined length")
+        if rel + length > blen:
+            rel = win.need(base + rel, length)
             buf, base = win.buf, win.base
             blen = len(buf)
-            rel = pos - base
-        else:
-            rel += length
+        found.append((field, buf[rel : rel + length]))
+        rel += length
 
 
 def _walk_implicit(win: _Window, pos: int, found: list[tuple[tuple[int, int], bytes]]) -> None:
@@ -414,6 +421,7 @@ def _walk_implicit(win: _Window, pos: int, found: list[tuple[tuple[int, int], by
     rel = pos - base
     fields = _BY_SWAPPED_TAG
     unpack = _implicit_element
+    undefined = _UNDEFINED
     while True:
         if rel + 8 > blen:
             pos = base + rel
@@ -425,28 +433,29 @@ def _walk_implicit(win: _Window, pos: int, found: list[tuple[tuple[int, int], by
             blen = len(buf)
         stag, length = unpack(buf, rel)
         rel += 8
-        if stag in fields:
-            field = fields[stag]
-            if field is _PIXEL:
-                _check_pixel_data(base + rel, length, size)
-                return
-            if length == _UNDEFINED:
-                raise NeedsFallback("a text element of undefined length")
-            if rel + length > blen:
-                rel = win.need(base + rel, length)
-                buf, base = win.buf, win.base
-                blen = len(buf)
-            found.append((field, buf[rel : rel + length]))
-            rel += length
-        elif length == _UNDEFINED:
+        if stag not in fields:
+            if length != undefined:
+                rel += length
+                continue
             if stag & 0xFFFF == 0xFFFE:
                 raise NeedsFallback("a delimiter at the top level")
-            pos = _skip_undefined(win, base + rel, False)
+            pos = _skip_undefined(win, base + rel, False)  # a sequence (or UN holding one)
             buf, base = win.buf, win.base
             blen = len(buf)
             rel = pos - base
-        else:
-            rel += length
+            continue
+        field = fields[stag]
+        if field is _PIXEL:
+            _check_pixel_data(base + rel, length, size)
+            return
+        if length == undefined:
+            raise NeedsFallback("a text element of undefined length")
+        if rel + length > blen:
+            rel = win.need(base + rel, length)
+            buf, base = win.buf, win.base
+            blen = len(buf)
+        found.append((field, buf[rel : rel + length]))
+        rel += length
 
 
 def _check_end(pos: int, size: int) -> None:
@@ -468,23 +477,16 @@ def decode(found: list[tuple[tuple[int, int], bytes]], ts: str) -> Header:
     values[_TS_INDEX] = ts
     encodings: list[str] | None = None
     for (index, kind), data in found:
-        if not data:
-            continue
-        if kind == _PN and 0x3D in data:  # "=": component groups, which pydicom normalises
-            if encodings is None:
-                encodings = _encodings(next((d for (i, _), d in found if i == _CHARSET_INDEX), b""))
-            values[index] = _decode_name_groups(data, encodings)
-            continue
-        if data.isascii() and (kind < _TEXT or 0x1B not in data):
+        try:
             text = data.decode("ascii")
-        elif kind < _TEXT:
-            text = data.decode("latin-1")
-        else:
+        except UnicodeDecodeError:  # a VR without character set takes pydicom's default encoding
+            text = data.decode("latin-1") if kind < _TEXT else None
+        # Non-ASCII text, ISO 2022 escapes, or a person name with component groups: pydicom's way.
+        if text is None or (kind >= _TEXT and ("\x1b" in text or (kind == _PN and "=" in text))):
             if encodings is None:
                 encodings = _encodings(next((d for (i, _), d in found if i == _CHARSET_INDEX), b""))
             values[index] = _decode_text(data, kind, encodings)
-            continue
-        if kind == _NUM:
+        elif kind == _NUM:
             values[index] = text.strip()
         elif kind == _TEXT and "\\" in text:
             values[index] = "\\".join(v.rstrip("\0 ") for v in text.split("\\"))
@@ -521,6 +523,8 @@ def _decode_text(data: bytes, kind: int, encodings: list[str]) -> str:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # undecodable bytes become U+FFFD, as pydicom does
         if kind == _PN:
+            if b"=" in data:
+                return _decode_name_groups(data, encodings)
             return decode_bytes(data.rstrip(b"\0 "), encodings, TEXT_VR_DELIMS)
         text = decode_bytes(data, encodings, TEXT_VR_DELIMS)
     if kind == _SINGLE:
