@@ -183,3 +183,14 @@ def test_both_ends_disable_nagle(emu: Emulator) -> None:
     finally:
         if assoc.is_established:
             assoc.abort()
+
+
+def test_a_failing_receiver_answers_out_of_resources(emu: Emulator, http: requests.Session) -> None:
+    # The prearchive folder cannot be created (a file is in its way): the emulator, not the
+    # object, is at fault, so the sender hears 0xA700 and may retry; the HTTP import says 500.
+    (emu.store.root / "prearchive").write_bytes(b"in the way")
+    assert send(emu, study_datasets(ROUTED)[:1]) == [0xA700]
+    data = to_bytes(make_dataset(ROUTED, 0, 1))
+    r = http.post(emu.url + "/data/services/import", data=data, headers={"Content-Type": "application/dicom"})
+    assert r.status_code == 500
+    assert rows(emu, http) == []  # no row without its file

@@ -136,8 +136,8 @@ def _matching_subject(store: Store, project: str, label: str) -> Subject | None:
     for s in store.subjects_of(project):
         if s.label.lower() == label.lower():
             return s
-    s = store.subjects.get(label)
-    return s if s is not None and s.project == project else None
+    by_id = store.subjects.get(label)
+    return by_id if by_id is not None and by_id.project == project else None
 
 
 def _modality_code(xsi_type: str) -> str:

@@ -20,7 +20,7 @@ import socket
 import socketserver
 import threading
 from functools import cache
-from typing import cast
+from typing import Any
 
 from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
 from pynetdicom.events import Event
@@ -52,7 +52,11 @@ def nodelay_handler(event: Event) -> None:
 
 @cache
 def _supported_contexts() -> list[PresentationContext]:
-    contexts = [build_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES) for cx in AllStoragePresentationContexts]
+    contexts = [
+        build_context(cx.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+        for cx in AllStoragePresentationContexts
+        if cx.abstract_syntax is not None
+    ]
     contexts.append(build_context(SIEMENS_CSA_NON_IMAGE, ALL_TRANSFER_SYNTAXES))
     contexts.append(build_context(Verification))
     return contexts
@@ -78,10 +82,9 @@ class CStoreReceiver:
         ae = AE(ae_title=self.config.dicom_ae_title)
         ae.require_called_aet = True
         ae.supported_contexts = _supported_contexts()
-        handlers = [(evt.EVT_CONN_OPEN, nodelay_handler), (evt.EVT_C_STORE, self._on_store)]
+        handlers: list[Any] = [(evt.EVT_CONN_OPEN, nodelay_handler), (evt.EVT_C_STORE, self._on_store)]
         address = (self.config.host, self.config.dicom_port or 0)
-        server = ae.make_server(address, evt_handlers=handlers, server_class=ThreadedAssociationServer)
-        self._server = cast(ThreadedAssociationServer, server)
+        self._server = ae.make_server(address, evt_handlers=handlers, server_class=ThreadedAssociationServer)
         # Our own thread, with a short poll so that stop() returns at once (pynetdicom's
         # start_server polls every 0.5 s).
         self._thread = threading.Thread(

@@ -19,10 +19,12 @@ from pydicom import dcmread
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.errors import InvalidDicomError
+from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_file_meta_info
 from pydicom.multival import MultiValue
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
+    UID,
     DeflatedExplicitVRLittleEndian,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
@@ -83,6 +85,7 @@ def read_dataset(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:
     """Parse `data` (with or without a Part-10 preamble) or raise ValueError."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pydicom warns on odd VRs; validity is judged below
+        ds: Dataset
         try:
             ds = dcmread(io.BytesIO(data), stop_before_pixels=stop_before_pixels)
         except InvalidDicomError:
@@ -154,11 +157,11 @@ def _with_file_meta(data: bytes, ds: Dataset, transfer_syntax: str | None) -> by
         else:
             transfer_syntax = ExplicitVRLittleEndian if little else ExplicitVRBigEndian
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = element_text(ds, "SOPClassUID")
-    meta.MediaStorageSOPInstanceUID = element_text(ds, "SOPInstanceUID")
-    meta.TransferSyntaxUID = transfer_syntax
+    meta.MediaStorageSOPClassUID = UID(element_text(ds, "SOPClassUID"))
+    meta.MediaStorageSOPInstanceUID = UID(element_text(ds, "SOPInstanceUID"))
+    meta.TransferSyntaxUID = UID(transfer_syntax)
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    buf = io.BytesIO()
+    buf = DicomBytesIO()
     buf.write(_PREAMBLE)
     write_file_meta_info(buf, meta, enforce_standard=True)
     buf.write(data)

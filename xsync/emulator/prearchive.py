@@ -137,7 +137,6 @@ def _new_row(store: Store, project: Project | None, obj: ReceivedObject, subject
         protocol=params.get("SUBTYPE", ""),
         timezone=params.get("TIMEZONE", ""),
     )
-    store.prearchive.append(row)
     return row
 
 
@@ -145,22 +144,27 @@ def _bool_text(value: str | None) -> str:
     return "true" if (value or "").lower() == "true" else "false"
 
 
-def _open_row(store: Store, project: Project | None, obj: ReceivedObject, subject: str, label: str,
-              auto_archive: bool | None, params: Mapping[str, str]) -> PrearchiveSession:  # fmt: skip
-    pid = project.id if project else UNASSIGNED
+def _find_row(store: Store, pid: str, study_uid: str, label: str) -> PrearchiveSession | None:
+    """The row that takes this object: same (project, StudyInstanceUID, label), in a status that
+    takes more files. None: a new row is needed (also while the match is archiving, moving or
+    being deleted)."""
     for row in store.prearchive:
-        if (row.project, row.tag, row.name) != (pid, obj.study_uid, label):
-            continue
-        if row.status in (RECEIVING, RECEIVING_INTERRUPT):
+        if (row.project, row.tag, row.name) == (pid, study_uid, label) and row.status in (
+            RECEIVING,
+            RECEIVING_INTERRUPT,
+            BUILDING,
+            *_REOPENS,
+        ):
             return row
-        if row.status == BUILDING:
-            row.status = RECEIVING_INTERRUPT
-            return row
-        if row.status in _REOPENS:
-            row.status = RECEIVING
-            row.built = None
-            return row
-    return _new_row(store, project, obj, subject, label, auto_archive, params)
+    return None
+
+
+def _reopen(row: PrearchiveSession) -> None:
+    """A file arrived: a building row is interrupted, a finished one receives again."""
+    if row.status == BUILDING:
+        row.status = RECEIVING_INTERRUPT
+    elif row.status in _REOPENS:
+        row.status, row.built = RECEIVING, None
 
 
 def _scan_dir(obj: ReceivedObject) -> str:
@@ -202,11 +206,18 @@ def receive(
     ident = identify(store, config, user, obj, params)
     with store.lock:
         project = store.projects.get(ident.project) if ident.project else None
-        row = _open_row(store, project, obj, ident.subject, ident.session, ident.auto_archive, params)
+        row = _find_row(store, project.id if project else UNASSIGNED, obj.study_uid, ident.session)
+        created = row is None
+        if row is None:
+            row = _new_row(store, project, obj, ident.subject, ident.session, ident.auto_archive, params)
         scan_dir = _scan_dir(obj)
         name = _file_name(row, scan_dir, obj, (params.get("rename") or "").lower() == "true")
         path = session_dir(store, row) / "SCANS" / scan_dir / "DICOM" / name
-        _write_atomically(path, obj.data)
+        _write_atomically(path, obj.data)  # first: a failed write leaves the prearchive as it was
+        if created:
+            store.prearchive.append(row)
+        else:
+            _reopen(row)
         record = PrearchiveFile(
             scan_dir, name, path, len(obj.data), obj.sop_instance_uid, obj.sop_class_uid, obj.series_uid
         )

@@ -99,7 +99,8 @@ def list_projects(ctx: Ctx, projects: str) -> Response:
 # -- one session -----------------------------------------------------------------------------
 def _document(row: PrearchiveSession, built: BuiltSession) -> str:
     """The prearchive session XML: the built session with the row's constants."""
-    element = (xsd.get(built.xsi_type) or xsd.get("xnat:otherDicomSessionData")).element or "Session"
+    data_type = xsd.get(built.xsi_type)
+    element = data_type.element if data_type is not None and data_type.element else "OtherDicomSession"
     return items.document(items.experiment_node(_as_experiment(row, built), element), element)
 
 
