@@ -236,3 +236,17 @@ def test_upload_settings(tmp_path: Path) -> None:
         8104,
         "XNAT",
     )
+
+
+def test_digest_keeps_regex_patterns_whatever_the_checkout_folder(tmp_path: Path) -> None:
+    # A `/regex/` rule pattern looks like an absolute path; it must not be rewritten relative to
+    # the folder the spec lies in (that made the digest differ between checkouts).
+    text = (
+        "version: 1\nproject: P\nrules:\n  scans:\n"
+        '    - match: {series_description: "/^rfMRI_REST[0-9]_(AP|PA)$/"}\n      set: {type: rfMRI}\n'
+    )
+    shallow, deep = tmp_path / "a", tmp_path / "b" / "c" / "d"
+    for d in (shallow, deep):
+        d.mkdir(parents=True)
+        (d / "xsync.yaml").write_text(text)
+    assert load_spec(shallow / "xsync.yaml").digest == load_spec(deep / "xsync.yaml").digest

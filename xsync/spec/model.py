@@ -459,8 +459,10 @@ class Spec(SpecModel):
     def digest(self) -> str:
         """sha256 of the resolved content: blind to comments, key order, includes and the
         folder the spec is checked out in (paths are taken relative to the spec's folder)."""
-        content = self.model_dump(mode="json", exclude={"include"})
-        canonical = json.dumps(_relative_paths(content, self._base_dir), sort_keys=True, separators=(",", ":"))
+        # Dumped in Python mode so that only real Path values are made relative: a text value that
+        # merely starts with "/" (a `/regex/` rule pattern) must stay as written.
+        content = _relative_paths(self.model_dump(mode="python", exclude={"include"}), self._base_dir)
+        canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def counts(self) -> dict[str, int]:
@@ -475,10 +477,10 @@ class Spec(SpecModel):
 def _relative_paths(value: Any, base: Path) -> Any:
     if isinstance(value, dict):
         return {k: _relative_paths(v, base) for k, v in value.items()}
-    if isinstance(value, list):
+    if isinstance(value, list | tuple):
         return [_relative_paths(v, base) for v in value]
-    if isinstance(value, str) and os.path.isabs(value):
-        return Path(os.path.relpath(value, base)).as_posix()
+    if isinstance(value, Path):
+        return Path(os.path.relpath(value, base)).as_posix() if value.is_absolute() else value.as_posix()
     return value
 
 
