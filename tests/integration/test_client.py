@@ -4,6 +4,7 @@ TLS and context paths."""
 from __future__ import annotations
 
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -201,3 +202,13 @@ def test_server_under_a_context_path(suffix: str) -> None:
             state = read_project(client, "P")
         assert state.project == "P" and state.server == e.url
         assert all(r.path.startswith("/data/") for r in e.requests)
+
+
+def test_retry_after_is_honoured(emu: Emulator) -> None:
+    with make_client(emu.url) as client:
+        emu.app.knobs.queue_faults("429")
+        started = time.monotonic()
+        client.listing("/data/projects")
+        waited = time.monotonic() - started
+    assert [r.status for r in emu.requests if r.path == "/data/projects"] == [429, 200]
+    assert waited >= 1.0  # the server's Retry-After, not the client's 10 ms backoff

@@ -59,7 +59,8 @@ class Knobs:
         self._queued: list[str | None] = []
 
     def queue_faults(self, *outcomes: str | None) -> None:
-        """Script the next requests' fates exactly ("503", "drop" or None for a normal answer),
+        """Script the next requests' fates exactly ("503", "drop", "429" — too many requests,
+        with `Retry-After: 1` — or None for a normal answer),
         before the dice are consulted again — for tests that must count retries."""
         with self._lock:
             self._queued.extend(outcomes)
@@ -177,6 +178,11 @@ class EmulatorApp:
         if fault == "503":
             self._record(request, path, 503, "")
             return Response(status_page("Service Unavailable"), status=503, mimetype="text/html")
+        if fault == "429":
+            self._record(request, path, 429, "")
+            r = Response(status_page("Too Many Requests"), status=429, mimetype="text/html")
+            r.headers["Retry-After"] = "1"
+            return r
 
         match = self._match(path, request.method)
         login = self.auth.authenticate(request)
