@@ -6,7 +6,9 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -21,6 +23,8 @@ from xsync.render.markdown import render_markdown
 from xsync.render.text import render_text
 from xsync.xnat.client import XnatClient
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 
 def _render(plan: Plan, fmt: str, *, color: bool, show_unmanaged: bool) -> str:
     if fmt == "json":
@@ -30,7 +34,7 @@ def _render(plan: Plan, fmt: str, *, color: bool, show_unmanaged: bool) -> str:
     return render_text(plan, color=color, show_unmanaged=show_unmanaged)
 
 
-def _format_options(fn):  # type: ignore[no-untyped-def]
+def _format_options(fn: F) -> F:
     fn = click.option("--no-color", is_flag=True, help="No ANSI colour (also: NO_COLOR).")(fn)
     fn = click.option("--show-unmanaged", is_flag=True, help="List server objects the spec does not mention.")(fn)
     fn = click.option(

@@ -21,7 +21,7 @@ from xsync.plan.ops import (
     Operation,
 )
 
-FORMAT_VERSION = 1
+FORMAT_VERSION: Literal[1] = 1
 
 
 class _Frozen(BaseModel):

@@ -140,10 +140,10 @@ class _Resolver:
             written: Scan | None = session.scans.get(series.scan_id)
             outcome = match_scan_rules(self.spec.rules, series_attributes(series))
             for conflict in outcome.conflicts:
-                values = ", ".join(f"rule {i + 1} sets {v!r}" for i, v in conflict.values)
+                said = ", ".join(f"rule {i + 1} sets {v!r}" for i, v in conflict.values)
                 self.problem(
                     (*path, "dicom"),
-                    f"scan {series.scan_id} ({series.description!r}): rules disagree on {conflict.field}: {values}",
+                    f"scan {series.scan_id} ({series.description!r}): rules disagree on {conflict.field}: {said}",
                 )
             values = resolve_scan_fields(written, outcome, defaults)
             written_names = set(field_values(written)) if written is not None else set()

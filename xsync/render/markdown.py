@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from xsync.plan.ops import IMPORT_KINDS, Operation
+from xsync.plan.ops import IMPORT_KINDS, Operation, ResendInstances
 from xsync.plan.plan import Plan
 from xsync.render.text import Painter, operation_lines, summary_line
 from xsync.render.units import human_bytes, plural
@@ -40,7 +40,7 @@ def _kind_table(operations: tuple[Operation, ...]) -> list[str]:
         row = counts.setdefault(op.kind, [0, 0, 0])
         row[0] += 1
         if isinstance(op, IMPORT_KINDS):
-            row[1] += op.local_instances if op.kind == "resend_instances" else op.instances  # type: ignore[union-attr]
+            row[1] += op.local_instances if isinstance(op, ResendInstances) else op.instances
             row[2] += op.bytes
     lines = ["| action | count | files | size |", "|---|---:|---:|---:|"]
     for kind, label in _LABELS.items():

@@ -28,17 +28,17 @@ class BudgetedRetry(Retry):
         self.started = started
 
     def new(self, **kw: Any) -> BudgetedRetry:
-        retry: BudgetedRetry = super().new(**kw)  # type: ignore[assignment]
+        retry: BudgetedRetry = super().new(**kw)
         retry.budget = self.budget
         retry.started = self.started
         return retry
 
     def increment(self, *args: Any, **kwargs: Any) -> BudgetedRetry:
         started = self.started if self.started is not None else time.monotonic()
-        retry: BudgetedRetry = super().increment(*args, **kwargs)  # type: ignore[assignment]
+        retry: BudgetedRetry = super().increment(*args, **kwargs)
         retry.started = started
         if self.budget is not None and time.monotonic() - started > self.budget:
-            raise MaxRetryError(kwargs.get("_pool"), kwargs.get("url") or "", reason=kwargs.get("error"))
+            raise MaxRetryError(kwargs.get("_pool"), kwargs.get("url") or "", reason=kwargs.get("error"))  # type: ignore[arg-type]
         return retry
 
 
@@ -79,4 +79,4 @@ def _user_agent() -> str:
     from xsync import __version__
 
     # Not browser-like, so XNAT answers 401 (not a login redirect) and skips CSRF checks.
-    return f"xsync/{__version__} python-requests/{requests.__version__}"
+    return f"xsync/{__version__} python-requests/{requests.__version__}"  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ joined child, with empty cells when the parent has none.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from xsync.dicom.scanids import maybe_numeric_key
 from xsync.model.fields import FIELDS, FieldDef, Level
@@ -147,12 +147,12 @@ def parse_state(
     *,
     server: str,
     project: str,
-    subject_rows: list[Row],
-    experiment_rows: list[Row],
-    session_rows: Mapping[str, list[Row]],
-    scan_rows: Mapping[str, list[Row]],
-    typed_scan_rows: Mapping[str, Mapping[str, list[Row]]],
-    prearchive_rows: list[Row],
+    subject_rows: Sequence[Row],
+    experiment_rows: Sequence[Row],
+    session_rows: Mapping[str, Sequence[Row]],
+    scan_rows: Mapping[str, Sequence[Row]],
+    typed_scan_rows: Mapping[str, Mapping[str, Sequence[Row]]],
+    prearchive_rows: Sequence[Row],
 ) -> RemoteState:
     subject_field_names = [f.name for f in FIELDS[Level.SUBJECT].values() if not f.phi]
     session_keys = {f.name: _session_key(f) for f in FIELDS[Level.SESSION].values() if not f.phi}
