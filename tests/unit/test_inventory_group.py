@@ -8,8 +8,8 @@ from dataclasses import FrozenInstanceError
 import pytest
 
 from xsync.errors import Severity
+from xsync.inventory.fields import INSTANCE_FIELDS, Header
 from xsync.inventory.group import build_inventory
-from xsync.inventory.header import INSTANCE_FIELDS, Header
 from xsync.inventory.items import Item, ItemMaker, collect
 from xsync.inventory.read import CORRUPT, DICOMDIR, NOT_DICOM, TRUNCATED, UNREADABLE, Outcome
 from xsync.inventory.walk import FoundFile

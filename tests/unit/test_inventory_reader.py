@@ -13,7 +13,8 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from xsync.inventory.header import CHUNK, KEYWORDS, Header, NeedsFallback, parse
+from xsync.inventory.fields import KEYWORDS, Header
+from xsync.inventory.header import CHUNK, NeedsFallback, parse
 from xsync.inventory.read import (
     CORRUPT,
     DICOMDIR,

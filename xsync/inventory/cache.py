@@ -25,7 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
-from xsync.inventory.header import INSTANCE_FIELDS, Header
+from xsync.inventory.fields import INSTANCE_FIELDS, Header
 from xsync.inventory.items import Item, ItemMaker, Shared, collect
 from xsync.inventory.read import CORRUPT, DICOMDIR, NOT_DICOM, OK, TRUNCATED, UNREADABLE, Outcome
 from xsync.inventory.walk import FoundFile

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from functools import partial
 
 from xsync.errors import Diagnostic, Severity
-from xsync.inventory.header import INSTANCE_FIELDS, Header
+from xsync.inventory.fields import INSTANCE_FIELDS, Header
 from xsync.inventory.read import CORRUPT, DICOMDIR, NOT_DICOM, TRUNCATED, UNREADABLE, Outcome
 from xsync.inventory.walk import FoundFile
 from xsync.model.inventory import DicomFile

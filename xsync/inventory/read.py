@@ -17,22 +17,19 @@ import zlib
 from collections.abc import Sequence
 from typing import NamedTuple
 
+from xsync.inventory.fields import INSTANCE_FIELDS, WANTED, Header, decode
 from xsync.inventory.header import (
     CHUNK,
     EXPLICIT_VR_BE,
     EXPLICIT_VR_LE,
     IMPLICIT_VR_LE,
-    INSTANCE_FIELDS,
     MEDIA_STORAGE_DIRECTORY,
-    WANTED,
     DicomDir,
-    Header,
     NeedsFallback,
     NotDicom,
     ReadAt,
     Truncated,
     classify,
-    decode,
     parse,
 )
 
