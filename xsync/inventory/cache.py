@@ -208,13 +208,13 @@ class InventoryCache:
             dirs: dict[str, _Directory] = {}
             records: dict[str, list[str]] = {}
             where: dict[str, _Directory] = {}
-            for path, shared, text in self._rows(roots):
-                directory = dirs[path] = _Directory(shared)
+            for path, shared_text, text in self._rows(roots):
+                directory = dirs[path] = _Directory(shared_text)
                 prefix = path.rstrip(os.sep) + os.sep
                 listing = text.split(_LIST_SEP) if text else []
                 directory.count = len(listing)
-                for record in listing:
-                    fields = record.split(_FIELD_SEP)
+                for line in listing:
+                    fields = line.split(_FIELD_SEP)
                     records[prefix + fields[0]] = fields
                     where[prefix + fields[0]] = directory
             items: list[Item] = []
@@ -222,16 +222,16 @@ class InventoryCache:
             misses: list[FoundFile] = []
             make = maker.make
             for f in files:
-                fields = records.get(f.path)
-                if fields is None or fields[1] != f"{f.size} {f.mtime_ns} {f.inode}":
+                record = records.get(f.path)
+                if record is None or record[1] != f"{f.size} {f.mtime_ns} {f.inode}":
                     misses.append(f)
-                elif len(fields) == 9 and fields[3] == OK:  # the usual record: one DICOM object
-                    shared = where[f.path].shared(fields[8])
+                elif len(record) == 9 and record[3] == OK:  # the usual record: one DICOM object
+                    shared = where[f.path].shared(record[8])
                     items.append(
-                        make(f, fields[2] or None, int(fields[4]), fields[5] == "1", fields[6], fields[7], shared)
+                        make(f, record[2] or None, int(record[4]), record[5] == "1", record[6], record[7], shared)
                     )
                 else:
-                    other = _decode(f, fields, where[f.path], maker, items)
+                    other = _decode(f, record, where[f.path], maker, items)
                     if other:
                         others.append((f, other))
         except (sqlite3.Error, CacheCorrupt, ValueError, IndexError) as e:
@@ -279,12 +279,13 @@ class InventoryCache:
             records = []
             for name, f in files:
                 if f.path in fresh:
-                    fields = _encode(name, f, fresh[f.path], table)
+                    record = _encode(name, f, fresh[f.path], table)
                 else:
-                    fields = self._records.get(f.path)  # unchanged, or unreadable now (then dropped)
-                    if fields is None or fields[1] != _key(f):
+                    stored = self._records.get(f.path)  # unchanged, or unreadable now (then dropped)
+                    if stored is None or stored[1] != _key(f):
                         continue
-                records.append(_FIELD_SEP.join(fields))
+                    record = stored
+                records.append(_FIELD_SEP.join(record))
             rows.append((path, _LIST_SEP.join(table.texts), _LIST_SEP.join(records)))
         if not rows:
             return

@@ -111,6 +111,7 @@ def decode(found: list[tuple[tuple[int, int], bytes]], ts: str) -> Header:
     values[_TS_INDEX] = ts
     encodings: list[str] | None = None
     for (index, kind), data in found:
+        text: str | None
         try:
             text = data.decode("ascii")
         except UnicodeDecodeError:  # a VR without character set takes pydicom's default encoding

@@ -15,7 +15,7 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 from xsync.inventory.fields import INSTANCE_FIELDS, WANTED, Header, decode
 from xsync.inventory.header import (
@@ -209,7 +209,7 @@ def _read_zip(path: str) -> list[Entry]:
     return entries
 
 
-def _member_reader(fh: zipfile.ZipExtFile, head: bytes) -> ReadAt:
+def _member_reader(fh: IO[bytes], head: bytes) -> ReadAt:
     def read_at(offset: int, n: int) -> bytes:
         if offset + n <= len(head):
             return head[offset : offset + n]
