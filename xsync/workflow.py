@@ -35,9 +35,18 @@ def scan_spec_dicom(
     return scan(spec.dicom.roots, cache_path=cache, progress=progress, notify=notify)
 
 
+# When MR-only scan fields are managed, the scans' data types matter: an MR field PUT on a
+# secondary-capture scan is silently ignored by XNAT (XNAT-7176) and would never converge.
+TYPED_SCAN_PROBES = (
+    "xnat:mrScanData", "xnat:scScanData", "xnat:srScanData", "xnat:otherDicomScanData", "xnat:ctScanData",
+    "xnat:petScanData",
+)  # fmt: skip
+
+
 def scan_types_to_probe(spec: Spec) -> tuple[str, ...]:
-    """MR-only scan fields are read from the MR scans' own listing: probe it only when the spec
-    manages one of them (in a scan, a rule or the scan defaults)."""
+    """MR-only scan fields are read from the MR scans' own listing, and the other scans' types
+    are established too: probe only when the spec manages one of them (in a scan, a rule or the
+    scan defaults)."""
     managed: set[str] = set(field_values(spec.defaults.scan))
     managed.update(name for rule in spec.rules.scans for name in field_values(rule.set))
     managed.update(
@@ -47,7 +56,7 @@ def scan_types_to_probe(spec: Spec) -> tuple[str, ...]:
         for scan in session.scans.values()
         for name in field_values(scan)
     )
-    return ("xnat:mrScanData",) if managed & MR_SCAN_FIELDS else ()
+    return TYPED_SCAN_PROBES if managed & MR_SCAN_FIELDS else ()
 
 
 def read_remote(client: XnatClient, spec: Spec) -> RemoteState:

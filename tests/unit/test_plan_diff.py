@@ -277,3 +277,11 @@ def test_scan_of_an_appended_series_is_updated_after_the_append() -> None:
     assert ops == [("append_series", "P/sub1/session1"), ("update_scan", "P/sub1/session1/scan:2")]
     update = result.operations[1]
     assert update.after_import and update.changes[0].before == "rfMRI_REST"
+
+
+def test_a_field_the_scan_type_lacks_is_a_conflict() -> None:
+    sc = RemoteScan("1", "xnat:scScanData", FrozenMap({"UID": "1.2.s1"}), FrozenMap())
+    result = diff(desired(scans={"1": DesiredScan("1", fv(coil="HEA"))}, study=None), R(scans={"1": sc}).build())
+    assert [str(c) for c in result.conflicts] == [
+        "P/sub1/session1/scan:1: the scan is a xnat:scScanData, which has no coil"
+    ]

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from xsync.model.address import Address
 from xsync.model.desired import DesiredScan, DesiredSession, DesiredState, DesiredSubject, FieldValue, LocalSeries
-from xsync.model.fields import Level, field_def
+from xsync.model.fields import Level, field_def, has_field
 from xsync.model.remote import RemoteScan, RemoteSession, RemoteState, RemoteSubject
 from xsync.model.values import same_value
 from xsync.plan.ops import (
@@ -305,6 +305,15 @@ def _diff_scan(b: _Buckets, rs: RemoteSession, addr: Address, ds: DesiredScan, s
             b.delete_scans.append(DeleteScan(address=addr, session_id=rs.id, files=remote_scan.dicom_file_count))
         return
     if remote_scan is not None:
+        if remote_scan.xsi_type:
+            lacking = [
+                n for n in ds.fields if (d := field_def(Level.SCAN, n)) and not has_field(remote_scan.xsi_type, d)
+            ]
+            if lacking:
+                b.conflicts.append(
+                    Conflict(addr, f"the scan is a {remote_scan.xsi_type}, which has no {', '.join(lacking)}")
+                )
+                return
         changes = field_changes(Level.SCAN, ds.fields, remote_scan.fields)
         if changes:
             b.scans.append(UpdateScan(address=addr, session_id=rs.id, xsi_type=remote_scan.xsi_type, changes=changes))
