@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from xsync.emulator import Emulator, EmulatorConfig
 
@@ -57,3 +58,11 @@ def emulator(request: pytest.FixtureRequest) -> Iterator[Emulator]:
     overrides: dict[str, Any] = {"projects": ("P",), **getattr(request, "param", {})}
     with Emulator(EmulatorConfig(**overrides)) as emu:
         yield emu
+
+
+@pytest.fixture
+def admin_http(emulator: Emulator) -> requests.Session:
+    """A requests session that logs in to `emulator` as admin:admin (HTTP Basic)."""
+    session = requests.Session()
+    session.auth = ("admin", "admin")
+    return session

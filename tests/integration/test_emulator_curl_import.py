@@ -10,22 +10,17 @@ its bytes. The resulting prearchive row / archived session is then read over HTT
 from __future__ import annotations
 
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
-from xsync.emulator import Emulator, EmulatorConfig
+from xsync.emulator import Emulator
 from xsync.testing.dicomgen import StudySpec, zip_study
 
 CURL = "/usr/bin/curl"
 
-
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig(projects=("CCF_TEST",), quiet_seconds=60)) as e:
-        yield e
+pytestmark = pytest.mark.parametrize("emulator", [{"projects": ("CCF_TEST",), "quiet_seconds": 60}], indirect=True)
 
 
 @pytest.fixture
@@ -33,8 +28,8 @@ def dicoms(tmp_path: Path) -> Path:
     return zip_study(StudySpec(), tmp_path / "dicoms.zip")
 
 
-def curl_import(emu: Emulator, dicoms: Path, dest: str) -> str:
-    host = emu.url.removeprefix("http://")
+def curl_import(emulator: Emulator, dicoms: Path, dest: str) -> str:
+    host = emulator.url.removeprefix("http://")
     command = [
         CURL, "-u", "admin:admin", "-X", "POST",
         f"http://{host}/REST/services/import?inbody=true&import-handler=DICOM-zip&dest={dest}",
@@ -44,26 +39,24 @@ def curl_import(emu: Emulator, dicoms: Path, dest: str) -> str:
     return done.stdout.decode()  # bytes first: text mode would turn the CRLF into LF
 
 
-def admin() -> requests.Session:
-    s = requests.Session()
-    s.auth = ("admin", "admin")
-    return s
-
-
-def test_curl_import_to_the_prearchive(emu: Emulator, dicoms: Path) -> None:
-    body = curl_import(emu, dicoms, "/prearchive/projects/CCF_TEST")
+def test_curl_import_to_the_prearchive(emulator: Emulator, admin_http: requests.Session, dicoms: Path) -> None:
+    body = curl_import(emulator, dicoms, "/prearchive/projects/CCF_TEST")
     assert body.startswith("/data/prearchive/projects/CCF_TEST/") and body.endswith("/SYN001\r\n")
-    rows = admin().get(emu.url + "/data/prearchive/projects/CCF_TEST", params={"format": "json"}).json()
+    rows = admin_http.get(emulator.url + "/data/prearchive/projects/CCF_TEST", params={"format": "json"}).json()
     (row,) = rows["ResultSet"]["Result"]
     assert ("/data" + row["url"] + "\r\n", row["status"]) == (body, "READY")
-    scans = admin().get(emu.url + body.strip() + "/scans", params={"format": "json"}).json()["ResultSet"]["Result"]
+    scans = admin_http.get(emulator.url + body.strip() + "/scans", params={"format": "json"}).json()["ResultSet"][
+        "Result"
+    ]
     assert [s["ID"] for s in scans] == ["1", "2"]
 
 
-def test_curl_import_to_the_archive(emu: Emulator, dicoms: Path) -> None:
+def test_curl_import_to_the_archive(emulator: Emulator, admin_http: requests.Session, dicoms: Path) -> None:
     dest = "/archive/projects/CCF_TEST/subjects/sub1/experiments/session1"
-    assert curl_import(emu, dicoms, dest) == f"/data{dest}\r\n"
-    r = admin().get(emu.url + "/data/projects/CCF_TEST/subjects/sub1/experiments/session1", params={"format": "json"})
+    assert curl_import(emulator, dicoms, dest) == f"/data{dest}\r\n"
+    r = admin_http.get(
+        emulator.url + "/data/projects/CCF_TEST/subjects/sub1/experiments/session1", params={"format": "json"}
+    )
     assert r.status_code == 200
     session = r.json()["items"][0]
     scans = next(c["items"] for c in session["children"] if c["field"] == "scans/scan")

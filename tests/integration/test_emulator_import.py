@@ -8,60 +8,56 @@ import io
 import re
 import tarfile
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
 
 from xsync.dicom.naming import template_file_name
-from xsync.emulator import Emulator, EmulatorConfig
+from xsync.emulator import Emulator
 from xsync.testing.dicomgen import SeriesSpec, StudySpec, instance_uid, make_dataset, to_bytes, zip_study
 
 IMPORT = "/data/services/import"
 URI_LINE = re.compile(r"^/data/prearchive/projects/(\w+)/(\d{8}_\d{9})/([\w-]+)\r\n$")
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    # A quiet period longer than any test: rows stay RECEIVING unless a test builds them.
-    with Emulator(EmulatorConfig(projects=("CCF_TEST", "OTHER"), quiet_seconds=60)) as e:
-        yield e
-
-
-@pytest.fixture
-def http(emu: Emulator) -> requests.Session:
-    s = requests.Session()
-    s.auth = ("admin", "admin")
-    return s
+pytestmark = pytest.mark.parametrize(
+    "emulator", [{"projects": ("CCF_TEST", "OTHER"), "quiet_seconds": 60}], indirect=True
+)
 
 
 def study_zip(tmp_path: Path, study: StudySpec, extra: tuple[tuple[str, bytes], ...] = ()) -> bytes:
     return zip_study(study, tmp_path / f"{study.seed}-{len(extra)}.zip", extra=extra).read_bytes()
 
 
-def rows(emu: Emulator, http: requests.Session, project: str = "") -> list[dict[str, str]]:
+def rows(emulator: Emulator, admin_http: requests.Session, project: str = "") -> list[dict[str, str]]:
     path = f"/data/prearchive/projects/{project}" if project else "/data/prearchive/projects"
-    r = http.get(emu.url + path, params={"format": "json"})
+    r = admin_http.get(emulator.url + path, params={"format": "json"})
     assert r.status_code == 200
     return r.json()["ResultSet"]["Result"]
 
 
-def post(emu: Emulator, http: requests.Session, data: bytes | None = None, **kw: object) -> requests.Response:
-    return http.post(emu.url + IMPORT, data=data, **kw)  # type: ignore[arg-type]
+def post(
+    emulator: Emulator, admin_http: requests.Session, data: bytes | None = None, **kw: object
+) -> requests.Response:
+    return admin_http.post(emulator.url + IMPORT, data=data, **kw)  # type: ignore[arg-type]
 
 
-def experiment_ids(emu: Emulator, http: requests.Session, project: str = "CCF_TEST") -> list[str]:
-    r = http.get(f"{emu.url}/data/projects/{project}/experiments", params={"format": "json"})
+def post_zip(emulator: Emulator, admin_http: requests.Session, body: bytes, **params: str) -> requests.Response:
+    return post(emulator, admin_http, body, params=params, headers={"Content-Type": "application/zip"})
+
+
+def experiment_ids(emulator: Emulator, admin_http: requests.Session, project: str = "CCF_TEST") -> list[str]:
+    r = admin_http.get(f"{emulator.url}/data/projects/{project}/experiments", params={"format": "json"})
     return [row["label"] for row in r.json()["ResultSet"]["Result"]]
 
 
 # -- body forms, handlers, response ---------------------------------------------------------
-def test_inbody_zip_to_a_prearchive_dest(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
+def test_inbody_zip_to_a_prearchive_dest(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
     body = study_zip(tmp_path, StudySpec())
     r = post(
-        emu,
-        http,
+        emulator,
+        admin_http,
         body,
         params={"inbody": "true", "import-handler": "DICOM-zip", "dest": "/prearchive/projects/CCF_TEST"},
     )
@@ -69,7 +65,7 @@ def test_inbody_zip_to_a_prearchive_dest(emu: Emulator, http: requests.Session, 
     assert r.headers["Content-Type"].startswith("text/uri-list")
     m = URI_LINE.match(r.text)
     assert m and m.group(1) == "CCF_TEST" and m.group(3) == "SYN001"
-    (row,) = rows(emu, http, "CCF_TEST")
+    (row,) = rows(emulator, admin_http, "CCF_TEST")
     # A dest makes DICOM-zip build at once; a prearchive dest leaves it there, READY.
     assert (row["status"], row["url"], row["name"], row["subject"]) == (
         "READY",
@@ -80,56 +76,68 @@ def test_inbody_zip_to_a_prearchive_dest(emu: Emulator, http: requests.Session, 
 
 
 def test_zip_content_type_needs_no_inbody_and_defaults_to_dicom_zip(
-    emu: Emulator, http: requests.Session, tmp_path: Path
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
 ) -> None:
     body = study_zip(tmp_path, StudySpec(study_description="CCF_TEST"))
-    r = post(emu, http, body, headers={"Content-Type": "application/zip"})
+    r = post_zip(emulator, admin_http, body)
     assert r.status_code == 200 and URI_LINE.match(r.text)
-    (row,) = rows(emu, http)
+    (row,) = rows(emulator, admin_http)
     assert (row["project"], row["status"]) == ("CCF_TEST", "RECEIVING")  # no dest: the idle rebuilder's turn
 
 
 def test_repeated_uploads_of_one_study_return_the_same_uri(
-    emu: Emulator, http: requests.Session, tmp_path: Path
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
 ) -> None:
     whole = StudySpec(study_description="CCF_TEST")
     first = study_zip(tmp_path, whole.with_series(whole.series[0]))
     second = study_zip(tmp_path / "b", whole.with_series(SeriesSpec(2, "T2w_SPC", uid=whole.series_uid(1))))
-    uris = [post(emu, http, b, headers={"Content-Type": "application/zip"}).text for b in (first, second)]
+    uris = [post_zip(emulator, admin_http, b).text for b in (first, second)]
     assert uris[0] == uris[1]
-    (row,) = rows(emu, http)
-    r = http.post(emu.url + uris[0].strip(), params={"action": "build"})
+    (row,) = rows(emulator, admin_http)
+    r = admin_http.post(emulator.url + uris[0].strip(), params={"action": "build"})
     assert r.status_code == 200
-    scans = http.get(emu.url + uris[0].strip() + "/scans", params={"format": "json"}).json()["ResultSet"]["Result"]
+    scans = admin_http.get(emulator.url + uris[0].strip() + "/scans", params={"format": "json"}).json()["ResultSet"][
+        "Result"
+    ]
     assert [s["ID"] for s in scans] == ["1", "2"]
 
 
-def test_multipart_with_one_file_and_form_fields(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
+def test_multipart_with_one_file_and_form_fields(
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
+) -> None:
     body = study_zip(tmp_path, StudySpec())
-    r = post(emu, http, files={"file": ("study.zip", body)}, data={"dest": "/prearchive/projects/OTHER"})
+    r = post(emulator, admin_http, files={"file": ("study.zip", body)}, data={"dest": "/prearchive/projects/OTHER"})
     assert r.status_code == 200
     assert URI_LINE.match(r.text).group(1) == "OTHER"  # type: ignore[union-attr]
 
 
-def test_refused_body_forms(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
+def test_refused_body_forms(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
     body = study_zip(tmp_path, StudySpec())
     two = {"a": ("a.zip", body), "b": ("b.zip", body)}
     cases = [
-        (post(emu, http, files=two), 400, "Importer is limited to one uploaded resource at a time."),
-        (post(emu, http, params={"inbody": "true"}, files={"a": ("a.zip", body)}), 406, "In-body File posts"),
-        (post(emu, http, params={"import-handler": "Nonsense"}, data=body), 404, "Unknown importer implementation"),
-        (post(emu, http), 400, "Unable to identify upload format."),
+        (post(emulator, admin_http, files=two), 400, "Importer is limited to one uploaded resource at a time."),
         (
-            post(emu, http, b"plain bytes", headers={"Content-Type": "application/octet-stream"}),
+            post(emulator, admin_http, params={"inbody": "true"}, files={"a": ("a.zip", body)}),
+            406,
+            "In-body File posts",
+        ),
+        (
+            post(emulator, admin_http, params={"import-handler": "Nonsense"}, data=body),
+            404,
+            "Unknown importer implementation",
+        ),
+        (post(emulator, admin_http), 400, "Unable to identify upload format."),
+        (
+            post(emulator, admin_http, b"plain bytes", headers={"Content-Type": "application/octet-stream"}),
             400,
             "Unsupported format UNKNOWN",
         ),
-        (http.get(emu.url + IMPORT), 405, "Method Not Allowed"),
+        (admin_http.get(emulator.url + IMPORT), 405, "Method Not Allowed"),
     ]
     for response, status, message in cases:
         assert response.status_code == status, message
         assert f"<h3>{message}" in response.text
-    assert rows(emu, http) == []
+    assert rows(emulator, admin_http) == []
 
 
 @pytest.mark.parametrize(
@@ -143,31 +151,30 @@ def test_refused_body_forms(emu: Emulator, http: requests.Session, tmp_path: Pat
     ],
 )
 def test_bad_dest_is_a_400_and_imports_nothing(
-    emu: Emulator, http: requests.Session, tmp_path: Path, dest: str
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path, dest: str
 ) -> None:
-    r = post(
-        emu, http, study_zip(tmp_path, StudySpec()), params={"dest": dest}, headers={"Content-Type": "application/zip"}
-    )
+    r = post_zip(emulator, admin_http, study_zip(tmp_path, StudySpec()), dest=dest)
     assert r.status_code == 400
     assert "<h3>Parameter dest format error</h3>" in r.text
-    assert rows(emu, http) == []
+    assert rows(emulator, admin_http) == []
 
 
-def test_unknown_parameters_are_ignored(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
-    r = post(
-        emu,
-        http,
+def test_unknown_parameters_are_ignored(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
+    r = post_zip(
+        emulator,
+        admin_http,
         study_zip(tmp_path, StudySpec()),
-        params={"tiggerPipelines": "false", "whatever": "1", "dest": "/REST/prearchive/projects/CCF_TEST"},
-        headers={"Content-Type": "application/zip"},
+        **{"tiggerPipelines": "false", "whatever": "1", "dest": "/REST/prearchive/projects/CCF_TEST"},
     )
     assert r.status_code == 200 and URI_LINE.match(r.text)
 
 
 # -- routing -------------------------------------------------------------------------------
-def test_routing_by_comments_description_and_names(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
+def test_routing_by_comments_description_and_names(
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
+) -> None:
     def upload(study: StudySpec) -> str:
-        r = post(emu, http, study_zip(tmp_path / study.seed, study), headers={"Content-Type": "application/zip"})
+        r = post_zip(emulator, admin_http, study_zip(tmp_path / study.seed, study))
         assert r.status_code == 200
         return r.text.strip()
 
@@ -179,7 +186,7 @@ def test_routing_by_comments_description_and_names(emu: Emulator, http: requests
     assert re.fullmatch(r"/data/prearchive/projects/CCF_TEST/\d{8}_\d{9}/session1", by_comment)
     assert re.fullmatch(r"/data/prearchive/projects/OTHER/\d{8}_\d{9}/MR_001", by_description)
     assert re.fullmatch(r"/data/prearchive/projects/Unassigned/\d{8}_\d{9}/SYN001", unassigned)
-    subjects = {r["name"]: (r["subject"], r["autoarchive"]) for r in rows(emu, http)}
+    subjects = {r["name"]: (r["subject"], r["autoarchive"]) for r in rows(emulator, admin_http)}
     assert subjects == {
         "session1": ("sub1", "Manual"),
         "MR_001": ("Doe_John", "Manual"),
@@ -187,71 +194,72 @@ def test_routing_by_comments_description_and_names(emu: Emulator, http: requests
     }
 
 
-def test_explicit_parameters_and_lowercase_names(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
+def test_explicit_parameters_and_lowercase_names(
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
+) -> None:
     comments = "Project:OTHER Subject:s Session:e"
     body = study_zip(tmp_path, StudySpec(patient_comments=comments))
     upper = {"PROJECT_ID": "CCF_TEST", "SUBJECT_ID": "S1", "EXPT_LABEL": "E1"}
-    assert "/CCF_TEST/" in post(emu, http, body, params=upper, headers={"Content-Type": "application/zip"}).text
+    assert "/CCF_TEST/" in post_zip(emulator, admin_http, body, **upper).text
     # DICOM-zip (1.8.10+) also takes xnatpy's lower-case names.
     lower = {"project": "CCF_TEST", "subject": "S2", "session": "E2"}
-    assert "/E2\r\n" in post(emu, http, body, params=lower, headers={"Content-Type": "application/zip"}).text
+    assert "/E2\r\n" in post_zip(emulator, admin_http, body, **lower).text
     # gradual-DICOM takes only the project from dest; the session still comes from the headers.
     one = to_bytes(make_dataset(StudySpec(patient_comments=comments), 0, 1))
     r = post(
-        emu,
-        http,
+        emulator,
+        admin_http,
         one,
         params={"dest": "/archive/projects/CCF_TEST/subjects/X/experiments/Y"},
         headers={"Content-Type": "application/dicom"},
     )
     assert re.fullmatch(r"/data/prearchive/projects/CCF_TEST/\d{8}_\d{9}/e\r\n", r.text)
-    got = {r["name"]: r["subject"] for r in rows(emu, http, "CCF_TEST")}
+    got = {r["name"]: r["subject"] for r in rows(emulator, admin_http, "CCF_TEST")}
     assert got == {"E1": "S1", "E2": "S2", "e": "s"}
 
 
 # -- gradual-DICOM and file names ----------------------------------------------------------
-def prearchive_files(emu: Emulator, http: requests.Session, uri: str, scan: str) -> list[str]:
-    http.post(emu.url + uri, params={"action": "build"})
-    r = http.get(f"{emu.url}{uri}/scans/{scan}/resources/DICOM/files", params={"format": "json"})
+def prearchive_files(emulator: Emulator, admin_http: requests.Session, uri: str, scan: str) -> list[str]:
+    admin_http.post(emulator.url + uri, params={"action": "build"})
+    r = admin_http.get(f"{emulator.url}{uri}/scans/{scan}/resources/DICOM/files", params={"format": "json"})
     return sorted(f["Name"] for f in r.json()["ResultSet"]["Result"])
 
 
-def test_gradual_dicom_names_and_shared_session(emu: Emulator, http: requests.Session) -> None:
+def test_gradual_dicom_names_and_shared_session(emulator: Emulator, admin_http: requests.Session) -> None:
     study = StudySpec(study_description="CCF_TEST")
     uris = []
     for n in (1, 2):
         data = to_bytes(make_dataset(study, 0, n))
-        r = post(emu, http, data, headers={"Content-Type": "application/dicom"})  # no handler: gradual-DICOM
+        r = post(emulator, admin_http, data, headers={"Content-Type": "application/dicom"})  # no handler: gradual-DICOM
         assert r.status_code == 200
         uris.append(r.text)
     assert uris[0] == uris[1]
     # An in-body object is named `upload.dcm` (XNAT derives it from the Content-Type); the next
     # one finds that name taken by another instance and gets the template name.
     template = template_file_name(study.uid, "1", "2", study.series[0].sop_class_uid, instance_uid(study, 0, 2))
-    assert prearchive_files(emu, http, uris[0].strip(), "1") == sorted(["upload.dcm", template])
+    assert prearchive_files(emulator, admin_http, uris[0].strip(), "1") == sorted(["upload.dcm", template])
 
 
 def test_rename_gives_template_names_and_otherwise_entry_names(
-    emu: Emulator, http: requests.Session, tmp_path: Path
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
 ) -> None:
     study = StudySpec().with_series(SeriesSpec(7, "T1", instances=2))
     body = study_zip(tmp_path, study)
-    kept = post(
-        emu, http, body, params={"PROJECT_ID": "CCF_TEST"}, headers={"Content-Type": "application/zip"}
-    ).text.strip()
-    assert prearchive_files(emu, http, kept, "7") == ["0001.dcm", "0002.dcm"]  # entry `7/0001.dcm`, base name kept
-    renamed = post(
-        emu, http, body, params={"PROJECT_ID": "OTHER", "rename": "true"}, headers={"Content-Type": "application/zip"}
-    ).text.strip()
+    kept = post_zip(emulator, admin_http, body, PROJECT_ID="CCF_TEST").text.strip()
+    assert prearchive_files(emulator, admin_http, kept, "7") == [
+        "0001.dcm",
+        "0002.dcm",
+    ]  # entry `7/0001.dcm`, base name kept
+    renamed = post_zip(emulator, admin_http, body, PROJECT_ID="OTHER", rename="true").text.strip()
     expected = [
         template_file_name(study.uid, "7", str(n), study.series[0].sop_class_uid, instance_uid(study, 0, n))
         for n in (1, 2)
     ]
-    assert prearchive_files(emu, http, renamed, "7") == sorted(expected)
+    assert prearchive_files(emulator, admin_http, renamed, "7") == sorted(expected)
 
 
 @pytest.mark.parametrize("kind", ["tar", "tgz"])
-def test_tar_and_tgz(emu: Emulator, http: requests.Session, kind: str) -> None:
+def test_tar_and_tgz(emulator: Emulator, admin_http: requests.Session, kind: str) -> None:
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz" if kind == "tgz" else "w") as tf:
         for n in (1, 2):
@@ -260,68 +268,55 @@ def test_tar_and_tgz(emu: Emulator, http: requests.Session, kind: str) -> None:
             info.size = len(data)
             tf.addfile(info, io.BytesIO(data))
     name = "study.tgz" if kind == "tgz" else "study.tar"
-    by_name = post(emu, http, files={"f": (name, buf.getvalue())}, params={"PROJECT_ID": "CCF_TEST"})
-    by_bytes = post(emu, http, buf.getvalue(), params={"inbody": "true", "PROJECT_ID": "OTHER"})
+    by_name = post(emulator, admin_http, files={"f": (name, buf.getvalue())}, params={"PROJECT_ID": "CCF_TEST"})
+    by_bytes = post(emulator, admin_http, buf.getvalue(), params={"inbody": "true", "PROJECT_ID": "OTHER"})
     assert (by_name.status_code, by_bytes.status_code) == (200, 200)
-    assert len(rows(emu, http)) == 2
+    assert len(rows(emulator, admin_http)) == 2
 
 
 # -- bad input: documented 4xx, state as before ----------------------------------------------
-def test_malformed_zip_changes_nothing(emu: Emulator, http: requests.Session) -> None:
+def test_malformed_zip_changes_nothing(emulator: Emulator, admin_http: requests.Session) -> None:
     for body in (b"PK\x03\x04" + b"\x00garbage" * 20, b"PK\x05\x06" + b"\x00" * 5):
-        r = post(emu, http, body, params={"inbody": "true"})
+        r = post(emulator, admin_http, body, params={"inbody": "true"})
         assert r.status_code == 400 and "<h3>unable to read data from file</h3>" in r.text
-    assert rows(emu, http) == []
-    assert http.get(emu.url + "/data/projects", params={"format": "json"}).status_code == 200  # still serving
+    assert rows(emulator, admin_http) == []
+    assert (
+        admin_http.get(emulator.url + "/data/projects", params={"format": "json"}).status_code == 200
+    )  # still serving
 
 
 def test_a_bad_entry_stops_the_upload_and_marks_what_arrived(
-    emu: Emulator, http: requests.Session, tmp_path: Path
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
 ) -> None:
     body = study_zip(tmp_path, StudySpec(study_description="CCF_TEST"), extra=(("README.txt", b"not DICOM"),))
-    r = post(emu, http, body, headers={"Content-Type": "application/zip"})
+    r = post_zip(emulator, admin_http, body)
     assert r.status_code == 400 and "<h3>unable to read DICOM object README.txt</h3>" in r.text
     # The entries before the bad one stay; their session is ERROR so nothing archives a part.
-    (row,) = rows(emu, http)
+    (row,) = rows(emulator, admin_http)
     assert row["status"] == "ERROR"
     # Sending the study again (without the junk) reopens the same session.
-    again = post(
-        emu,
-        http,
-        study_zip(tmp_path / "ok", StudySpec(study_description="CCF_TEST")),
-        headers={"Content-Type": "application/zip"},
-    )
+    again = post_zip(emulator, admin_http, study_zip(tmp_path / "ok", StudySpec(study_description="CCF_TEST")))
     assert again.status_code == 200 and again.text.strip() == "/data" + row["url"]
-    assert rows(emu, http)[0]["status"] == "RECEIVING"
+    assert rows(emulator, admin_http)[0]["status"] == "RECEIVING"
 
 
-def test_ignore_unparsable_skips_non_dicom_entries(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
+def test_ignore_unparsable_skips_non_dicom_entries(
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
+) -> None:
     body = study_zip(tmp_path, StudySpec(), extra=(("README.txt", b"not DICOM"), ("__MACOSX/._x", b"\x00\x05")))
-    r = post(
-        emu,
-        http,
-        body,
-        params={"Ignore-Unparsable": "true", "dest": "/prearchive/projects/CCF_TEST"},
-        headers={"Content-Type": "application/zip"},
-    )
+    r = post_zip(emulator, admin_http, body, **{"Ignore-Unparsable": "true", "dest": "/prearchive/projects/CCF_TEST"})
     assert r.status_code == 200
-    (row,) = rows(emu, http)
+    (row,) = rows(emulator, admin_http)
     assert row["status"] == "READY"
     junk_only = io.BytesIO()
     with zipfile.ZipFile(junk_only, "w") as zf:
         zf.writestr("a.txt", "hello")
-    r = post(
-        emu,
-        http,
-        junk_only.getvalue(),
-        params={"Ignore-Unparsable": "true"},
-        headers={"Content-Type": "application/zip"},
-    )
+    r = post_zip(emulator, admin_http, junk_only.getvalue(), **{"Ignore-Unparsable": "true"})
     assert r.status_code == 400 and "<h3>unable to read DICOM object a.txt</h3>" in r.text
-    assert len(rows(emu, http)) == 1
+    assert len(rows(emulator, admin_http)) == 1
 
 
-def test_truncated_and_uid_less_objects(emu: Emulator, http: requests.Session) -> None:
+def test_truncated_and_uid_less_objects(emulator: Emulator, admin_http: requests.Session) -> None:
     whole = to_bytes(make_dataset(StudySpec(), 0, 1))
     no_uid = make_dataset(StudySpec(), 0, 2)
     no_uid.SOPInstanceUID = ""
@@ -331,18 +326,20 @@ def test_truncated_and_uid_less_objects(emu: Emulator, http: requests.Session) -
         (to_bytes(no_uid, preamble=False), "object upload.dcm contains no SOP Instance UID"),
     ]
     for data, message in cases:
-        r = post(emu, http, data, params={"PROJECT_ID": "CCF_TEST"}, headers={"Content-Type": "application/dicom"})
+        r = post(
+            emulator, admin_http, data, params={"PROJECT_ID": "CCF_TEST"}, headers={"Content-Type": "application/dicom"}
+        )
         assert r.status_code == 400 and f"<h3>{message}</h3>" in r.text
-    assert rows(emu, http) == []
+    assert rows(emulator, admin_http) == []
 
 
 def test_a_bad_entry_with_an_archive_dest_archives_nothing(
-    emu: Emulator, http: requests.Session, tmp_path: Path
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
 ) -> None:
     body = study_zip(tmp_path, StudySpec(), extra=(("notes.txt", b"x"),))
     r = post(
-        emu,
-        http,
+        emulator,
+        admin_http,
         body,
         params={
             "inbody": "true",
@@ -351,66 +348,44 @@ def test_a_bad_entry_with_an_archive_dest_archives_nothing(
         },
     )
     assert r.status_code == 400
-    assert experiment_ids(emu, http) == []
-    assert [row["status"] for row in rows(emu, http)] == ["ERROR"]
+    assert experiment_ids(emulator, admin_http) == []
+    assert [row["status"] for row in rows(emulator, admin_http)] == ["ERROR"]
 
 
 # -- archive destinations and the legacy SI importer ------------------------------------------
-def test_archive_dest_archives_synchronously(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
+def test_archive_dest_archives_synchronously(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
     dest = "/archive/projects/CCF_TEST/subjects/sub1/experiments/session1"
-    r = post(
-        emu,
-        http,
-        study_zip(tmp_path, StudySpec()),
-        params={"import-handler": "DICOM-zip", "dest": dest},
-        headers={"Content-Type": "application/zip"},
+    r = post_zip(
+        emulator, admin_http, study_zip(tmp_path, StudySpec()), **{"import-handler": "DICOM-zip", "dest": dest}
     )
     assert r.status_code == 200
     assert r.text == f"/data{dest}\r\n"
-    assert rows(emu, http) == []
-    item = http.get(emu.url + f"/data{dest}", params={"format": "json"}).json()["items"][0]
+    assert rows(emulator, admin_http) == []
+    item = admin_http.get(emulator.url + f"/data{dest}", params={"format": "json"}).json()["items"][0]
     assert item["meta"]["xsi:type"] == "xnat:mrSessionData"
     assert item["data_fields"]["label"] == "session1"
-    on_disk = sorted(p.relative_to(emu.store.root).as_posix() for p in (emu.store.root / "archive").rglob("*.dcm"))
+    on_disk = sorted(
+        p.relative_to(emulator.store.root).as_posix() for p in (emulator.store.root / "archive").rglob("*.dcm")
+    )
     assert on_disk[0] == "archive/CCF_TEST/arc001/session1/SCANS/1/DICOM/0001.dcm"
     assert len(on_disk) == 6
-    catalog = emu.store.root / "archive/CCF_TEST/arc001/session1/SCANS/2/DICOM/scan_2_catalog.xml"
+    catalog = emulator.store.root / "archive/CCF_TEST/arc001/session1/SCANS/2/DICOM/scan_2_catalog.xml"
     assert catalog.read_text().count("<cat:entry ") == 3
     # Again, without overwrite: the session exists and merging was not asked for.
-    again = post(
-        emu, http, study_zip(tmp_path, StudySpec()), params={"dest": dest}, headers={"Content-Type": "application/zip"}
-    )
+    again = post_zip(emulator, admin_http, study_zip(tmp_path, StudySpec()), dest=dest)
     assert again.status_code == 409 and "<h3>Session already exists, retry with overwrite enabled</h3>" in again.text
     # With overwrite=append the instances are already there: duplicates are refused ...
-    dup = post(
-        emu,
-        http,
-        study_zip(tmp_path, StudySpec()),
-        params={"dest": dest, "overwrite": "append"},
-        headers={"Content-Type": "application/zip"},
-    )
+    dup = post_zip(emulator, admin_http, study_zip(tmp_path, StudySpec()), dest=dest, overwrite="append")
     assert dup.status_code == 409 and "<h3>Duplicate DICOM file uploaded.</h3>" in dup.text
     # ... and with overwrite=delete they replace the archived copies (nothing duplicated).
-    replaced = post(
-        emu,
-        http,
-        study_zip(tmp_path, StudySpec()),
-        params={"dest": dest, "overwrite": "delete"},
-        headers={"Content-Type": "application/zip"},
-    )
+    replaced = post_zip(emulator, admin_http, study_zip(tmp_path, StudySpec()), dest=dest, overwrite="delete")
     assert replaced.status_code == 200
-    assert len(list((emu.store.root / "archive").rglob("*.dcm"))) == 6
+    assert len(list((emulator.store.root / "archive").rglob("*.dcm"))) == 6
 
 
-def test_si_importer(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
+def test_si_importer(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
     one = study_zip(tmp_path / "one", StudySpec(study_description="CCF_TEST"))
-    r = post(
-        emu,
-        http,
-        one,
-        params={"import-handler": "SI", "dest": "/archive/projects/CCF_TEST"},
-        headers={"Content-Type": "application/zip"},
-    )
+    r = post_zip(emulator, admin_http, one, **{"import-handler": "SI", "dest": "/archive/projects/CCF_TEST"})
     assert (
         r.status_code == 200
         and r.text == "/data/archive/projects/CCF_TEST/subjects/Synthetic_Subject/experiments/SYN001\r\n"
@@ -419,15 +394,9 @@ def test_si_importer(emu: Emulator, http: requests.Session, tmp_path: Path) -> N
     with zipfile.ZipFile(two, "w") as zf:
         for seed in ("x", "y"):
             zf.writestr(f"{seed}.dcm", to_bytes(make_dataset(StudySpec(seed=seed, patient_id=seed), 0, 1)))
-    r = post(
-        emu,
-        http,
-        two.getvalue(),
-        params={"import-handler": "SI", "PROJECT_ID": "OTHER"},
-        headers={"Content-Type": "application/zip"},
-    )
+    r = post_zip(emulator, admin_http, two.getvalue(), **{"import-handler": "SI", "PROJECT_ID": "OTHER"})
     assert r.status_code == 400 and "<h3>Upload included files for multiple imaging sessions.</h3>" in r.text
     empty = io.BytesIO()
     zipfile.ZipFile(empty, "w").close()
-    r = post(emu, http, empty.getvalue(), params={"import-handler": "SI"}, headers={"Content-Type": "application/zip"})
+    r = post_zip(emulator, admin_http, empty.getvalue(), **{"import-handler": "SI"})
     assert r.status_code == 400 and "<h3>Upload did not include parsable files for session generation.</h3>" in r.text

@@ -7,13 +7,13 @@ from __future__ import annotations
 import io
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import requests
 
-from xsync.emulator import Emulator, EmulatorConfig
+from xsync.emulator import Emulator
 from xsync.testing.dicomgen import StudySpec, zip_study
 
 QUIET = 0.2
@@ -25,43 +25,38 @@ COLUMNS = [
 ]  # fmt: skip
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    config = EmulatorConfig(projects=("CCF_TEST", "OTHER"), quiet_seconds=QUIET, users={"admin": "admin", "bob": "bob"})
-    with Emulator(config) as e:
-        yield e
+pytestmark = pytest.mark.parametrize(
+    "emulator",
+    [{"projects": ("CCF_TEST", "OTHER"), "quiet_seconds": QUIET, "users": {"admin": "admin", "bob": "bob"}}],
+    indirect=True,
+)
 
 
-@pytest.fixture
-def http(emu: Emulator) -> requests.Session:
-    s = requests.Session()
-    s.auth = ("admin", "admin")
-    return s
-
-
-def upload(emu: Emulator, http: requests.Session, tmp_path: Path, study: StudySpec, **params: str) -> str:
+def upload(emulator: Emulator, admin_http: requests.Session, tmp_path: Path, study: StudySpec, **params: str) -> str:
     """Import a study (DICOM-zip, no dest: RECEIVING) and return its prearchive URI."""
     body = zip_study(study, tmp_path / f"{study.seed}-{len(list(tmp_path.iterdir()))}.zip").read_bytes()
-    r = http.post(
-        emu.url + "/data/services/import", data=body, params=params, headers={"Content-Type": "application/zip"}
+    r = admin_http.post(
+        emulator.url + "/data/services/import", data=body, params=params, headers={"Content-Type": "application/zip"}
     )
     assert r.status_code == 200, r.text
     return r.text.strip()
 
 
-def listing(emu: Emulator, http: requests.Session, path: str = "/data/prearchive/projects") -> list[dict[str, str]]:
-    r = http.get(emu.url + path, params={"format": "json"})
+def listing(
+    emulator: Emulator, admin_http: requests.Session, path: str = "/data/prearchive/projects"
+) -> list[dict[str, str]]:
+    r = admin_http.get(emulator.url + path, params={"format": "json"})
     assert r.status_code == 200
     return r.json()["ResultSet"]["Result"]
 
 
-def hold(emu: Emulator, seconds: float = HOLD) -> None:
+def hold(emulator: Emulator, seconds: float = HOLD) -> None:
     """Set the quiet period while running: HOLD keeps rows RECEIVING, QUIET lets them go."""
-    emu.prearchive_worker.quiet_seconds = seconds
+    emulator.prearchive_worker.quiet_seconds = seconds
 
 
-def row_of(emu: Emulator, http: requests.Session, uri: str) -> dict[str, str]:
-    (row,) = http.get(emu.url + uri, params={"format": "json"}).json()["ResultSet"]["Result"]
+def row_of(emulator: Emulator, admin_http: requests.Session, uri: str) -> dict[str, str]:
+    (row,) = admin_http.get(emulator.url + uri, params={"format": "json"}).json()["ResultSet"]["Result"]
     return row
 
 
@@ -72,8 +67,8 @@ def wait_for(condition: Callable[[], bool], timeout: float = 5.0) -> None:
         time.sleep(0.02)
 
 
-def archived(emu: Emulator, http: requests.Session, project: str, label: str) -> dict | None:
-    r = http.get(f"{emu.url}/data/projects/{project}/experiments/{label}", params={"format": "json"})
+def archived(emulator: Emulator, admin_http: requests.Session, project: str, label: str) -> dict | None:
+    r = admin_http.get(f"{emulator.url}/data/projects/{project}/experiments/{label}", params={"format": "json"})
     return r.json()["items"][0] if r.status_code == 200 else None
 
 
@@ -86,10 +81,10 @@ CCF = StudySpec(patient_comments="Project:CCF_TEST Subject:sub1 Session:session1
 
 
 # -- listing -------------------------------------------------------------------------------
-def test_listing_columns_statuses_and_filters(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
-    uri = upload(emu, http, tmp_path, CCF, prevent_auto_commit="true", SOURCE="script", VISIT="v1")
-    upload(emu, http, tmp_path, StudySpec(seed="u", study_description="nope"))  # Unassigned
-    r = http.get(emu.url + "/data/prearchive/projects", params={"format": "json"})
+def test_listing_columns_statuses_and_filters(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
+    uri = upload(emulator, admin_http, tmp_path, CCF, prevent_auto_commit="true", SOURCE="script", VISIT="v1")
+    upload(emulator, admin_http, tmp_path, StudySpec(seed="u", study_description="nope"))  # Unassigned
+    r = admin_http.get(emulator.url + "/data/prearchive/projects", params={"format": "json"})
     assert list(r.json()) == ["ResultSet"] and list(r.json()["ResultSet"]) == ["Result"]  # no totalRecords, no title
     rows = r.json()["ResultSet"]["Result"]
     assert {row["project"] for row in rows} == {"CCF_TEST", "Unassigned"}
@@ -106,175 +101,171 @@ def test_listing_columns_statuses_and_filters(emu: Emulator, http: requests.Sess
         "v1",
     )
     assert row["timestamp"] == uri.split("/")[-2] and len(row["timestamp"]) == 18
-    assert [x["name"] for x in listing(emu, http, "/data/prearchive/projects/CCF_TEST")] == ["session1"]
-    r = http.get(emu.url + "/data/prearchive/projects", params={"format": "json", "tag": CCF.uid})
+    assert [x["name"] for x in listing(emulator, admin_http, "/data/prearchive/projects/CCF_TEST")] == ["session1"]
+    r = admin_http.get(emulator.url + "/data/prearchive/projects", params={"format": "json", "tag": CCF.uid})
     assert [x["tag"] for x in r.json()["ResultSet"]["Result"]] == [CCF.uid]
-    csv_lines = http.get(emu.url + "/data/prearchive/projects/CCF_TEST", params={"format": "csv"}).text.splitlines()
+    csv_lines = admin_http.get(
+        emulator.url + "/data/prearchive/projects/CCF_TEST", params={"format": "csv"}
+    ).text.splitlines()
     assert csv_lines[0] == ",".join(COLUMNS) and len(csv_lines) == 2
-    xml = http.get(emu.url + "/data/prearchive/projects/CCF_TEST", params={"format": "xml"}).text
+    xml = admin_http.get(emulator.url + "/data/prearchive/projects/CCF_TEST", params={"format": "xml"}).text
     assert "<column>TIMEZONE</column>" in xml and "<cell>session1</cell>" in xml
 
 
-def test_visibility(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
-    upload(emu, http, tmp_path, CCF)
+def test_visibility(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
+    upload(emulator, admin_http, tmp_path, CCF)
     bob = requests.Session()
     bob.auth = ("bob", "bob")
-    assert listing(emu, bob) == []  # a project bob is not in, and no Unassigned for non-admins
-    assert bob.get(emu.url + "/data/prearchive/projects/CCF_TEST", params={"format": "json"}).status_code == 403
-    assert bob.get(emu.url + "/data/prearchive/projects/Unassigned", params={"format": "json"}).status_code == 403
-    assert http.get(emu.url + "/data/prearchive/projects/NOPE", params={"format": "json"}).status_code == 404
+    assert listing(emulator, bob) == []  # a project bob is not in, and no Unassigned for non-admins
+    assert bob.get(emulator.url + "/data/prearchive/projects/CCF_TEST", params={"format": "json"}).status_code == 403
+    assert bob.get(emulator.url + "/data/prearchive/projects/Unassigned", params={"format": "json"}).status_code == 403
+    assert admin_http.get(emulator.url + "/data/prearchive/projects/NOPE", params={"format": "json"}).status_code == 404
 
 
 # -- the quiet period and auto-archive -----------------------------------------------------
-def test_receiving_turns_ready_after_the_quiet_period(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
-    hold(emu)
-    uri = upload(emu, http, tmp_path, CCF)
-    held = upload(emu, http, tmp_path, StudySpec(seed="h", study_description="OTHER"), prevent_auto_commit="true")
-    uploader = upload(
-        emu, http, tmp_path, StudySpec(seed="s", study_description="OTHER", patient_id="p2"), SOURCE="uploader"
+def test_receiving_turns_ready_after_the_quiet_period(
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
+) -> None:
+    hold(emulator)
+    uri = upload(emulator, admin_http, tmp_path, CCF)
+    held = upload(
+        emulator, admin_http, tmp_path, StudySpec(seed="h", study_description="OTHER"), prevent_auto_commit="true"
     )
-    assert row_of(emu, http, uri)["status"] == "RECEIVING"
-    assert http.get(emu.url + uri, params={"format": "xml"}).status_code == 404  # no document yet
-    hold(emu, QUIET)
-    wait_for(lambda: row_of(emu, http, uri)["status"] == "READY")
+    uploader = upload(
+        emulator,
+        admin_http,
+        tmp_path,
+        StudySpec(seed="s", study_description="OTHER", patient_id="p2"),
+        SOURCE="uploader",
+    )
+    assert row_of(emulator, admin_http, uri)["status"] == "RECEIVING"
+    assert admin_http.get(emulator.url + uri, params={"format": "xml"}).status_code == 404  # no document yet
+    hold(emulator, QUIET)
+    wait_for(lambda: row_of(emulator, admin_http, uri)["status"] == "READY")
     time.sleep(2 * QUIET)
-    assert row_of(emu, http, held)["status"] == "RECEIVING"
-    assert row_of(emu, http, uploader)["status"] == "RECEIVING"
-    assert archived(emu, http, "CCF_TEST", "session1") is None  # code 0: stays in the prearchive
+    assert row_of(emulator, admin_http, held)["status"] == "RECEIVING"
+    assert row_of(emulator, admin_http, uploader)["status"] == "RECEIVING"
+    assert archived(emulator, admin_http, "CCF_TEST", "session1") is None  # code 0: stays in the prearchive
 
 
 @pytest.mark.parametrize(
     ("code", "comment", "archives"), [("4", "", True), ("0", "AA:true", True), ("4", "AA:false", False)]
 )
 def test_auto_archive_by_project_code_and_aa(
-    emu: Emulator, http: requests.Session, tmp_path: Path, code: str, comment: str, archives: bool
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path, code: str, comment: str, archives: bool
 ) -> None:
-    assert http.put(emu.url + f"/data/projects/CCF_TEST/prearchive_code/{code}").status_code == 200
+    assert admin_http.put(emulator.url + f"/data/projects/CCF_TEST/prearchive_code/{code}").status_code == 200
     study = StudySpec(patient_comments=f"{CCF.patient_comments} {comment}".strip())
-    hold(emu)
-    uri = upload(emu, http, tmp_path, study)
+    hold(emulator)
+    uri = upload(emulator, admin_http, tmp_path, study)
     expected = {"4": "AutoArchive", "0": "Manual"}[code] if not comment else ("AutoArchive" if archives else "Manual")
-    assert row_of(emu, http, uri)["autoarchive"] == expected
-    hold(emu, QUIET)
+    assert row_of(emulator, admin_http, uri)["autoarchive"] == expected
+    hold(emulator, QUIET)
     if archives:
-        wait_for(lambda: archived(emu, http, "CCF_TEST", "session1") is not None)
-        assert listing(emu, http) == []
-        item = archived(emu, http, "CCF_TEST", "session1")
+        wait_for(lambda: archived(emulator, admin_http, "CCF_TEST", "session1") is not None)
+        assert listing(emulator, admin_http) == []
+        item = archived(emulator, admin_http, "CCF_TEST", "session1")
         assert item is not None and scan_ids(item) == ["1", "2"]
     else:
-        wait_for(lambda: row_of(emu, http, uri)["status"] == "READY")
+        wait_for(lambda: row_of(emulator, admin_http, uri)["status"] == "READY")
         time.sleep(QUIET)
-        assert archived(emu, http, "CCF_TEST", "session1") is None
+        assert archived(emulator, admin_http, "CCF_TEST", "session1") is None
 
 
 # -- one session ---------------------------------------------------------------------------
-def test_session_representations(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
-    uri = upload(emu, http, tmp_path, CCF)
-    assert http.post(emu.url + uri, params={"action": "build"}).text == uri + "\r\n"
-    doc = http.get(emu.url + uri)  # the default representation is the session document
+def test_session_representations(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
+    uri = upload(emulator, admin_http, tmp_path, CCF)
+    assert admin_http.post(emulator.url + uri, params={"action": "build"}).text == uri + "\r\n"
+    doc = admin_http.get(emulator.url + uri)  # the default representation is the session document
     assert doc.status_code == 200 and doc.headers["Content-Type"].startswith("text/xml")
     assert "<xnat:MRSession" in doc.text and f'UID="{CCF.uid}"' in doc.text
     assert 'label="session1"' in doc.text
-    scans = http.get(emu.url + uri + "/scans", params={"format": "json"}).json()["ResultSet"]["Result"]
+    scans = admin_http.get(emulator.url + uri + "/scans", params={"format": "json"}).json()["ResultSet"]["Result"]
     assert scans == [
         {"ID": "1", "xsiType": "xnat:mrScanData", "series_description": "T1w_MPR"},
         {"ID": "2", "xsiType": "xnat:mrScanData", "series_description": "T2w_SPC"},
     ]
-    (res,) = http.get(emu.url + uri + "/scans/1/resources", params={"format": "json"}).json()["ResultSet"]["Result"]
-    assert (res["label"], res["format"], res["content"], res["file_count"]) == ("DICOM", "DICOM", "RAW", "3")
-    files = http.get(emu.url + uri + "/scans/1/resources/DICOM/files", params={"format": "json"}).json()["ResultSet"][
+    (res,) = admin_http.get(emulator.url + uri + "/scans/1/resources", params={"format": "json"}).json()["ResultSet"][
         "Result"
     ]
+    assert (res["label"], res["format"], res["content"], res["file_count"]) == ("DICOM", "DICOM", "RAW", "3")
+    files = admin_http.get(emulator.url + uri + "/scans/1/resources/DICOM/files", params={"format": "json"}).json()[
+        "ResultSet"
+    ]["Result"]
     assert [f["Name"] for f in files] == ["0001.dcm", "0002.dcm", "0003.dcm"]
-    body = http.get(emu.url + files[0]["URI"]).content
+    body = admin_http.get(emulator.url + files[0]["URI"]).content
     assert body[128:132] == b"DICM" and len(body) == int(files[0]["Size"])
-    with zipfile.ZipFile(io.BytesIO(http.get(emu.url + uri, params={"format": "zip"}).content)) as zf:
+    with zipfile.ZipFile(io.BytesIO(admin_http.get(emulator.url + uri, params={"format": "zip"}).content)) as zf:
         assert sorted(zf.namelist())[0] == "session1/SCANS/1/DICOM/0001.dcm"
-    assert http.get(emu.url + uri + "/scans/9/resources", params={"format": "json"}).status_code == 404
+    assert admin_http.get(emulator.url + uri + "/scans/9/resources", params={"format": "json"}).status_code == 404
 
 
-def test_session_actions(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
-    uri = upload(emu, http, tmp_path, CCF)
-    r = http.post(emu.url + uri, params={"action": "commit"})  # Manual project: built, not archived
+def test_session_actions(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
+    uri = upload(emulator, admin_http, tmp_path, CCF)
+    r = admin_http.post(emulator.url + uri, params={"action": "commit"})  # Manual project: built, not archived
     assert (r.status_code, r.text) == (200, uri + "\r\n")
-    assert row_of(emu, http, uri)["status"] == "READY"
-    r = http.post(emu.url + uri, params={"action": "set-status", "status": "ERROR"})
-    assert r.status_code == 200 and row_of(emu, http, uri)["status"] == "ERROR"
-    assert http.post(emu.url + uri, params={"action": "set-status", "status": "BOGUS"}).status_code == 400
-    assert http.post(emu.url + uri, params={"action": "reset-status"}).status_code == 200
-    assert row_of(emu, http, uri)["status"] == "READY"
-    assert http.post(emu.url + uri, params={"action": "nope"}).status_code == 400
-    assert http.post(emu.url + uri).status_code == 400
-    r = http.post(emu.url + uri, params={"action": "move", "newProject": "OTHER"}, allow_redirects=False)
+    assert row_of(emulator, admin_http, uri)["status"] == "READY"
+    r = admin_http.post(emulator.url + uri, params={"action": "set-status", "status": "ERROR"})
+    assert r.status_code == 200 and row_of(emulator, admin_http, uri)["status"] == "ERROR"
+    assert admin_http.post(emulator.url + uri, params={"action": "set-status", "status": "BOGUS"}).status_code == 400
+    assert admin_http.post(emulator.url + uri, params={"action": "reset-status"}).status_code == 200
+    assert row_of(emulator, admin_http, uri)["status"] == "READY"
+    assert admin_http.post(emulator.url + uri, params={"action": "nope"}).status_code == 400
+    assert admin_http.post(emulator.url + uri).status_code == 400
+    r = admin_http.post(emulator.url + uri, params={"action": "move", "newProject": "OTHER"}, allow_redirects=False)
     moved = uri.replace("/CCF_TEST/", "/OTHER/")
     assert (r.status_code, r.text) == (301, moved + "\r\n")
-    assert http.get(emu.url + uri, params={"format": "json"}).status_code == 404
-    assert row_of(emu, http, moved)["project"] == "OTHER"
-    r = http.post(emu.url + moved, params={"action": "commit", "AA": "true"}, allow_redirects=False)
+    assert admin_http.get(emulator.url + uri, params={"format": "json"}).status_code == 404
+    assert row_of(emulator, admin_http, moved)["project"] == "OTHER"
+    r = admin_http.post(emulator.url + moved, params={"action": "commit", "AA": "true"}, allow_redirects=False)
     assert (r.status_code, r.text) == (301, "/data/archive/projects/OTHER/subjects/sub1/experiments/session1\r\n")
-    assert archived(emu, http, "OTHER", "session1") is not None and listing(emu, http) == []
+    assert archived(emulator, admin_http, "OTHER", "session1") is not None and listing(emulator, admin_http) == []
 
 
-def test_delete_removes_row_and_files(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
-    uri = upload(emu, http, tmp_path, CCF)
-    folder = emu.store.root / "prearchive" / "CCF_TEST" / uri.split("/")[-2]
+def test_delete_removes_row_and_files(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
+    uri = upload(emulator, admin_http, tmp_path, CCF)
+    folder = emulator.store.root / "prearchive" / "CCF_TEST" / uri.split("/")[-2]
     assert folder.is_dir()
-    assert http.delete(emu.url + uri).status_code == 200
-    assert listing(emu, http) == [] and not folder.exists()
-    assert http.delete(emu.url + uri).status_code == 404
+    assert admin_http.delete(emulator.url + uri).status_code == 200
+    assert listing(emulator, admin_http) == [] and not folder.exists()
+    assert admin_http.delete(emulator.url + uri).status_code == 404
 
 
 # -- /services/archive and the batch services ----------------------------------------------
-def test_archive_service(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
-    uri = upload(emu, http, tmp_path, CCF)
-    wait_for(lambda: row_of(emu, http, uri)["status"] == "READY")
-    r = http.post(emu.url + "/data/services/archive", data={"src": uri, "subject": "SUBJ_X", "session": "sess_x"})
+def test_archive_service(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
+    uri = upload(emulator, admin_http, tmp_path, CCF)
+    wait_for(lambda: row_of(emulator, admin_http, uri)["status"] == "READY")
+    r = admin_http.post(
+        emulator.url + "/data/services/archive", data={"src": uri, "subject": "SUBJ_X", "session": "sess_x"}
+    )
     assert r.status_code == 200 and r.headers["Content-Type"].startswith("text/uri-list")
     assert r.text == "/data/archive/projects/CCF_TEST/subjects/SUBJ_X/experiments/sess_x\r\n"
-    other = upload(emu, http, tmp_path, StudySpec(seed="o", study_description="OTHER"))
+    other = upload(emulator, admin_http, tmp_path, StudySpec(seed="o", study_description="OTHER"))
     ts, folder = other.split("/")[-2:]
     params = {"project": "OTHER", "PREARC_TIMESTAMP": ts, "PREARC_SESSION_FOLDER": folder, "redirect": "true"}
-    r = http.post(emu.url + "/REST/services/archive", params=params, allow_redirects=False)
+    r = admin_http.post(emulator.url + "/REST/services/archive", params=params, allow_redirects=False)
     assert r.status_code == 303
     assert (
-        r.headers["Location"] == emu.url + "/data/archive/projects/OTHER/subjects/Synthetic_Subject/experiments/SYN001"
+        r.headers["Location"]
+        == emulator.url + "/data/archive/projects/OTHER/subjects/Synthetic_Subject/experiments/SYN001"
     )
-    unassigned = upload(emu, http, tmp_path, StudySpec(seed="n", study_description="nowhere"))
-    r = http.post(emu.url + "/data/services/archive", params={"src": unassigned})
+    unassigned = upload(emulator, admin_http, tmp_path, StudySpec(seed="n", study_description="nowhere"))
+    r = admin_http.post(emulator.url + "/data/services/archive", params={"src": unassigned})
     assert r.status_code == 400 and "Cannot archive sessions from the Unassigned folder." in r.text
-    r = http.post(emu.url + "/data/services/archive", params={"src": "/prearchive/projects/CCF_TEST/1/x"})
+    r = admin_http.post(emulator.url + "/data/services/archive", params={"src": "/prearchive/projects/CCF_TEST/1/x"})
     assert r.status_code == 404 and "<h3>Unknown prearchive session.</h3>" in r.text
 
 
-def test_batch_services(emu: Emulator, http: requests.Session, tmp_path: Path) -> None:
-    a = upload(emu, http, tmp_path, CCF)
-    b = upload(emu, http, tmp_path, StudySpec(seed="b", patient_comments="Project:CCF_TEST Session:two"))
-    r = http.post(emu.url + "/data/services/prearchive/rebuild", params={"src": a, "format": "json"})
-    assert r.status_code == 200 and row_of(emu, http, a)["status"] == "READY"
-    r = http.post(emu.url + "/data/services/prearchive/move", data={"src": [a, b], "newProject": "OTHER"})
+def test_batch_services(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
+    a = upload(emulator, admin_http, tmp_path, CCF)
+    b = upload(emulator, admin_http, tmp_path, StudySpec(seed="b", patient_comments="Project:CCF_TEST Session:two"))
+    r = admin_http.post(emulator.url + "/data/services/prearchive/rebuild", params={"src": a, "format": "json"})
+    assert r.status_code == 200 and row_of(emulator, admin_http, a)["status"] == "READY"
+    r = admin_http.post(emulator.url + "/data/services/prearchive/move", data={"src": [a, b], "newProject": "OTHER"})
     assert r.status_code == 200 and r.text.startswith("<?xml")  # the batch services answer XML by default
-    assert sorted(row["project"] for row in listing(emu, http)) == ["OTHER", "OTHER"]
+    assert sorted(row["project"] for row in listing(emulator, admin_http)) == ["OTHER", "OTHER"]
     moved = [u.replace("/CCF_TEST/", "/OTHER/") for u in (a, b)]
-    r = http.post(emu.url + "/data/services/prearchive/delete", params={"src": moved, "format": "csv"})
-    assert r.status_code == 200 and listing(emu, http) == []
-    r = http.post(emu.url + "/data/services/prearchive/move", data={"src": moved, "newProject": "OTHER"})
+    r = admin_http.post(emulator.url + "/data/services/prearchive/delete", params={"src": moved, "format": "csv"})
+    assert r.status_code == 200 and listing(emulator, admin_http) == []
+    r = admin_http.post(emulator.url + "/data/services/prearchive/move", data={"src": moved, "newProject": "OTHER"})
     assert r.status_code == 404
-
-
-def test_prearchive_survives_a_restart_with_a_data_dir(tmp_path: Path) -> None:
-    config = EmulatorConfig(projects=("CCF_TEST",), quiet_seconds=QUIET, data_dir=tmp_path / "state")
-    http = requests.Session()
-    http.auth = ("admin", "admin")
-    zips = tmp_path / "zips"
-    zips.mkdir()
-    with Emulator(config) as first:
-        uri = upload(first, http, zips, CCF)
-        wait_for(lambda: row_of(first, http, uri)["status"] == "READY")
-    with Emulator(config) as second:  # the built document is not persisted: rebuilt on demand
-        assert row_of(second, http, uri)["status"] == "READY"
-        assert "<xnat:MRSession" in http.get(second.url + uri, params={"format": "xml"}).text
-        r = http.post(second.url + "/data/services/archive", params={"src": uri})
-        assert r.text == "/data/archive/projects/CCF_TEST/subjects/sub1/experiments/session1\r\n"
-    with Emulator(config) as third:
-        assert archived(third, http, "CCF_TEST", "session1") is not None
-        assert listing(third, http) == []
