@@ -66,3 +66,16 @@ def test_state_with_wrong_credentials_fails_with_exit_1(
     assert main(["state", "--project", "CCF_TEST", "--server", emu.url]) == 1
     err = capsys.readouterr().err
     assert "error: login failed for user admin at 127.0.0.1" in err and "wrong-secret" not in err
+
+
+def test_debug_output_never_shows_the_secret_or_the_cookie(
+    emu: Emulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("XNAT_PASS", "s3cret-Value")
+    assert main(["--debug", "state", "--project", "CCF_TEST", "--server", emu.url]) == 1
+    monkeypatch.setenv("XNAT_PASS", "admin")
+    assert main(["--debug", "state", "--project", "NOPE", "--server", emu.url, "--json"]) == 1
+    out, err = capsys.readouterr()
+    assert "s3cret-Value" not in out + err
+    assert "JSESSIONID" not in out + err and "Authorization" not in out + err
+    assert "error: Unable to find project NOPE. (GET http://127.0.0.1:" in err  # XNAT's own <h3> message
