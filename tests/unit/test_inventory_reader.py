@@ -226,3 +226,30 @@ def test_outcomes_share_one_series_level_part(variety: dict[str, list[Path]]) ->
 def test_header_fields_are_the_wanted_tags() -> None:
     # Every Header field but the transfer syntax comes from one dataset tag.
     assert set(KEYWORDS.values()) == set(Header._fields) - {"transfer_syntax_uid"}
+
+
+@pytest.mark.parametrize("transfer_syntax", ["explicit-le", "implicit-le", "explicit-be"])
+def test_a_file_cut_anywhere_is_an_outcome_never_an_exception(tmp_path: Path, transfer_syntax: str) -> None:
+    good = to_bytes(make_dataset(StudySpec(), 0, 1), transfer_syntax=transfer_syntax)
+    little = transfer_syntax != "explicit-be"
+    pixels_at = good.rindex(b"\xe0\x7f\x10\x00" if little else b"\x7f\xe0\x00\x10")
+    kinds = set()
+    path = tmp_path / "cut.dcm"
+    for cut in range(0, len(good), 3):
+        path.write_bytes(good[:cut])
+        [entry] = read_file(str(path), cut)
+        kinds.add(entry.kind)
+        if little and cut > pixels_at + 12:  # pixel data shorter than declared (pydicom does not check)
+            assert entry.kind == TRUNCATED, cut
+    assert kinds <= {OK, NOT_DICOM, TRUNCATED, CORRUPT} and TRUNCATED in kinds
+
+
+def test_garbage_after_the_magic_is_an_outcome(tmp_path: Path) -> None:
+    import random
+
+    rng = random.Random(5)
+    path = tmp_path / "noise.dcm"
+    for _ in range(200):
+        path.write_bytes(b"\0" * 128 + b"DICM" + rng.randbytes(rng.randrange(0, 600)))
+        [entry] = read_file(str(path), path.stat().st_size)
+        assert entry.kind in {OK, TRUNCATED, CORRUPT}

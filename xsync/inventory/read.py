@@ -25,7 +25,6 @@ from xsync.inventory.header import (
     IMPLICIT_VR_LE,
     MEDIA_STORAGE_DIRECTORY,
     DicomDir,
-    NeedsFallback,
     NotDicom,
     ReadAt,
     Truncated,
@@ -133,7 +132,9 @@ def _read_object(member: str | None, buf: bytes, size: int, read_at: ReadAt, gzi
         return Entry(member, DICOMDIR, size, gzipped, None, "a DICOMDIR index")
     except Truncated as e:
         return Entry(member, TRUNCATED, size, gzipped, None, str(e))
-    except NeedsFallback:
+    except OSError:
+        raise  # the file, not its content: read_file reports it as unreadable
+    except Exception:  # NeedsFallback, or bytes the fast path did not expect: pydicom decides
         return _read_with_pydicom(member, size, gzipped, read_at, classify(buf))
     return Entry(member, OK, size, gzipped, header)
 
