@@ -69,7 +69,7 @@ def overwrite_flags(value: str | None) -> tuple[bool, bool]:
     return True, False
 
 
-def auto_archive_options(store: Store, row: PrearchiveSession) -> ArchiveOptions | None:
+def auto_archive_options(row: PrearchiveSession) -> ArchiveOptions | None:
     """The options the idle rebuilder archives with, or None when the row stays. Codes 4 and 5
     merge into an existing session; 5 also replaces instances already archived."""
     if row.project == UNASSIGNED or row.autoarchive not in (AUTO_ARCHIVE, AUTO_ARCHIVE_OVERWRITE):
@@ -112,7 +112,7 @@ def _archive(store: Store, row: PrearchiveSession, options: ArchiveOptions) -> s
     if plan.existing is not None:
         _check_conflicts(plan, built, options)
         _check_duplicate_files(plan, built, options)
-    return _commit(store, row, built, plan, options)
+    return _commit(store, row, built, plan)
 
 
 def _plan(store: Store, row: PrearchiveSession, built: BuiltSession, options: ArchiveOptions) -> _Plan:
@@ -219,7 +219,7 @@ def _check_duplicate_files(plan: _Plan, built: BuiltSession, options: ArchiveOpt
             raise XnatHTTPError(409, DUPLICATE_FILE)
 
 
-def _commit(store: Store, row: PrearchiveSession, built: BuiltSession, plan: _Plan, options: ArchiveOptions) -> str:
+def _commit(store: Store, row: PrearchiveSession, built: BuiltSession, plan: _Plan) -> str:
     subject = plan.subject or store.add_subject(
         Subject(id=store.next_subject_id(), project=plan.project, label=plan.subject_label)
     )

@@ -1,6 +1,7 @@
 """The prearchive: rows keyed by (project, StudyInstanceUID, session label), the files under
-`<root>/prearchive/<project>/<timestamp>/<folder>/SCANS/<scanDir>/DICOM/`, the status
-lifecycle and the quiet-period worker (DICOM-IMPORT.md §3-§5, REST-CONTRACT.md §6).
+`<root>/prearchive/<project>/<timestamp>/<folder>/SCANS/<scanDir>/DICOM/`, receiving files,
+building, moving and deleting sessions (DICOM-IMPORT.md §3-§5, REST-CONTRACT.md §6). The idle
+rebuilder is `worker.py`, archiving `archiver.py`.
 
 Every change happens under `store.lock`, so a build or an archive is atomic for HTTP clients:
 the transient statuses (BUILDING, ARCHIVING, QUEUED_*) are never observed, rows go straight
@@ -31,18 +32,8 @@ ARCHIVING, CONFLICT, ERROR, DELETING, MOVING = "ARCHIVING", "CONFLICT", "ERROR",
 SEPARATING = "SEPARATING"
 QUEUED = ("QUEUED_BUILDING", "QUEUED_ARCHIVING", "QUEUED_DELETING", "QUEUED_MOVING", "QUEUED_SEPARATING")
 STATUSES = (
-    RECEIVING,
-    RECEIVING_INTERRUPT,
-    BUILDING,
-    READY,
-    ARCHIVING,
-    CONFLICT,
-    ERROR,
-    DELETING,
-    MOVING,
-    SEPARATING,
-    *QUEUED,
-)
+    RECEIVING, RECEIVING_INTERRUPT, BUILDING, READY, ARCHIVING, CONFLICT, ERROR, DELETING, MOVING, SEPARATING, *QUEUED,
+)  # fmt: skip
 # A row in one of these takes more files (and goes back to RECEIVING); ARCHIVING, MOVING,
 # DELETING and the queued states make the next file open a new row instead.
 _REOPENS = (READY, ERROR, CONFLICT)
@@ -149,12 +140,8 @@ def _find_row(store: Store, pid: str, study_uid: str, label: str) -> PrearchiveS
     takes more files. None: a new row is needed (also while the match is archiving, moving or
     being deleted)."""
     for row in store.prearchive:
-        if (row.project, row.tag, row.name) == (pid, study_uid, label) and row.status in (
-            RECEIVING,
-            RECEIVING_INTERRUPT,
-            BUILDING,
-            *_REOPENS,
-        ):
+        takes_files = row.status in (RECEIVING, RECEIVING_INTERRUPT, BUILDING, *_REOPENS)
+        if takes_files and (row.project, row.tag, row.name) == (pid, study_uid, label):
             return row
     return None
 
@@ -297,8 +284,7 @@ def move(store: Store, row: PrearchiveSession, project: Project) -> None:
         for f in row.files:
             f.path = new / f.path.relative_to(old)
         row.autoarchive = code_name(project.prearchive_code)
-        row.built = None
-        row.status = READY if row.status == READY else row.status
+        row.built = None  # its prearchivePath changed; rebuilt on demand
         store.changed()
 
 

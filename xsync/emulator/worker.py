@@ -83,7 +83,7 @@ class QuietPeriodWorker:
                 except BuildError as e:
                     log.info("prearchive session %s could not be built: %s", row.url, e)
                     continue
-                options = auto_archive_options(self.store, row)
+                options = auto_archive_options(row)
                 if options is None:
                     continue
                 try:
