@@ -400,3 +400,31 @@ def test_si_importer(emulator: Emulator, admin_http: requests.Session, tmp_path:
     zipfile.ZipFile(empty, "w").close()
     r = post_zip(emulator, admin_http, empty.getvalue(), **{"import-handler": "SI"})
     assert r.status_code == 400 and "<h3>Upload did not include parsable files for session generation.</h3>" in r.text
+
+
+def test_fields_the_nrg_subset_lacks_read_back_as_item_json(emulator: Emulator, admin_http: requests.Session) -> None:
+    """Operator, Study Comments (a custom field) and multi-echo TEs (additional parameters),
+    through the import service and XNAT's item JSON."""
+    study = StudySpec(operators_name="FIRST^OPERATOR\\SECOND^OPERATOR", study_comments="COMMENTS OF THE STUDY")
+    study = study.with_series(SeriesSpec(3, "ME", instances=2))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n in (1, 2):
+            ds = make_dataset(study, 0, n)
+            ds.EchoNumbers, ds.EchoTime = n, f"{2.5 * n:g}"
+            zf.writestr(f"{n}.dcm", to_bytes(ds))
+    dest = "/archive/projects/CCF_TEST/subjects/s/experiments/me"
+    assert post_zip(emulator, admin_http, buf.getvalue(), dest=dest).status_code == 200
+    session = admin_http.get(emulator.url + "/data" + dest, params={"format": "json"}).json()["items"][0]
+    assert session["data_fields"]["operator"] == "FIRST^OPERATOR\\SECOND^OPERATOR"
+    custom = next(c["items"] for c in session["children"] if c["field"] == "fields/field")
+    assert [(c["data_fields"]["name"], c["data_fields"]["field"]) for c in custom] == [
+        ("studyComments", "COMMENTS OF THE STUDY")
+    ]
+    scan = admin_http.get(emulator.url + "/data" + dest + "/scans/3", params={"format": "json"}).json()["items"][0]
+    assert "parameters/te" not in scan["data_fields"]
+    echoes = next(c["items"] for c in scan["children"] if c["field"] == "parameters/addParam")
+    assert sorted((e["data_fields"]["name"], e["data_fields"]["addParam"]) for e in echoes) == [
+        ("MultiEcho_TE1", "2.5"),
+        ("MultiEcho_TE2", "5"),
+    ]
