@@ -243,7 +243,9 @@ def _read_dataset(win: _Window, pos: int, explicit: bool, ts: str) -> Header:
 
 
 # The hot loops below look tags up "swapped" (element << 16 | group, which is how a 32-bit
-# little-endian read sees the 4 tag bytes), so one unpack gives the dictionary key.
+# little-endian read sees the 4 tag bytes), so one unpack gives the dictionary key. They run
+# once per element of every file, so the explicit and implicit walks are written out in full
+# rather than sharing helpers: a function call per element would cost more than the parsing.
 def _swap(tag: int) -> int:
     return (tag & 0xFFFF) << 16 | tag >> 16
 
