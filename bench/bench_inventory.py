@@ -17,8 +17,9 @@ files, files per second for:
 
 Every method includes walking the tree. Warm methods run round robin, --runs rounds, and each
 keeps its best run (a burst of other work then costs one run of each, not one method); cold
-ones are the median of two. The load average is printed before and after: other work on the machine
-lowers every figure, so run it when the machine is quiet. Not a test: nothing is asserted.
+ones are the median of two. The load average is printed before and after: other work on the
+machine lowers every figure, so run it when the machine is quiet. Not a test: nothing is
+asserted.
 """
 
 from __future__ import annotations
