@@ -28,6 +28,7 @@ import argparse
 import multiprocessing
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -166,6 +167,18 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def cpu_seconds() -> tuple[float, float]:
+    """(CPU time all processes on the machine used, CPU time this process and its finished
+    children used), in seconds. Their difference over an interval is what other work took."""
+    with open("/proc/stat") as fh:
+        user, nice, system, _idle, _iowait, irq, softirq, *_ = (int(x) for x in fh.readline().split()[1:])
+    machine = (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+    own = sum(
+        r.ru_utime + r.ru_stime for r in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    )
+    return machine, own
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--files", type=int, default=20000)
@@ -221,6 +234,8 @@ def main() -> int:
         # Round robin: a burst of other work on the machine then slows one run of each method,
         # and the best of each is compared.
         best: dict[str, float] = {}
+        machine_before, own_before = cpu_seconds()
+        started = time.perf_counter()
         for _ in range(args.runs):
             for name, (fn, prepare) in warm.items():
                 if prepare is not None:
@@ -230,11 +245,15 @@ def main() -> int:
         rows: list[tuple[str, float | None, str]] = [(k, v, "") for k, v in cold.items()]
         rows += [(k, v, "") for k, v in best.items()] + [(k, None, v) for k, v in notes.items()]
         load_after = load()
+        machine_after, own_after = cpu_seconds()
+        others = (machine_after - machine_before) - (own_after - own_before)
+        elapsed = time.perf_counter() - started
 
         pydicom_rate = n / next(t for name, t, _ in rows if name.startswith("pydicom") and t)
         print(f"{n:,} files, {size / 1e6:.1f} MB ({size / n:,.0f} B/file); {os.cpu_count()} CPUs "
               f"({platform.processor() or platform.machine()}), Python {platform.python_version()}; "
-              f"load average before {load_before}, after {load_after}")  # fmt: skip
+              f"load average before {load_before}, after {load_after}; other processes used "
+              f"{max(0.0, others):.1f} CPU-seconds during the {elapsed:.0f} s of warm measurements")  # fmt: skip
         print()
         print("| method | files/s | seconds | × pydicom pool |")
         print("|---|---:|---:|---:|")
