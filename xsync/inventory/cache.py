@@ -163,6 +163,9 @@ class InventoryCache:
         self._dirs: dict[str, _Directory] = {}
         self._records: dict[str, list[str]] = {}
         self._unchanged = False  # the last lookup matched every loaded record and missed nothing
+        # What was read since, by path: its encoded record (None when unreadable: not stored).
+        self._fresh: dict[str, list[str] | None] = {}
+        self._new_dirs: dict[str, _Directory] = {}
         try:
             self._conn = self._open()
         except (sqlite3.Error, CacheCorrupt) as e:
@@ -256,14 +259,24 @@ class InventoryCache:
                 (root, prefix, prefix[:-1] + chr(ord(os.sep) + 1)),
             )
 
-    def save(self, found: Sequence[FoundFile], read: Sequence[tuple[FoundFile, list[Outcome]]]) -> None:
-        """Store what was read and forget what is gone, rewriting only the directories that
-        changed. `found` is every file of the scan. One transaction."""
-        if self._conn is None or (self._unchanged and not read):
+    def remember(self, f: FoundFile, found_outcomes: Sequence[Outcome]) -> None:
+        """Note what was read from `f`, encoded now (while other files are still being read)."""
+        if self._conn is None:
             return
-        read_paths = {f.path for f, _ in read}
-        # An unreadable file is its one outcome; it may be transient, so it is not stored.
-        fresh = {f.path: out for f, out in read if out[0][1] != UNREADABLE}
+        if found_outcomes[0][1] == UNREADABLE:  # its one outcome; it may be transient: not stored
+            self._fresh[f.path] = None
+            return
+        directory, _, name = f.path.rpartition(os.sep)
+        directory = directory or os.sep
+        table = self._dirs.get(directory) or self._new_dirs.setdefault(directory, _Directory(""))
+        self._fresh[f.path] = _encode(name, f, found_outcomes, table)
+
+    def save(self, found: Sequence[FoundFile]) -> None:
+        """Store what was remembered and forget what is gone, rewriting only the directories
+        that changed. `found` is every file of the scan. One transaction."""
+        if self._conn is None or (self._unchanged and not self._fresh):
+            return
+        fresh = self._fresh
         by_dir: dict[str, list[tuple[str, FoundFile]]] = defaultdict(list)
         for f in found:
             directory, _, name = f.path.rpartition(os.sep)
@@ -273,19 +286,15 @@ class InventoryCache:
             files = by_dir.get(path, [])
             old = self._dirs.get(path)
             # Files not read were cache hits, one per record: equal counts mean nothing vanished.
-            if old is not None and old.count == len(files) and not any(f.path in read_paths for _, f in files):
+            if old is not None and old.count == len(files) and not any(f.path in fresh for _, f in files):
                 continue
-            table = old or _Directory("")
+            table = old or self._new_dirs.get(path) or _Directory("")
             records = []
-            for name, f in files:
-                if f.path in fresh:
-                    record = _encode(name, f, fresh[f.path], table)
-                else:
-                    stored = self._records.get(f.path)  # unchanged, or unreadable now (then dropped)
-                    if stored is None or stored[1] != _key(f):
-                        continue
-                    record = stored
-                records.append(_FIELD_SEP.join(record))
+            for _, f in files:
+                record = fresh[f.path] if f.path in fresh else self._records.get(f.path)
+                # Gone from `fresh` and the loaded records, or unreadable now: not stored.
+                if record is not None and record[1] == _key(f):
+                    records.append(_FIELD_SEP.join(record))
             rows.append((path, _LIST_SEP.join(table.texts), _LIST_SEP.join(records)))
         if not rows:
             return

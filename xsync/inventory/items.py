@@ -72,23 +72,34 @@ class ItemMaker:
         return (f, shared, found[1])
 
 
+class Collector:
+    """Turns read outcomes into items and diagnostics as they arrive (a DICOMDIR is an index of
+    other files, not an instance, and yields nothing)."""
+
+    def __init__(self, maker: ItemMaker) -> None:
+        self.items: list[Item] = []
+        self.problems: list[Diagnostic] = []
+        self._make = maker.make
+
+    def add(self, found: FoundFile, found_outcomes: Sequence[Outcome]) -> None:
+        for member, kind, size, gzipped, sop, instance, shared, message in found_outcomes:
+            if shared is not None:
+                self.items.append(self._make(found, member, size, gzipped, sop, instance, shared))
+            elif kind in _ENTRY_PROBLEMS:
+                severity, text = _ENTRY_PROBLEMS[kind]
+                where = location(found.path, member)
+                self.problems.append(Diagnostic(file=where, message=text.format(message), severity=severity))
+            elif kind != DICOMDIR:
+                where = location(found.path, member)
+                text = f"unexpected outcome {kind!r}"
+                self.problems.append(Diagnostic(file=where, message=text, severity=Severity.ERROR))
+
+
 def collect(
     results: Iterable[tuple[FoundFile, Sequence[Outcome]]], maker: ItemMaker
 ) -> tuple[list[Item], list[Diagnostic]]:
-    """The items of every DICOM object read, and a diagnostic for every other outcome (a
-    DICOMDIR is an index of other files, not an instance, and yields nothing)."""
-    items: list[Item] = []
-    problems: list[Diagnostic] = []
+    """The items of every DICOM object read, and a diagnostic for every other outcome."""
+    collector = Collector(maker)
     for found, found_outcomes in results:
-        for member, kind, size, gzipped, sop, instance, shared, message in found_outcomes:
-            if shared is not None:
-                items.append(maker.make(found, member, size, gzipped, sop, instance, shared))
-            elif kind in _ENTRY_PROBLEMS:
-                severity, text = _ENTRY_PROBLEMS[kind]
-                problems.append(
-                    Diagnostic(file=location(found.path, member), message=text.format(message), severity=severity)
-                )
-            elif kind != DICOMDIR:
-                text = f"unexpected outcome {kind!r}"
-                problems.append(Diagnostic(file=location(found.path, member), message=text, severity=Severity.ERROR))
-    return items, problems
+        collector.add(found, found_outcomes)
+    return collector.items, collector.problems

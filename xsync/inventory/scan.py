@@ -17,7 +17,7 @@ from typing import Protocol
 from xsync.errors import InventoryError
 from xsync.inventory.cache import InventoryCache
 from xsync.inventory.group import build_inventory
-from xsync.inventory.items import ItemMaker, collect
+from xsync.inventory.items import Collector, ItemMaker
 from xsync.inventory.read import Outcome, dicom_bytes, outcomes, read_file
 from xsync.inventory.walk import FoundFile, resolve_roots, walk
 from xsync.model.inventory import DicomFile, Inventory
@@ -88,20 +88,27 @@ def _scan(
     resolved = resolve_roots(roots)
     found, problems = walk(resolved)
     maker = ItemMaker()
+    collector = Collector(maker)
     cache = InventoryCache(cache_path, say) if cache_path is not None else None
     try:
         if cache is not None:
             items, others, misses = cache.lookup(resolved, found, maker)
         else:
             items, others, misses = [], [], found
-        read = list(_read_all(misses, workers or available_cpus(), progress))
+        for found_file, found_outcomes in others:
+            collector.add(found_file, found_outcomes)
+        # Results are turned into items and cache records as they stream in, while the
+        # workers go on reading.
+        for found_file, found_outcomes in _read_all(misses, workers or available_cpus(), progress):
+            collector.add(found_file, found_outcomes)
+            if cache is not None:
+                cache.remember(found_file, found_outcomes)
         if cache is not None:
-            cache.save(found, read)
+            cache.save(found)
     finally:
         if cache is not None:
             cache.close()
-    read_items, read_problems = collect(others + read, maker)
-    return build_inventory(resolved, items + read_items, problems + read_problems, content_id=_content_id)
+    return build_inventory(resolved, items + collector.items, problems + collector.problems, content_id=_content_id)
 
 
 def raise_for_diagnostics(inventory: Inventory, *, strict: bool, detail: bool = True) -> None:
