@@ -3,12 +3,14 @@ pieces of XNAT's answers tests look at."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
 import requests
 
 from xsync.emulator import Emulator
+from xsync.emulator.persist import STATE_FILE, dump
 
 
 def session(emu: Emulator, user: str = "admin", password: str = "admin") -> requests.Session:
@@ -43,3 +45,21 @@ def child(it: dict[str, Any], field: str) -> list[dict[str, Any]]:
             found: list[dict[str, Any]] = c["items"]
             return found
     return []
+
+
+def snapshot(emu: Emulator) -> str:
+    """Everything a refused request must leave as it was: the archive objects, the prearchive
+    rows, the counters, and the files on disk (every path under the store's root, with its
+    size), as one comparable string."""
+    store = emu.store
+    with store.lock:
+        state = [
+            dump(x, store.root)
+            for x in (store.projects, store.subjects, store.experiments, store.prearchive, store.counters)
+        ]
+        files = sorted(
+            (str(p.relative_to(store.root)), p.stat().st_size if p.is_file() else -1)
+            for p in store.root.rglob("*")
+            if not p.name.startswith((STATE_FILE, ".state-"))  # --data-dir's own file, saved in the background
+        )
+    return json.dumps([state, files], sort_keys=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.integration.emulator_http import snapshot
 from xsync.dicom.naming import template_file_name
 from xsync.emulator import Emulator
 from xsync.testing.dicomgen import SeriesSpec, StudySpec, instance_uid, make_dataset, to_bytes, zip_study
@@ -275,11 +276,14 @@ def test_tar_and_tgz(emulator: Emulator, admin_http: requests.Session, kind: str
 
 
 # -- bad input: documented 4xx, state as before ----------------------------------------------
-def test_malformed_zip_changes_nothing(emulator: Emulator, admin_http: requests.Session) -> None:
+def test_malformed_zip_changes_nothing(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
+    # A session already waiting in the prearchive, so there are rows and files to disturb.
+    assert post_zip(emulator, admin_http, study_zip(tmp_path, StudySpec(study_description="CCF_TEST"))).ok
+    before = snapshot(emulator)
     for body in (b"PK\x03\x04" + b"\x00garbage" * 20, b"PK\x05\x06" + b"\x00" * 5):
         r = post(emulator, admin_http, body, params={"inbody": "true"})
         assert r.status_code == 400 and "<h3>unable to read data from file</h3>" in r.text
-    assert rows(emulator, admin_http) == []
+    assert snapshot(emulator) == before  # rows, archive objects and files on disk
     assert (
         admin_http.get(emulator.url + "/data/projects", params={"format": "json"}).status_code == 200
     )  # still serving

@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.integration.emulator_http import session
-from xsync.emulator import Emulator
+from xsync.emulator import Emulator, EmulatorConfig
 
 
 def _outcomes(emu: Emulator, n: int) -> list[str]:
@@ -36,12 +36,18 @@ def test_fault_dice_replay_with_the_same_seed(emulator: Emulator) -> None:
     assert set(_outcomes(emulator, 10)) == {"200"}
 
 
-def test_fault_rate_from_the_config(emulator: Emulator) -> None:
-    emulator.set_faults(1.0, seed=5)
-    outcomes = _outcomes(emulator, 10)
-    assert "200" not in outcomes and set(outcomes) <= {"503", "drop"}
-    logged = [r.status for r in emulator.requests]
-    assert logged == [0 if o == "drop" else 503 for o in outcomes]
+def test_fault_rate_from_the_config() -> None:
+    # The config's rate and seed drive the dice from the first request: the same sequence as
+    # the run-time knob set to the same values replays.
+    with Emulator(EmulatorConfig(projects=("P",), fault_rate=0.5, seed=1234)) as emu:
+        from_config = _outcomes(emu, 30)
+        assert {"200", "503", "drop"} == set(from_config)
+        logged = [r.status for r in emu.requests]
+        assert logged == [0 if o == "drop" else int(o) for o in from_config]
+        emu.set_faults(0.5, seed=1234)
+        assert _outcomes(emu, 30) == from_config
+    with Emulator(EmulatorConfig(projects=("P",), fault_rate=1.0, seed=5)) as emu:
+        assert set(_outcomes(emu, 10)) <= {"503", "drop"}
 
 
 def test_latency_knob_delays_every_request(emulator: Emulator) -> None:

@@ -1,32 +1,24 @@
 """Bad input never crashes the emulator and never changes its state: every request below gets
-a 4xx with a message (a Restlet status page), and the store is byte-for-byte what it was."""
+a 4xx with a message (a Restlet status page), and the store -- archive, prearchive and the files
+on disk -- is what it was."""
 
 from __future__ import annotations
 
-import json
 import socket
 
 import requests
 
-from tests.integration.emulator_http import h3, rows, session
+from tests.integration.emulator_http import h3, rows, session, snapshot
 from xsync.emulator import Emulator
-from xsync.emulator.persist import dump
 
 P = "/data/projects/P"
 
 
-def _state(emu: Emulator) -> str:
-    store = emu.store
-    with store.lock:
-        return json.dumps(
-            [dump(x, store.root) for x in (store.projects, store.subjects, store.experiments, store.counters)],
-            sort_keys=True,
-        )
-
-
 def test_bad_requests_get_4xx_messages_and_leave_state_unchanged(emulator: Emulator) -> None:
-    emulator.seed.add_session("P", "s", "e", fields={"scanner": "X"}, scans=[{"id": "1", "fields": {"type": "T1w"}}])
-    before = _state(emulator)
+    emulator.seed.add_session(
+        "P", "s", "e", fields={"scanner": "X"}, scans=[{"id": "1", "fields": {"type": "T1w"}, "files": 2}]
+    )
+    before = snapshot(emulator)
     s = session(emulator)
     u = emulator.url
     bad: list[tuple[str, str, dict[str, object]]] = [
@@ -66,7 +58,7 @@ def test_bad_requests_get_4xx_messages_and_leave_state_unchanged(emulator: Emula
         r = s.request(method, u + path, **kwargs)  # type: ignore[arg-type]
         assert 400 <= r.status_code < 500, (method, path, r.status_code, r.text[:300])
         assert h3(r), (method, path)
-    assert _state(emulator) == before
+    assert snapshot(emulator) == before
     # Unknown parameters are ignored, malformed paging falls back to defaults: both fine.
     assert s.put(u + f"{P}/subjects/s", params={"whatever": "1", "also": ""}).status_code == 200
     assert len(rows(s.get(u + f"{P}/subjects", params={"limit": "abc", "offset": "-3"}))) == 1
