@@ -8,21 +8,106 @@ import pytest
 import requests
 
 from tests.integration.emulator_http import h3, rows, session
-from xsync.emulator import Emulator
+from xsync.emulator import Emulator, EmulatorConfig
+from xsync.emulator.server import all_routes
 
 USERS = {"users": {"admin": "admin", "alice": "pw-a", "bob": "pw-b"}, "admins": frozenset({"admin"})}
 
 
-def test_same_routes_under_data_rest_and_archive(emulator: Emulator) -> None:
-    emulator.seed.add_subject("P", "sub1")
+PREFIXES = ("/data", "/REST", "/data/archive", "/REST/archive")
+ROUTER_ANSWERS = ("The server has not found anything matching the request URI", "Method Not Allowed")
+# One object of each kind, and what a representative request to each kind of route sends.
+PATH_VALUES = {"project": "P", "subject": "s1", "experiment": "e1", "scan": "1", "resource": "R"}
+PATH_VALUES |= {"name": "f.txt", "code": "4"}
+BY_ACCESSION = {"/subjects/": ("subject", "XNAT_S00001"), "/experiments/": ("experiment", "XNAT_E00001")}
+POST_PARAMS = {
+    "projects": {"ID": "P2"},
+    "subjects": {"label": "s2"},
+    "experiments": {"label": "e2", "xsiType": "xnat:mrSessionData"},
+    "scans": {"ID": "2", "xsiType": "xnat:mrScanData"},
+}
+_METHOD_ORDER = {"GET": 0, "PUT": 1, "POST": 2, "DELETE": 3}
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+")
+
+
+ARCHIVE_ROOTS = ("/projects", "/subjects", "/experiments")  # XNATApplication's attachArchiveURI routes
+
+
+def _archive_requests() -> list[tuple[str, str]]:
+    """(method, path without prefix) for every archive route of every route table -- every
+    route under projects, subjects or experiments, whatever its table says -- reads, then
+    writes, then deletes, the deepest first (so a delete finds its object before its parent's
+    delete takes it)."""
+    out = []
+    for route in all_routes():
+        if not route.rule.startswith(ARCHIVE_ROOTS):
+            assert not route.archive, route.rule
+            continue
+        values = dict(PATH_VALUES)
+        for start, (name, accession) in BY_ACCESSION.items():
+            if route.rule.startswith(start):
+                values[name] = accession  # without a project only accession IDs identify
+        path = re.sub(r"<(?:\w+:)?(\w+)>", lambda m, v=values: v[m.group(1)], route.rule)
+        out += [(method, path) for method in route.methods]
+
+    def order(request: tuple[str, str]) -> tuple[int, int]:
+        method, path = request
+        return _METHOD_ORDER[method], -path.count("/") if method == "DELETE" else 0
+
+    return sorted(out, key=order)
+
+
+def _send(s: requests.Session, url: str, method: str, path: str) -> requests.Response:
+    if "/files" in path and method in ("PUT", "POST"):
+        return s.request(method, url, params={"inbody": "true"}, data=b"bytes")
+    if method == "POST":
+        return s.post(url, params=POST_PARAMS[path.rsplit("/", 1)[1]])
+    if method == "PUT":
+        return s.put(url, params={"note": "n"})
+    return s.request(method, url, params={"format": "json"})
+
+
+def _transcript(prefix: str) -> list[tuple[str, str, int, str]]:
+    """Every archive route's answer under `prefix`, against a fresh emulator with the same state."""
+    with Emulator(EmulatorConfig(projects=("P",))) as emu:
+        emu.seed.add_session("P", "s1", "e1", scans=[{"id": "1", "xsi_type": "xnat:mrScanData"}])
+        s = session(emu)
+        for level in (
+            "projects/P",
+            "subjects/XNAT_S00001",
+            "experiments/XNAT_E00001",
+            "experiments/XNAT_E00001/scans/1",
+        ):
+            assert s.put(f"{emu.url}/data/{level}/resources/R/files/f.txt", params={"inbody": "true"}, data=b"x").ok
+        base = emu.url + prefix
+        out = []
+        for method, path in _archive_requests():
+            r = _send(s, base + path, method, path)
+            body = _TIMESTAMP.sub("TIMESTAMP", r.text.replace(base, "BASE"))
+            out.append((method, path, r.status_code, body))
+        return out
+
+
+def test_every_archive_route_answers_alike_under_every_prefix() -> None:
+    """REST-CONTRACT.md §1.1: every archive route (projects, subjects, experiments, scans,
+    resources, files) is registered under `/data`, `/REST` and both `/archive` forms."""
+    transcripts = {prefix: _transcript(prefix) for prefix in PREFIXES}
+    reference = transcripts["/data"]
+    assert len(reference) > 80
+    for method, path, status, body in reference:
+        assert not any(f"<h3>{answer}</h3>" in body for answer in ROUTER_ANSWERS), (method, path, status)
+        if method == "GET":
+            assert status == 200, (path, body[:200])
+    for prefix, transcript in transcripts.items():
+        assert transcript == reference, prefix
+
+
+def test_non_archive_routes_exist_once(emulator: Emulator) -> None:
     s = session(emulator)
-    bodies = {
-        prefix: rows(s.get(f"{emulator.url}{prefix}/projects/P/subjects"))
-        for prefix in ("/data", "/REST", "/data/archive", "/REST/archive")
-    }
-    assert all(len(b) == 1 and b[0]["URI"].startswith("/data/subjects/") for b in bodies.values())
-    # Non-archive routes exist once.
-    assert s.get(f"{emulator.url}/data/archive/JSESSION").status_code == 404
+    assert s.get(f"{emulator.url}/data/JSESSION").status_code == 200
+    for path in ("/data/archive/JSESSION", "/REST/archive/services/import", "/data/archive/prearchive/projects"):
+        r = s.request("POST" if "import" in path else "GET", emulator.url + path)
+        assert (r.status_code, h3(r)) == (404, ROUTER_ANSWERS[0]), path
 
 
 def test_no_credentials_gets_401_with_basic_challenge(emulator: Emulator) -> None:

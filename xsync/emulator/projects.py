@@ -1,6 +1,7 @@
 """Projects (REST-CONTRACT.md §2.2, §4.4): the listing, the item in JSON/XML, PUT (create or
 update, 417 for an invalid ID), POST to `/projects`, and the prearchive code setting the import
-side reads (`Project.prearchive_code`).
+side reads (`Project.prearchive_code`). Like every route under projects, subjects and
+experiments, these are archive routes: also served under `/data/archive` and `/REST/archive`.
 
 A project created by a non-admin makes that user a member; admins see every project.
 Choices [inferred]: a name or secondary ID already used by another project is a 409; the
@@ -50,7 +51,7 @@ def _row(p: Project) -> dict[str, str]:
     }
 
 
-@routes.route("/projects")
+@routes.route("/projects", archive=True)
 def list_projects(ctx: Ctx) -> Response:
     with ctx.store.lock:
         rows = [_row(p) for p in ctx.store.projects.values() if access.can_read(ctx, p)]
@@ -106,7 +107,7 @@ def _project_xml(p: Project) -> str:
     return "".join(parts)
 
 
-@routes.route("/projects/<project>")
+@routes.route("/projects/<project>", archive=True)
 def get_project(ctx: Ctx, project: str) -> Response:
     p = access.project(ctx, project)
     with ctx.store.lock:
@@ -177,13 +178,13 @@ def _save_project(ctx: Ctx, project_id: str, *, must_be_new: bool) -> bool:
         return existing is None
 
 
-@routes.route("/projects/<project>", ("PUT",))
+@routes.route("/projects/<project>", ("PUT",), archive=True)
 def put_project(ctx: Ctx, project: str) -> Response:
     _save_project(ctx, project, must_be_new=False)
     return empty()
 
 
-@routes.route("/projects", ("POST",))
+@routes.route("/projects", ("POST",), archive=True)
 def post_project(ctx: Ctx) -> Response:
     project_id = ctx.param("ID") or ctx.param("xnat:projectData/ID") or ""
     if not project_id:
@@ -195,12 +196,12 @@ def post_project(ctx: Ctx) -> Response:
     return r
 
 
-@routes.route("/projects/<project>/prearchive_code")
+@routes.route("/projects/<project>/prearchive_code", archive=True)
 def get_prearchive_code(ctx: Ctx, project: str) -> Response:
     return text(str(access.project(ctx, project).prearchive_code))
 
 
-@routes.route("/projects/<project>/prearchive_code/<code>", ("PUT",))
+@routes.route("/projects/<project>/prearchive_code/<code>", ("PUT",), archive=True)
 def put_prearchive_code(ctx: Ctx, project: str, code: str) -> Response:
     p = access.project(ctx, project, write=True)
     if code not in PREARCHIVE_CODES:
