@@ -195,6 +195,31 @@ def test_routing_by_comments_description_and_names(
     }
 
 
+def test_project_search_goes_on_until_a_value_names_a_project(
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
+) -> None:
+    """DICOM-IMPORT.md §1.2: a `Project:` naming no project does not end the search; the next
+    comment field, then Study Description and Accession Number are tried. Subject and session
+    take the first value found, existing or not (§1.3)."""
+    study = StudySpec(
+        patient_comments="Project:NOPE Subject:first",
+        study_comments="Project:OTHER Subject:second Session:sess",
+        study_description="CCF_TEST",
+    )
+    r = post_zip(emulator, admin_http, study_zip(tmp_path, study))
+    assert re.fullmatch(r"/data/prearchive/projects/OTHER/\d{8}_\d{9}/sess\r\n", r.text)
+    (row,) = rows(emulator, admin_http, "OTHER")
+    assert (row["subject"], row["name"]) == ("first", "sess")
+    # Only misses in the comments: the Study Description decides.
+    missing = StudySpec(seed="m", patient_comments="Project:NOPE", study_comments="Project:ALSO_NOPE")
+    r = post_zip(emulator, admin_http, study_zip(tmp_path / "m", missing))
+    assert "/data/prearchive/projects/Unassigned/" in r.text
+    missing = StudySpec(seed="d", patient_comments="Project:NOPE", study_description="CCF_TEST")
+    assert (
+        "/data/prearchive/projects/CCF_TEST/" in post_zip(emulator, admin_http, study_zip(tmp_path / "d", missing)).text
+    )
+
+
 def test_explicit_parameters_and_lowercase_names(
     emulator: Emulator, admin_http: requests.Session, tmp_path: Path
 ) -> None:

@@ -4,8 +4,8 @@ parameters.
 
 Project: `PROJECT_ID` (or the project part of `dest`) when it names a project the user may use,
 else, in order, `Project:` in Patient Comments, Study Comments and Additional Patient History,
-the whole Study Description, the whole Accession Number -- each only when it names an existing
-project by ID or alias -- else none ("Unassigned").
+the whole Study Description, the whole Accession Number -- the first that names an existing
+project by ID or alias; a value naming none passes to the next -- else none ("Unassigned").
 Subject: `SUBJECT_ID` verbatim, else `Subject:` in the three comment fields, else Patient Name;
 header values are label-cleaned. Session: `EXPT_LABEL` verbatim, else `Session:` in the comment
 fields, else Patient ID, cleaned, else `dicom_upload`.
@@ -42,6 +42,8 @@ def may_use(config: EmulatorConfig, user: str, project: Project) -> bool:
 
 
 def _comment_assignment(obj: ReceivedObject, key: str) -> str | None:
+    """The first comment field's `key:` value: subject, session and `AA:` chains stop at the
+    first value found, whatever it names."""
     for keyword in COMMENT_FIELDS:
         value = contained_assignment(obj.text(keyword), key)
         if value:
@@ -59,7 +61,10 @@ def identify_project(
         if p is not None and may_use(config, user, p):
             return p.id
     # Header lookups run as the received-file user (admin by default): any existing project.
-    candidates = [_comment_assignment(obj, "Project"), obj.text("StudyDescription"), obj.text("AccessionNumber")]
+    # Every candidate is tried in turn until one names a project (DbBackedProjectIdentifier):
+    # a `Project:` in Patient Comments that names none does not stop the Study Comments one.
+    candidates = [contained_assignment(obj.text(keyword), "Project") for keyword in COMMENT_FIELDS]
+    candidates += [obj.text("StudyDescription"), obj.text("AccessionNumber")]
     for value in candidates:
         if value:
             p = store.project(value)
