@@ -105,8 +105,32 @@ _N_FIELDS = len(Header._fields)
 _TS_INDEX = _INDEX["transfer_syntax_uid"]
 
 
+# Decoded series-level parts by their raw values: the files of a series repeat those byte for
+# byte, so most files decode only their two instance values. Per process; cleared when large.
+_SHARED_BY_RAW: dict[tuple[object, ...], tuple[str, ...]] = {}
+_SHARED_BY_RAW_LIMIT = 10_000
+
+
 def decode(found: list[tuple[tuple[int, int], bytes]], ts: str) -> Header:
     """Turn the raw values of the wanted elements into a Header, as pydicom would read them."""
+    key = (ts, *[item for item in found if item[0][0] >= INSTANCE_FIELDS])
+    shared = _SHARED_BY_RAW.get(key)
+    if shared is None:
+        values = _decode_all(found, ts)
+        shared = tuple(values[INSTANCE_FIELDS:])
+        if len(_SHARED_BY_RAW) >= _SHARED_BY_RAW_LIMIT:
+            _SHARED_BY_RAW.clear()
+        _SHARED_BY_RAW[key] = shared
+        return Header._make(values)
+    instance = ["", ""]
+    for (index, kind), data in found:
+        if index < INSTANCE_FIELDS:  # the SOP instance UID and the instance number: no character set
+            text = data.decode("latin-1")
+            instance[index] = text.strip() if kind == _NUM else text.rstrip("\0 ")
+    return Header._make((*instance, *shared))
+
+
+def _decode_all(found: list[tuple[tuple[int, int], bytes]], ts: str) -> list[str]:
     values = [""] * _N_FIELDS
     values[_TS_INDEX] = ts
     encodings: list[str] | None = None
@@ -127,7 +151,7 @@ def decode(found: list[tuple[tuple[int, int], bytes]], ts: str) -> Header:
             values[index] = "\\".join(v.rstrip("\0 ") for v in text.split("\\"))
         else:
             values[index] = text.rstrip("\0 ")
-    return Header._make(values)
+    return values
 
 
 def _encodings(charset: bytes) -> list[str]:

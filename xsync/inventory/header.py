@@ -156,6 +156,38 @@ def _read_meta(win: _Window, pos: int) -> tuple[int, str, str]:
 
     Returns (position after the group, transfer syntax UID, media storage SOP class UID).
     """
+    buf = win.buf
+    # The usual case: the whole group in the first read, its length announced by (0002,0000).
+    if win.base == 0 and buf[pos : pos + 8] == b"\x02\x00\x00\x00UL\x04\x00" and pos + 12 <= len(buf):
+        end = pos + 12 + _u32(buf, pos + 8)[0]
+        if end + 2 <= len(buf) and buf[end : end + 2] != b"\x02\x00":
+            found = _meta_values(buf, pos + 12, end)
+            if found is not None:
+                return end, *found
+    return _read_meta_by_element(win, pos)
+
+
+def _meta_values(buf: bytes, pos: int, end: int) -> tuple[str, str] | None:
+    """(transfer syntax, media storage SOP class) of the meta elements in buf[pos:end]; None
+    when they do not exactly fill it."""
+    ts = media_class = ""
+    while pos + 8 <= end:
+        stag, vr, length = _explicit_element(buf, pos)
+        hl = _HEADER_LENGTH[vr]
+        if hl == 12:
+            length = _u32(buf, pos + 8)[0]
+        elif hl == 0:
+            return None
+        pos += hl
+        if stag == 0x00100002:  # (0002,0010), swapped
+            ts = buf[pos : pos + length].decode("latin-1").rstrip("\0 ")
+        elif stag == 0x00020002:
+            media_class = buf[pos : pos + length].decode("latin-1").rstrip("\0 ")
+        pos += length
+    return (ts, media_class) if pos == end else None
+
+
+def _read_meta_by_element(win: _Window, pos: int) -> tuple[int, str, str]:
     ts = media_class = ""
     size = win.size
     while pos + 8 <= size:
