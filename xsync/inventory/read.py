@@ -32,6 +32,9 @@ from xsync.inventory.header import (
     parse,
 )
 
+# Non-blocking: a FIFO named as a root must not hang the scan (it then reads as empty).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+
 # Entry kinds. "unreadable" is transient (permissions, I/O) and never cached.
 OK = "ok"
 NOT_DICOM = "not-dicom"
@@ -80,7 +83,7 @@ def outcomes(entries: Sequence[Entry], shared_parts: dict[tuple[str, ...], tuple
 def read_file(path: str, size: int) -> list[Entry]:
     """The entries of the file at `path` (`size` as stat saw it)."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError as e:
         return [Entry(None, UNREADABLE, size, False, None, _os_message(e))]
     try:
