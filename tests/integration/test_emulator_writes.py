@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.emulator_http import child, h3, item, rows, session
+from tests.integration.emulator_http import child, h3, item, rows, session, snapshot
 from xsync.emulator import Emulator
 
 P = "/data/projects/P"
@@ -320,6 +320,38 @@ def test_scan_xsitype_rules(emulator: Emulator) -> None:
     assert h3(r).startswith("Multiple scan modalities can be associated here.")
     assert s.put(f"{base}/3", params={"xsiType": "xnat:mrSessionData"}).status_code == 400
     assert [x["ID"] for x in rows(s.get(base))] == ["1"]
+
+
+def test_a_new_item_of_another_family_is_refused_and_nothing_changes(emulator: Emulator) -> None:
+    emulator.seed.add_session("P", "s", "e", scans=[{"id": "1", "xsi_type": "xnat:mrScanData"}])
+    before = snapshot(emulator)
+    s = session(emulator)
+    for path, xsi_type in (
+        (f"{P}/subjects/S1", "xnat:mrSessionData"),
+        (f"{P}/subjects/S1", "xnat:mrScanData"),
+        (f"{P}/subjects/S2/experiments/E1", "xnat:subjectData"),
+        (f"{P}/subjects/S2/experiments/E1", "xnat:mrScanData"),
+        (f"{P}/experiments/E1", "xnat:subjectData"),
+    ):
+        r = s.put(emulator.url + path, params={"xsiType": xsi_type, "subject_ID": "S3"})
+        assert (r.status_code, h3(r)) == (422, "Only xnat:Subject documents can be PUT to this address."), path
+    # A type XNAT does not know at all is a 400; a scan must be a scan, new or existing.
+    assert s.put(f"{emulator.url}{P}/subjects/S1", params={"xsiType": "xnat:noSuchData"}).status_code == 400
+    for scan in ("1", "2"):
+        r = s.put(f"{emulator.url}{P}/subjects/s/experiments/e/scans/{scan}", params={"xsiType": "xnat:mrSessionData"})
+        assert r.status_code == 400, scan
+    assert snapshot(emulator) == before  # no subject, session or scan created or changed
+
+
+def test_an_existing_item_keeps_its_type_whatever_is_sent(emulator: Emulator) -> None:
+    """XNAT fills the stored item in as a template; the type sent is not looked at again."""
+    emulator.seed.add_subject("P", "s")
+    s = session(emulator)
+    r = s.put(f"{emulator.url}{P}/subjects/s", params={"xsiType": "xnat:mrSessionData", "gender": "male"})
+    assert (r.status_code, r.text) == (200, "XNAT_S00001")
+    it = item(s.get(f"{emulator.url}{P}/subjects/s", params={"format": "json"}))
+    assert it["meta"]["xsi:type"] == "xnat:subjectData"
+    assert child(it, "demographics")[0]["data_fields"] == {"gender": "male"}
 
 
 def test_bare_image_scan_may_be_retyped(emulator: Emulator) -> None:

@@ -4,11 +4,14 @@ PUT with query parameters, form fields or an XML document; POST to a listing; DE
 Every request is validated completely before anything changes, so a refused request leaves the
 state as it was. Status codes and bodies:
   subject PUT      201 + accession (new), 200 + accession (update), 200 "" (rename via ?label=)
-                   422 unknown project; 409 label in use; 417 bad label; 400 invalid values
+                   422 unknown project; 409 label in use; 417 bad label; 400 invalid values;
+                   a new one of another type: 422 "Only xnat:Subject documents can be PUT to
+                   this address.", of a type XNAT does not know: 400
   experiment PUT   same codes; 404 unknown project on the long path, 422 on /projects/P/experiments/E;
                    417 "Need PUT Contents" for a new one without a type; the subject is created
                    when missing
-  scan PUT         200 "" always; 409 on an xsiType change, 400 for xnat:imageScanData
+  scan PUT         200 "" always; 409 on an xsiType change, 400 for xnat:imageScanData or a
+                   type that is not a scan type
   POST to a list   200 + Location + absolute URL; 409 when it exists
   DELETE           200 ""; 404 when missing; a subject takes its experiments with it
 
@@ -32,8 +35,13 @@ from xsync.emulator.store import Experiment, Project, Scan, Subject, now_timesta
 
 routes = RouteTable()
 LABEL = re.compile(r"^[A-Za-z0-9_-]+$")
+SUBJECT_ROOT = "xnat:subjectData"
+EXPERIMENT_ROOT = "xnat:subjectAssessorData"
 SESSION_ROOT = "xnat:imageSessionData"
 SCAN_ROOT = "xnat:imageScanData"
+# XNAT's text for an item of the wrong family, on the subject and (copied there verbatim) the
+# experiment resources alike.
+WRONG_DOCUMENT = "Only xnat:Subject documents can be PUT to this address."
 
 
 @dataclass
@@ -65,6 +73,21 @@ def _writable(ctx: Ctx, ref: str, *, status: int, message: str, what: str) -> Pr
             403, f"Specified user account has insufficient create privileges for {what} in this project."
         )
     return p
+
+
+def new_item_type(hint: str, family: str) -> str:
+    """The data type a new subject or experiment is created with (`xsiType=` or the first typed
+    key): 400 for a type XNAT does not know (PopulateItem's ElementNotFoundException), 422 for
+    one outside the resource's family ("Only xnat:Subject documents can be PUT to this
+    address."). An existing item keeps its type whatever is sent: XNAT populates the stored
+    item as a template and never looks at the type again (SubjectResource/SubjAssessmentResource
+    .handlePut with PopulateItem). Types the emulator does not model count as unknown."""
+    item_type = xsd.canonical(hint)
+    if item_type is None:
+        raise XnatHTTPError(400, f"Unknown data type: {hint}")
+    if not xsd.is_a(item_type, family):
+        raise XnatHTTPError(422, WRONG_DOCUMENT)
+    return item_type
 
 
 def _check_label(label: str, what: str) -> str:
@@ -110,9 +133,9 @@ def _created_from_list(ctx: Ctx, outcome: Outcome) -> Response:
 # -- subjects ------------------------------------------------------------------------------------
 def save_subject(ctx: Ctx, p: Project, ref: str, *, must_be_new: bool = False) -> Outcome:
     doc_type, pairs = _request_pairs(ctx)
-    if doc_type and not xsd.is_a(doc_type, "xnat:subjectData"):
-        raise XnatHTTPError(422, f"The submitted document ({doc_type}) is not a subject.")
-    changes = params.collect("xnat:subjectData", shortcuts.SUBJECT, pairs)
+    if doc_type and not xsd.is_a(doc_type, SUBJECT_ROOT):
+        raise XnatHTTPError(422, WRONG_DOCUMENT)
+    changes = params.collect(SUBJECT_ROOT, shortcuts.SUBJECT, pairs)
     store = ctx.store
     with store.lock:
         label = changes.identity.get("label") or ref
@@ -120,6 +143,9 @@ def save_subject(ctx: Ctx, p: Project, ref: str, *, must_be_new: bool = False) -
         if must_be_new and (existing or store.subject(p.id, label)):
             raise XnatHTTPError(409, "Subject already exists.")
         if existing is None:
+            hint = params.type_hint(pairs)
+            if hint:
+                new_item_type(hint, SUBJECT_ROOT)
             _identity_checks(changes, changes.identity.get("id", ""), p.id)
             s = Subject(id="", project=p.id, label=_check_label(label, "subject"), insert_user=ctx.user)
             _apply(s.fields, s.custom, changes)
@@ -158,7 +184,7 @@ def put_subject(ctx: Ctx, project: str, subject: str) -> Response:
 def post_subject(ctx: Ctx, project: str) -> Response:
     p = _writable(ctx, project, status=404, message=f"Unable to find project {project}.", what="subjects")
     doc_type, pairs = _request_pairs(ctx)
-    label = params.collect("xnat:subjectData", shortcuts.SUBJECT, pairs).identity.get("label", "")
+    label = params.collect(SUBJECT_ROOT, shortcuts.SUBJECT, pairs).identity.get("label", "")
     if not label:
         raise XnatHTTPError(400, "Submitted subject record must include a label.")
     return _created_from_list(ctx, save_subject(ctx, p, label, must_be_new=True))
@@ -192,9 +218,7 @@ def save_experiment(ctx: Ctx, p: Project, subject_ref: str | None, ref: str, *, 
             hint = params.type_hint(pairs) or doc_type
             if not hint:
                 raise XnatHTTPError(417, "Need PUT Contents")
-            item_type = xsd.canonical(hint) or ""
-            if not xsd.is_a(item_type, "xnat:subjectAssessorData"):
-                raise XnatHTTPError(400, f"Invalid xsiType for an experiment: {hint}")
+            item_type = new_item_type(hint, EXPERIMENT_ROOT)
         changes = params.collect(item_type, shortcuts.EXPERIMENT, pairs)
         label = changes.identity.get("label") or ref
         if must_be_new and (existing or store.experiment(p.id, label)):
@@ -337,7 +361,7 @@ def save_scan(ctx: Ctx, e: Experiment, scan_id: str, *, must_be_new: bool = Fals
                     "Multiple scan modalities can be associated here. Please retry with a specific scan type, "
                     "e.g. ?xsiType=xnat:mrScanData",
                 )
-            if not xsd.is_a(scan_type, SCAN_ROOT):
+            if not xsd.is_a(scan_type, SCAN_ROOT):  # new or existing scan alike (REST-CONTRACT.md §4.4)
                 raise XnatHTTPError(400, f"Invalid xsiType for a scan: {hint}")
             if existing is not None and existing.xsi_type not in (scan_type, SCAN_ROOT):
                 raise XnatHTTPError(409, "Specified xsiType differs from existing xsiType")
