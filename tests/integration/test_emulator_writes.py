@@ -45,6 +45,14 @@ def test_subject_put_to_unknown_project_is_422(emulator: Emulator) -> None:
         ({"dob": "2020-13-45"}, "Must Be A Valid Date"),
         ({"education": "31"}, "Must Be Less Than 30"),
         ({"weight": "heavy"}, "Must Be A Valid Float"),
+        ({"age": "99999999999999999999"}, "Must Be A Valid Integer"),  # beyond a 32-bit int
+        ({"age": "2147483648"}, "Must Be A Valid Integer"),
+        ({"age": "1_000"}, "Must Be A Valid Integer"),
+        ({"weight": "nan"}, "Must Be A Valid Float"),
+        ({"weight": "inf"}, "Must Be A Valid Float"),
+        ({"weight": "Infinity"}, "Must Be A Valid Float"),
+        ({"height": "1e400"}, "Must Be A Valid Float"),
+        ({"height": "3.5e38"}, "Must Be A Valid Float"),  # a Java float overflows
         ({"xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/gender": "x"}, "Must Match Pre-Defined"),
     ],
 )
@@ -61,6 +69,25 @@ def test_invalid_subject_values_are_400_and_change_nothing(
     # A refused create leaves no subject behind either.
     assert s.put(f"{emulator.url}{P}/subjects/other", params=params).status_code == 400
     assert [r["label"] for r in rows(s.get(f"{emulator.url}{P}/subjects"))] == ["sub1"]
+
+
+def test_numbers_are_stored_as_numbers_at_the_edges_of_their_range(emulator: Emulator) -> None:
+    s = session(emulator)
+    assert s.put(f"{emulator.url}{P}/subjects/s", params={"age": "2147483647", "weight": "-1.5e3"}).ok
+    demo = child(item(s.get(f"{emulator.url}{P}/subjects/s", params={"format": "json"})), "demographics")
+    assert demo[0]["data_fields"] == {"age": 2147483647, "weight": -1500}
+    s.put(f"{emulator.url}{P}/subjects/s/experiments/e", params={"xsiType": "xnat:mrSessionData"})
+    url = f"{emulator.url}{P}/subjects/s/experiments/e/scans/1"
+    assert s.put(url, params={"xsiType": "xnat:mrScanData", "xnat:mrScanData/parameters/tr": "2400", "frames": "12"}).ok
+    for key, value, message in (
+        ("xnat:mrScanData/parameters/tr", "NaN", "xnat:mrScanData/parameters/tr : Must Be A Valid Float"),
+        ("xnat:mrScanData/parameters/tr", "1.5f", "Must Be A Valid Float"),
+        ("frames", "4294967296", "xnat:imageScanData/frames : Must Be A Valid Integer"),
+    ):
+        r = s.put(url, params={key: value})
+        assert r.status_code == 400 and message in h3(r), (key, value)
+    data = item(s.get(url, params={"format": "json"}))["data_fields"]
+    assert (data["parameters/tr"], data["frames"]) == (2400, 12)
 
 
 def test_enumerations_match_case_insensitively_and_are_stored_as_sent(emulator: Emulator) -> None:

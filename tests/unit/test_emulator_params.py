@@ -63,3 +63,42 @@ def test_string_limits_apply_to_the_escaped_value() -> None:
     assert spec is not None
     assert params.check(spec, "&" * 500)[1] is None  # 2500 characters once escaped
     assert params.check(spec, "&" * 501)[1] == "Must Be Less Than 2500 Characters"
+
+
+@pytest.mark.parametrize(
+    ("text", "xsd_type", "value"),
+    [
+        ("2147483647", "integer", 2147483647),
+        ("-2147483648", "int", -2147483648),
+        ("2147483648", "integer", None),
+        ("9223372036854775807", "long", 9223372036854775807),
+        ("9223372036854775808", "long", None),
+        ("+7", "integer", 7),
+        ("1_000", "integer", None),
+        (" 7", "integer", None),
+        ("٣", "integer", None),  # non-ASCII digits: Python's int() takes them
+    ],
+)
+def test_integers_are_what_javas_parsers_take(text: str, xsd_type: str, value: int | None) -> None:
+    assert params.java_integer(text, xsd_type) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "xsd_type", "value"),
+    [
+        ("2400", "float", 2400.0),
+        ("-1.5e-3", "double", -0.0015),
+        (".5", "float", 0.5),
+        ("3.4e38", "float", 3.4e38),
+        ("3.5e38", "float", None),  # Float.valueOf overflows to Infinity
+        ("3.5e38", "double", 3.5e38),
+        ("1e400", "double", None),
+        ("NaN", "double", None),
+        ("nan", "float", None),
+        ("Infinity", "double", None),
+        ("1_0", "double", None),
+        ("1.5f", "float", None),
+    ],
+)
+def test_floats_must_be_finite_decimal_numbers(text: str, xsd_type: str, value: float | None) -> None:
+    assert params.java_finite_number(text, xsd_type) == value

@@ -20,6 +20,7 @@ for every invalid value, joined by `; `.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -136,16 +137,14 @@ def check(spec: FieldSpec, raw: str) -> tuple[str, str | None]:
             return raw, f"'{raw}' Must Match Pre-Defined Values...({','.join(spec.enum)})"
         return escape(raw), None
     if t in xsd.XSD_INTEGER_TYPES:
-        try:
-            number: float = int(text)
-        except ValueError:
+        integer = java_integer(text, t)
+        if integer is None:
             return raw, "Must Be A Valid Long Integer" if t == "long" else "Must Be A Valid Integer"
-        return _bounded(spec, text, number)
+        return _bounded(spec, text, integer)
     if t in xsd.XSD_FLOAT_TYPES:
-        try:
-            number = float(text)
-        except ValueError:
-            return raw, "Must Be A Valid Double" if t == "double" else "Must Be A Valid Float"
+        number = java_finite_number(text, t)
+        if number is None:
+            return raw, _FLOAT_MESSAGES.get(t, "Must Be A Valid Float")
         return _bounded(spec, text, number)
     if t == "boolean":
         if text.lower() not in ("true", "false", "1", "0"):
@@ -164,6 +163,47 @@ def check(spec: FieldSpec, raw: str) -> tuple[str, str | None]:
     if len(value) > limit:
         return raw, f"Must Be Less Than {limit} Characters"
     return value, None
+
+
+# XFTValidator parses xs:integer, xs:int and xs:short with Java's Integer.valueOf, so anything
+# outside a signed 32-bit int is "Must Be A Valid Integer" (and XFT keeps xs:integer in an
+# INTEGER column); xs:long is parsed with Long.parseLong. Python's int() would take any size,
+# and `1_000` or non-ASCII digits besides.
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_INTEGER_BOUNDS = {"long": 2**63}
+_INT32 = 2**31
+# Floats: plain decimal or exponent notation. Java's Float/Double.valueOf also take `NaN`,
+# `Infinity`, `1.5f` and hex floats, and overflow to Infinity (`1e400`); the validator lets
+# those through, but org.json refuses non-finite numbers when XNAT writes the item JSON, so
+# the emulator refuses them up front (as it refuses Python's `nan`, `inf` and `1_0`): a stored
+# float is always a finite number, shown as a JSON number.
+_DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_FLOAT32_MAX = 3.4028235677973366e38  # Float.MAX_VALUE plus half an ulp: beyond it Float.valueOf gives Infinity
+_FLOAT_MESSAGES = {
+    "float": "Must Be A Valid Float",
+    "double": "Must Be A Valid Double",
+    "decimal": "Must Be A Valid Decimal",
+}
+
+
+def java_integer(text: str, xsd_type: str = "integer") -> int | None:
+    """The value Java's Integer.valueOf (Long.parseLong for xs:long) reads, None when it refuses."""
+    if not _INTEGER_TEXT.fullmatch(text):
+        return None
+    value = int(text)
+    bound = _INTEGER_BOUNDS.get(xsd_type, _INT32)
+    return value if -bound <= value < bound else None
+
+
+def java_finite_number(text: str, xsd_type: str = "double") -> float | None:
+    """A finite number in decimal notation within the range of xs:float (a Java float) or
+    xs:double/xs:decimal (a Java double); None otherwise."""
+    if not _DECIMAL_TEXT.fullmatch(text):
+        return None
+    value = float(text)
+    if not math.isfinite(value) or (xsd_type == "float" and abs(value) >= _FLOAT32_MAX):
+        return None
+    return value
 
 
 def _bounded(spec: FieldSpec, text: str, number: float) -> tuple[str, str | None]:
