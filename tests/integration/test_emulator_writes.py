@@ -193,6 +193,24 @@ def test_session_put_creates_201_updates_200_and_creates_the_subject(emulator: E
     assert (row["date"], row["scanner"], row["subject_label"]) == ("2020-01-02", "SIEMENS", "sub1")
 
 
+def test_existing_session_stays_with_its_subject_when_the_named_subject_does_not_exist(emulator: Emulator) -> None:
+    """XNAT's handlePut falls back to the stored subject (SubjAssessmentResource,
+    ExperimentResource); nothing is created. A subject that exists takes the session."""
+    emulator.seed.add_session("P", "s", "e")
+    emulator.seed.add_subject("P", "s2")
+    s = session(emulator)
+    r = s.put(f"{emulator.url}{P}/subjects/ghost/experiments/e", params={"note": "kept"})
+    assert (r.status_code, r.text) == (200, "XNAT_E00001")
+    r = s.put(f"{emulator.url}{P}/experiments/e", params={"subject_ID": "ghost2"})
+    assert (r.status_code, r.text) == (200, "XNAT_E00001")
+    assert sorted(x["label"] for x in rows(s.get(f"{emulator.url}{P}/subjects"))) == ["s", "s2"]
+    (row,) = rows(s.get(f"{emulator.url}{P}/experiments", params={"columns": "subject_label,note"}))
+    assert (row["subject_label"], row["note"]) == ("s", "kept")
+    assert s.put(f"{emulator.url}{P}/subjects/s2/experiments/e").status_code == 200
+    (row,) = rows(s.get(f"{emulator.url}{P}/experiments", params={"columns": "subject_label"}))
+    assert row["subject_label"] == "s2"
+
+
 def test_new_session_without_any_type_is_417_need_put_contents(emulator: Emulator) -> None:
     r = session(emulator).put(f"{emulator.url}{P}/subjects/s/experiments/e", params={"scanner": "X"})
     assert (r.status_code, h3(r)) == (417, "Need PUT Contents")

@@ -15,10 +15,14 @@ state as it was. Status codes and bodies:
   POST to a list   200 + Location + absolute URL; 409 when it exists
   DELETE           200 ""; 404 when missing; a subject takes its experiments with it
 
+An experiment PUT under another existing subject's path (or with `subject_ID=` naming one)
+moves it to that subject; a subject that does not exist leaves an existing experiment where it
+is and creates nothing, as XNAT's handlePut does (read in SubjAssessmentResource and
+ExperimentResource); only a new experiment gets a missing subject created.
+
 Choices the contract leaves open [inferred]: labels must match `[A-Za-z0-9_-]+` (417 otherwise,
-the contract's suggestion); a new scan without any type is a 417 like experiments; an
-experiment PUT under another subject's path moves it to that subject; `removeFiles=true` on
-DELETE removes the files from disk (default keeps them, as XNAT does).
+the contract's suggestion); a new scan without any type is a 417 like experiments;
+`removeFiles=true` on DELETE removes the files from disk (default keeps them, as XNAT does).
 """
 
 from __future__ import annotations
@@ -225,6 +229,12 @@ def save_experiment(ctx: Ctx, p: Project, subject_ref: str | None, ref: str, *, 
             raise XnatHTTPError(409, "Specified experiment already exists.")
         subject_ref = subject_ref or changes.identity.get("subject_id")
         subject = store.subject(p.id, subject_ref) if subject_ref else None
+        if subject is None and existing is not None:
+            # A subject that does not exist names no new home for an existing experiment: XNAT
+            # falls back to the stored subject and creates nothing (SubjAssessmentResource and
+            # ExperimentResource: `subject == null && existing != null`). Only a new experiment
+            # gets its subject created.
+            subject_ref = None
         if subject is None and not subject_ref and existing is None:
             raise XnatHTTPError(422, "Submitted experiment record must include the subject.")
         if subject is None and subject_ref:
