@@ -460,6 +460,32 @@ def test_delete_session_and_scan(emulator: Emulator) -> None:
     assert [x["label"] for x in rows(s.get(f"{emulator.url}{P}/subjects"))] == ["s"]
 
 
+def test_subjects_and_experiments_by_accession_id(emulator: Emulator) -> None:
+    """REST-CONTRACT.md §1.1: without a project in the path only accession IDs identify."""
+    emulator.seed.add_session("P", "s", "e")
+    s = session(emulator)
+    r = s.put(f"{emulator.url}/data/experiments/XNAT_E00001", params={"note": "by accession"})
+    assert (r.status_code, r.text) == (200, "XNAT_E00001")
+    assert item(s.get(f"{emulator.url}{P}/experiments/e", params={"format": "json"}))["data_fields"]["note"] == (
+        "by accession"
+    )
+    # Not an accession ID and no project: XNAT cannot place it.
+    r = s.put(f"{emulator.url}/data/experiments/e", params={"xsiType": "xnat:mrSessionData"})
+    assert (r.status_code, h3(r)) == (422, "Submitted experiment record must include the project attribute.")
+    # With `project=` a new one is created, labelled with the path segment.
+    r = s.put(
+        f"{emulator.url}/REST/experiments/e2",
+        params={"xsiType": "xnat:mrSessionData", "project": "P", "subject_ID": "s"},
+    )
+    assert (r.status_code, r.text) == (201, "XNAT_E00002")
+    assert sorted(x["label"] for x in rows(s.get(f"{emulator.url}{P}/experiments"))) == ["e", "e2"]
+    r = s.delete(f"{emulator.url}/data/subjects/s")  # a label is not an accession ID
+    assert (r.status_code, h3(r)) == (404, "Unable to find the specified subject.")
+    assert s.delete(f"{emulator.url}/data/subjects/XNAT_S00001").status_code == 200
+    assert rows(s.get(f"{emulator.url}{P}/subjects")) == []
+    assert rows(s.get(f"{emulator.url}{P}/experiments")) == []  # the subject took its sessions along
+
+
 def test_audit_parameters_are_accepted_and_ignored(emulator: Emulator) -> None:
     s = session(emulator)
     r = s.put(

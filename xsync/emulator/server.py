@@ -12,6 +12,7 @@ from types import TracebackType
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from xsync.emulator import (
+    archive_service,
     auth,
     importer,
     item_routes,
@@ -19,6 +20,7 @@ from xsync.emulator import (
     prearchive_routes,
     projects,
     resources,
+    scan_writes,
     writes,
 )
 from xsync.emulator.app import EmulatorApp, Knobs, LoggedRequest
@@ -35,8 +37,8 @@ def all_routes() -> list[Route]:
     """Every route module's table, in the order rules are tried."""
     routes: list[Route] = []
     routes += auth.routes.routes + projects.routes.routes + listings.routes.routes  # REST
-    routes += item_routes.routes.routes + writes.routes.routes + resources.routes.routes
-    routes += importer.routes.routes + prearchive_routes.routes.routes  # DICOM ingest
+    routes += item_routes.routes.routes + writes.routes.routes + scan_writes.routes.routes + resources.routes.routes
+    routes += importer.routes.routes + prearchive_routes.routes.routes + archive_service.routes.routes  # DICOM ingest
     return routes
 
 

@@ -1,4 +1,4 @@
-"""Creating, updating and deleting subjects, experiments and scans (REST-CONTRACT.md §4.4, §4.5):
+"""Creating, updating and deleting subjects and experiments (REST-CONTRACT.md §4.4, §4.5):
 PUT with query parameters, form fields or an XML document; POST to a listing; DELETE.
 
 Every request is validated completely before anything changes, so a refused request leaves the
@@ -10,10 +10,12 @@ state as it was. Status codes and bodies:
   experiment PUT   same codes; 404 unknown project on the long path, 422 on /projects/P/experiments/E;
                    417 "Need PUT Contents" for a new one without a type; the subject is created
                    when missing
-  scan PUT         200 "" always; 409 on an xsiType change, 400 for xnat:imageScanData or a
-                   type that is not a scan type
+  scans            `scan_writes.py`
   POST to a list   200 + Location + absolute URL; 409 when it exists
   DELETE           200 ""; 404 when missing; a subject takes its experiments with it
+Without a project in the path only accession IDs identify: `DELETE /subjects/ID`,
+`PUT|DELETE /experiments/ID` (a PUT naming no experiment creates one labelled with the path
+segment in the project `project=` names, else 422, as ExperimentResource does).
 
 An experiment PUT under another existing subject's path (or with `subject_ID=` naming one)
 moves it to that subject; a subject that does not exist leaves an existing experiment where it
@@ -21,8 +23,7 @@ is and creates nothing, as XNAT's handlePut does (read in SubjAssessmentResource
 ExperimentResource); only a new experiment gets a missing subject created.
 
 Choices the contract leaves open [inferred]: labels must match `[A-Za-z0-9_-]+` (417 otherwise,
-the contract's suggestion); a new scan without any type is a 417 like experiments;
-`removeFiles=true` on DELETE removes the files from disk (default keeps them, as XNAT does).
+the contract's suggestion); `removeFiles=true` on DELETE removes the files from disk (default keeps them, as XNAT does).
 """
 
 from __future__ import annotations
@@ -35,14 +36,12 @@ from werkzeug.wrappers import Response
 from xsync.emulator import access, params, resources, shortcuts, xmlbody, xsd
 from xsync.emulator.http import Ctx, RouteTable, XnatHTTPError, empty, text
 from xsync.emulator.params import Changes
-from xsync.emulator.store import Experiment, Project, Scan, Subject, now_timestamp
+from xsync.emulator.store import Experiment, Project, Subject
 
 routes = RouteTable()
 LABEL = re.compile(r"^[A-Za-z0-9_-]+$")
 SUBJECT_ROOT = "xnat:subjectData"
 EXPERIMENT_ROOT = "xnat:subjectAssessorData"
-SESSION_ROOT = "xnat:imageSessionData"
-SCAN_ROOT = "xnat:imageScanData"
 # XNAT's text for an item of the wrong family, on the subject and (copied there verbatim) the
 # experiment resources alike.
 WRONG_DOCUMENT = "Only xnat:Subject documents can be PUT to this address."
@@ -56,7 +55,7 @@ class Outcome:
 
 
 # -- shared steps ------------------------------------------------------------------------------
-def _request_pairs(ctx: Ctx) -> tuple[str | None, list[tuple[str, str]]]:
+def request_pairs(ctx: Ctx) -> tuple[str | None, list[tuple[str, str]]]:
     """The document's pairs (if an XML body was sent), then the parameters, which win."""
     doc_type: str | None = None
     pairs: list[tuple[str, str]] = []
@@ -100,16 +99,11 @@ def _check_label(label: str, what: str) -> str:
     return label
 
 
-def _apply(fields: dict[str, str], custom: dict[str, str], changes: Changes, replace: bool = False) -> None:
+def apply_changes(fields: dict[str, str], custom: dict[str, str], changes: Changes, replace: bool = False) -> None:
     if replace:
         fields.clear()
         custom.clear()
-    for target, updates in ((fields, changes.fields), (custom, changes.custom)):
-        for key, value in updates.items():
-            if value is None:
-                target.pop(key, None)
-            else:
-                target[key] = value
+    params.apply(changes, fields, custom)
 
 
 def _identity_checks(changes: Changes, current_id: str, project: str) -> None:
@@ -127,7 +121,7 @@ def _put_response(outcome: Outcome) -> Response:
     return text(outcome.id, 201 if outcome.created else 200)
 
 
-def _created_from_list(ctx: Ctx, outcome: Outcome) -> Response:
+def created_from_list(ctx: Ctx, outcome: Outcome) -> Response:
     url = f"{ctx.request.base_url.rstrip('/')}/{outcome.id}"
     r = text(url)
     r.headers["Location"] = url
@@ -136,7 +130,7 @@ def _created_from_list(ctx: Ctx, outcome: Outcome) -> Response:
 
 # -- subjects ------------------------------------------------------------------------------------
 def save_subject(ctx: Ctx, p: Project, ref: str, *, must_be_new: bool = False) -> Outcome:
-    doc_type, pairs = _request_pairs(ctx)
+    doc_type, pairs = request_pairs(ctx)
     if doc_type and not xsd.is_a(doc_type, SUBJECT_ROOT):
         raise XnatHTTPError(422, WRONG_DOCUMENT)
     changes = params.collect(SUBJECT_ROOT, shortcuts.SUBJECT, pairs)
@@ -152,7 +146,7 @@ def save_subject(ctx: Ctx, p: Project, ref: str, *, must_be_new: bool = False) -
                 new_item_type(hint, SUBJECT_ROOT)
             _identity_checks(changes, changes.identity.get("id", ""), p.id)
             s = Subject(id="", project=p.id, label=_check_label(label, "subject"), insert_user=ctx.user)
-            _apply(s.fields, s.custom, changes)
+            apply_changes(s.fields, s.custom, changes)
             s.id = store.next_subject_id()
             store.add_subject(s)
             return Outcome(s.id, created=True)
@@ -160,7 +154,7 @@ def save_subject(ctx: Ctx, p: Project, ref: str, *, must_be_new: bool = False) -
         renamed = bool(changes.identity.get("label")) and changes.identity["label"] != existing.label
         if renamed:
             _rename(store.subject(p.id, label), existing, label, "subject")
-        _apply(existing.fields, existing.custom, changes, replace=ctx.flag("allowDataDeletion"))
+        apply_changes(existing.fields, existing.custom, changes, replace=ctx.flag("allowDataDeletion"))
         if renamed:
             store.relabel_subject(existing, label)
         return Outcome(existing.id, created=False, renamed=renamed)
@@ -187,18 +181,31 @@ def put_subject(ctx: Ctx, project: str, subject: str) -> Response:
 @routes.route("/projects/<project>/subjects", ("POST",), archive=True)
 def post_subject(ctx: Ctx, project: str) -> Response:
     p = _writable(ctx, project, status=404, message=f"Unable to find project {project}.", what="subjects")
-    doc_type, pairs = _request_pairs(ctx)
+    doc_type, pairs = request_pairs(ctx)
     label = params.collect(SUBJECT_ROOT, shortcuts.SUBJECT, pairs).identity.get("label", "")
     if not label:
         raise XnatHTTPError(400, "Submitted subject record must include a label.")
-    return _created_from_list(ctx, save_subject(ctx, p, label, must_be_new=True))
+    return created_from_list(ctx, save_subject(ctx, p, label, must_be_new=True))
 
 
 @routes.route("/projects/<project>/subjects/<subject>", ("DELETE",), archive=True)
-def delete_subject(ctx: Ctx, project: str, subject: str) -> Response:
+def delete_project_subject(ctx: Ctx, project: str, subject: str) -> Response:
     p = access.project(ctx, project, write=True)
+    return _delete_subject(ctx, ctx.store.subject(p.id, subject))
+
+
+@routes.route("/subjects/<subject>", ("DELETE",), archive=True)
+def delete_subject(ctx: Ctx, subject: str) -> Response:
+    """By accession ID only (SubjectResource.handleDelete without a project)."""
+    s = ctx.store.subjects.get(subject)
+    owner = ctx.store.projects.get(s.project) if s is not None else None
+    if owner is not None and not access.can_read(ctx, owner):
+        raise XnatHTTPError(403, "User account doesn't have permission to edit this project.")
+    return _delete_subject(ctx, s)
+
+
+def _delete_subject(ctx: Ctx, s: Subject | None) -> Response:
     with ctx.store.lock:
-        s = ctx.store.subject(p.id, subject)
         if s is None:
             raise XnatHTTPError(404, "Unable to find the specified subject.")
         doomed = [s.resources, *(e.resources for e in ctx.store.experiments_of(subject_id=s.id))]
@@ -212,7 +219,7 @@ def delete_subject(ctx: Ctx, project: str, subject: str) -> Response:
 
 # -- experiments ---------------------------------------------------------------------------------
 def save_experiment(ctx: Ctx, p: Project, subject_ref: str | None, ref: str, *, must_be_new: bool = False) -> Outcome:
-    doc_type, pairs = _request_pairs(ctx)
+    doc_type, pairs = request_pairs(ctx)
     store = ctx.store
     with store.lock:
         existing = store.experiment(p.id, ref)
@@ -262,12 +269,12 @@ def save_experiment(ctx: Ctx, p: Project, subject_ref: str | None, ref: str, *, 
                 xsi_type=item_type,
                 insert_user=ctx.user,
             )
-            _apply(e.fields, e.custom, changes)
+            apply_changes(e.fields, e.custom, changes)
             store.add_experiment(e)
             return Outcome(e.id, created=True)
         if subject is not None:
             existing.subject_id = subject.id
-        _apply(existing.fields, existing.custom, changes, replace=ctx.flag("allowDataDeletion"))
+        apply_changes(existing.fields, existing.custom, changes, replace=ctx.flag("allowDataDeletion"))
         if renamed:
             store.relabel_experiment(existing, label)
         return Outcome(existing.id, created=False, renamed=renamed)
@@ -291,11 +298,28 @@ def put_project_experiment(ctx: Ctx, project: str, experiment: str) -> Response:
     return _put_response(save_experiment(ctx, p, None, experiment))
 
 
+@routes.route("/experiments/<experiment>", ("PUT",), archive=True)
+def put_experiment(ctx: Ctx, experiment: str) -> Response:
+    """ExperimentResource without a project: an accession ID names an existing experiment;
+    anything else is a new one labelled with the path segment, in the project `project=` names
+    (422 without one, as XNAT answers)."""
+    e = ctx.store.experiments.get(experiment)
+    ref = e.project if e is not None else ctx.param("project") or ""
+    p = _writable(
+        ctx,
+        ref,
+        status=422,
+        message="Submitted experiment record must include the project attribute.",
+        what="experiments",
+    )
+    return _put_response(save_experiment(ctx, p, None, experiment))
+
+
 def _post_experiment(ctx: Ctx, project: str, subject: str | None) -> Response:
     p = _writable(ctx, project, status=404, message=f"Unable to find project {project}.", what="experiments")
     if subject is not None:
         access.subject(ctx, p, subject)
-    doc_type, pairs = _request_pairs(ctx)
+    doc_type, pairs = request_pairs(ctx)
     hint = params.type_hint(pairs) or doc_type
     if not hint:
         raise XnatHTTPError(417, "Need PUT Contents")
@@ -303,7 +327,7 @@ def _post_experiment(ctx: Ctx, project: str, subject: str | None) -> Response:
     label = identity.get("label", "")
     if not label:
         raise XnatHTTPError(400, "Submitted experiment record must include a label.")
-    return _created_from_list(ctx, save_experiment(ctx, p, subject, label, must_be_new=True))
+    return created_from_list(ctx, save_experiment(ctx, p, subject, label, must_be_new=True))
 
 
 @routes.route("/projects/<project>/subjects/<subject>/experiments", ("POST",), archive=True)
@@ -351,104 +375,3 @@ def delete_project_experiment(ctx: Ctx, project: str, experiment: str) -> Respon
 @routes.route("/experiments/<experiment>", ("DELETE",), archive=True)
 def delete_experiment(ctx: Ctx, experiment: str) -> Response:
     return _delete_experiment(ctx, _find_experiment(ctx, None, None, experiment))
-
-
-# -- scans ---------------------------------------------------------------------------------------
-def save_scan(ctx: Ctx, e: Experiment, scan_id: str, *, must_be_new: bool = False) -> Outcome:
-    if not xsd.is_a(e.xsi_type, SESSION_ROOT):
-        raise XnatHTTPError(417, "Specified scan must reference a valid image session.")
-    doc_type, pairs = _request_pairs(ctx)
-    with ctx.store.lock:
-        existing = e.scans.get(scan_id)
-        if must_be_new and existing is not None:
-            raise XnatHTTPError(409, "Specified scan already exists.")
-        hint = params.type_hint(pairs) or doc_type
-        if hint:
-            scan_type = xsd.canonical(hint) or ""
-            if scan_type == SCAN_ROOT:
-                raise XnatHTTPError(
-                    400,
-                    "Multiple scan modalities can be associated here. Please retry with a specific scan type, "
-                    "e.g. ?xsiType=xnat:mrScanData",
-                )
-            if not xsd.is_a(scan_type, SCAN_ROOT):  # new or existing scan alike (REST-CONTRACT.md §4.4)
-                raise XnatHTTPError(400, f"Invalid xsiType for a scan: {hint}")
-            if existing is not None and existing.xsi_type not in (scan_type, SCAN_ROOT):
-                raise XnatHTTPError(409, "Specified xsiType differs from existing xsiType")
-        elif existing is not None:
-            scan_type = existing.xsi_type
-        else:
-            raise XnatHTTPError(417, "Need PUT Contents")
-        changes = params.collect(scan_type, shortcuts.SCAN, pairs)
-        new_id = changes.identity.get("id")
-        if new_id and new_id != scan_id:
-            raise XnatHTTPError(400, "ID cannot be modified")
-        if existing is None:
-            if not scan_id.strip():
-                raise XnatHTTPError(400, "A scan needs an ID.")
-            existing = Scan(id=scan_id, xsi_type=scan_type, pk=ctx.store.next_scan_pk(), insert_user=ctx.user)
-            existing.insert_date = now_timestamp()
-            e.scans[scan_id] = existing
-            created = True
-        else:
-            existing.xsi_type = scan_type
-            created = False
-        _apply(existing.fields, existing.custom, changes)
-        return Outcome(scan_id, created=created)
-
-
-def _scan_session(ctx: Ctx, project: str | None, subject: str | None, experiment: str) -> Experiment:
-    if project is None:
-        e = ctx.store.experiment(None, experiment)
-        if e is None:
-            raise XnatHTTPError(404, "Specified image session doesn't exist.")
-        owner = ctx.store.projects.get(e.project)
-        if owner is not None and not access.can_read(ctx, owner):
-            raise XnatHTTPError(403, "User account doesn't have permission to edit this project.")
-        return e
-    p = access.project(ctx, project, write=True)
-    s = access.subject(ctx, p, subject) if subject else None
-    e = ctx.store.experiment(p.id, experiment)
-    if e is None or (s is not None and e.subject_id != s.id):
-        raise XnatHTTPError(404, "Specified image session doesn't exist.")
-    return e
-
-
-def _scan_routes(prefix: str, project: bool, subject: bool) -> None:
-    def session(ctx: Ctx, values: dict[str, str]) -> Experiment:
-        return _scan_session(
-            ctx,
-            values.get("project") if project else None,
-            values.get("subject") if subject else None,
-            values["experiment"],
-        )
-
-    @routes.route(prefix + "/scans/<scan>", ("PUT",), archive=True)
-    def put_scan(ctx: Ctx, scan: str, **values: str) -> Response:
-        save_scan(ctx, session(ctx, values), scan)
-        return empty()
-
-    @routes.route(prefix + "/scans", ("POST",), archive=True)
-    def post_scan(ctx: Ctx, **values: str) -> Response:
-        e = session(ctx, values)
-        _, pairs = _request_pairs(ctx)
-        scan_id = next((v for k, v in pairs if k == "ID" or k.lower().endswith("scandata/id")), "")
-        if not scan_id:
-            raise XnatHTTPError(400, "Submitted scan record must include an ID.")
-        return _created_from_list(ctx, save_scan(ctx, e, scan_id, must_be_new=True))
-
-    @routes.route(prefix + "/scans/<scan>", ("DELETE",), archive=True)
-    def delete_scan(ctx: Ctx, scan: str, **values: str) -> Response:
-        e = session(ctx, values)
-        with ctx.store.lock:
-            removed = e.scans.pop(scan, None)
-        if removed is None:
-            raise XnatHTTPError(404, f"Unable to find scan {scan}.")
-        if ctx.flag("removeFiles"):
-            resources.discard_files(ctx.store, removed.resources.values())
-        return empty()
-
-
-_scan_routes("/projects/<project>/subjects/<subject>/experiments/<experiment>", project=True, subject=True)
-_scan_routes("/projects/<project>/experiments/<experiment>", project=True, subject=False)
-_scan_routes("/experiments/<experiment>", project=False, subject=False)
