@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.integration.emulator_http import h3, snapshot
 from xsync.emulator import Emulator
 from xsync.testing.dicomgen import StudySpec, zip_study
 
@@ -254,6 +255,69 @@ def test_archive_service(emulator: Emulator, admin_http: requests.Session, tmp_p
     assert r.status_code == 400 and "Cannot archive sessions from the Unassigned folder." in r.text
     r = admin_http.post(emulator.url + "/data/services/archive", params={"src": "/prearchive/projects/CCF_TEST/1/x"})
     assert r.status_code == 404 and "<h3>Unknown prearchive session.</h3>" in r.text
+
+
+def test_validate_archive_is_a_dry_run_of_the_archive(
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
+) -> None:
+    hold(emulator)
+    validate, archive = emulator.url + "/data/services/validate-archive", emulator.url + "/data/services/archive"
+    uri = upload(emulator, admin_http, tmp_path, CCF)
+    before = snapshot(emulator)
+    r = admin_http.post(validate, data={"src": uri}, params={"format": "json"})
+    assert (r.status_code, r.json()["ResultSet"]["Result"]) == (200, [])
+    assert snapshot(emulator) == before  # still RECEIVING, nothing built, nothing archived
+    assert admin_http.post(archive, data={"src": uri}).status_code == 200
+    # The same instances again: the archive would refuse them, so the dry run answers the same.
+    again = upload(emulator, admin_http, tmp_path, CCF)
+    before = snapshot(emulator)
+    r = admin_http.post(validate, params={"src": again})
+    assert (r.status_code, h3(r)) == (409, "Duplicate DICOM file uploaded.")
+    assert snapshot(emulator) == before and row_of(emulator, admin_http, again)["status"] == "RECEIVING"
+    r = admin_http.post(archive, params={"src": again})
+    assert (r.status_code, h3(r)) == (409, "Duplicate DICOM file uploaded.")
+    assert row_of(emulator, admin_http, again)["status"] == "CONFLICT"
+    other = upload(emulator, admin_http, tmp_path, StudySpec(seed="v", patient_comments="Project:CCF_TEST Session:v"))
+    r = admin_http.post(validate, data={"src": [again, other]})
+    assert (r.status_code, h3(r)) == (400, "Cannot validate multiple sessions in one request.")
+    r = admin_http.post(validate, params={"src": other, "xnat:mrSessionData/note": "n" * 2501})
+    assert r.status_code == 400 and "Must Be Less Than 2500 Characters" in h3(r)
+
+
+def test_archive_service_applies_xpath_overrides(
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path
+) -> None:
+    hold(emulator)
+    uri = upload(emulator, admin_http, tmp_path, CCF)
+    archive = emulator.url + "/data/services/archive"
+    for key, value, message in (
+        ("xnat:mrSessionData/note", "n" * 2501, "xnat:mrSessionData/note : Must Be Less Than 2500 Characters"),
+        ("xnat:mrSessionData/shoe_size", "44", "xnat:mrSessionData/shoe_size : Unknown field"),
+        ("xnat:imageSessionData/dcmPatientWeight", "NaN", "Must Be A Valid Float"),
+    ):
+        r = admin_http.post(archive, data={"src": uri, key: value})
+        assert r.status_code == 400 and message in h3(r), key
+    assert archived(emulator, admin_http, "CCF_TEST", "session1") is None
+    assert row_of(emulator, admin_http, uri)["status"] in ("RECEIVING", "READY")  # not ERROR: the request was refused
+    overrides = {
+        "xnat:mrSessionData/note": "hello",
+        "xnat:experimentData/fields/field[name=site]/field": "A",
+        "xnat:mrSessionData/scanner": "RENAMED",
+        "xnat:ctSessionData/note": "another type: ignored",
+    }
+    assert admin_http.post(archive, data={"src": uri, **overrides}).status_code == 200
+    item = archived(emulator, admin_http, "CCF_TEST", "session1")
+    assert item is not None
+    assert (item["data_fields"]["note"], item["data_fields"]["scanner"]) == ("hello", "RENAMED")
+    fields = next(c["items"] for c in item["children"] if c["field"] == "fields/field")
+    assert {f["data_fields"]["name"]: f["data_fields"]["field"] for f in fields}["site"] == "A"
+
+
+def test_prearchive_refresh_is_for_admins(emulator: Emulator, admin_http: requests.Session) -> None:
+    r = admin_http.put(emulator.url + "/data/prearchive")
+    assert (r.status_code, r.text) == (200, "")
+    r = requests.put(emulator.url + "/data/prearchive", auth=("bob", "bob"))
+    assert (r.status_code, h3(r)) == (403, "Only site or data administrators can request a rebuild of the prearchive.")
 
 
 def test_batch_services(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:

@@ -4,7 +4,9 @@ merge the experiment, its scans and their `DICOM` resources, move the files to
 `<root>/archive/<project>/arc001/<label>/SCANS/<scan>/DICOM/` and drop the prearchive row.
 
 All checks run before anything changes, so a refused archive leaves the archive untouched; the
-row turns CONFLICT (409) or ERROR (anything else). Choices where XNAT's behaviour is unclear:
+row turns CONFLICT (409) or ERROR (anything else) -- except for invalid xpath overrides, a
+mistake of the request that leaves the row as it was. `validate` runs the same checks and
+changes nothing (`/services/validate-archive`). Choices where XNAT's behaviour is unclear:
 - a subject is created only once every check has passed (XNAT creates it before the checks);
 - on a merge, fields already on the experiment or scan keep their values (they may have been
   edited since); fields they lack are filled from the new data;
@@ -24,15 +26,18 @@ from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
 from xsync.dicom.labels import clean_label
+from xsync.emulator import params
 from xsync.emulator.builder import BuildError, BuiltScan, BuiltSession
 from xsync.emulator.fields import archive_scan_type
 from xsync.emulator.http import XnatHTTPError
+from xsync.emulator.params import Changes
 from xsync.emulator.prearchive import (
     AUTO_ARCHIVE,
     AUTO_ARCHIVE_OVERWRITE,
     CONFLICT,
     ERROR,
     UNASSIGNED,
+    current_build,
     delete,
     ensure_built,
 )
@@ -55,6 +60,13 @@ class ArchiveOptions:
     project: str | None = None  # `project` parameter: archive into another project
     subject: str | None = None  # `subject` / `SUBJECT_ID`
     label: str | None = None  # `session` / `label` / `EXPT_LABEL`
+    # `/services/archive`'s other `type/path` parameters, raw: xpath overrides on the session,
+    # validated as a PUT validates them once the session's type is known.
+    overrides: tuple[tuple[str, str], ...] = ()
+
+
+class InvalidOverride(XnatHTTPError):
+    """An override the validator refuses: the request is refused, the row keeps its status."""
 
 
 def overwrite_flags(value: str | None) -> tuple[bool, bool]:
@@ -81,7 +93,11 @@ def archive(store: Store, row: PrearchiveSession, options: ArchiveOptions) -> st
     """Archive `row`; returns `/data/archive/projects/P/subjects/S/experiments/E`."""
     with store.lock:
         try:
-            return _archive(store, row, options)
+            built = ensure_built(store, row)
+            plan = _checked_plan(store, row, built, options)
+            return _commit(store, row, built, plan)
+        except InvalidOverride:
+            raise
         except XnatHTTPError as e:
             row.status = CONFLICT if e.status == 409 else ERROR
             store.changed()
@@ -94,6 +110,17 @@ def archive(store: Store, row: PrearchiveSession, options: ArchiveOptions) -> st
             raise XnatHTTPError(500, f"archiving failed: {e.strerror}") from e
 
 
+def validate(store: Store, row: PrearchiveSession, options: ArchiveOptions) -> None:
+    """Every check `archive` makes, changing nothing: no build is kept, no status set. Raises
+    the error the archive would answer."""
+    with store.lock:
+        try:
+            built = current_build(store, row)
+        except BuildError as e:
+            raise XnatHTTPError(400, f"Unable to build the prearchive session: {e}") from e
+        _checked_plan(store, row, built, options)
+
+
 @dataclass(frozen=True)
 class _Plan:
     project: str
@@ -102,20 +129,31 @@ class _Plan:
     subject: Subject | None  # None: create it
     existing: Experiment | None
     scan_ids: dict[str, str]  # built scan ID -> archive scan ID
+    overrides: Changes
 
 
-def _archive(store: Store, row: PrearchiveSession, options: ArchiveOptions) -> str:
-    built = ensure_built(store, row)
+def _checked_plan(store: Store, row: PrearchiveSession, built: BuiltSession, options: ArchiveOptions) -> _Plan:
+    """Where the data would go, once every check has passed (PrearcSessionArchiver's order)."""
     plan = _plan(store, row, built, options)
     if not options.override:
         _check_unique_instances(built)
     if plan.existing is not None:
         _check_conflicts(plan, built, options)
         _check_duplicate_files(plan, built, options)
-    return _commit(store, row, built, plan)
+    return plan
+
+
+def _override_changes(built: BuiltSession, options: ArchiveOptions) -> Changes:
+    """The overrides as field changes of the session's type; keys of other types are ignored,
+    as on a PUT (XNAT-7176)."""
+    try:
+        return params.collect(built.xsi_type, {}, options.overrides)
+    except XnatHTTPError as e:
+        raise InvalidOverride(e.status, e.message) from None
 
 
 def _plan(store: Store, row: PrearchiveSession, built: BuiltSession, options: ArchiveOptions) -> _Plan:
+    overrides = _override_changes(built, options)  # the request's own mistakes come first
     ref = options.project or row.project
     project = store.project(ref) if ref != UNASSIGNED else None
     if project is None:
@@ -128,7 +166,7 @@ def _plan(store: Store, row: PrearchiveSession, built: BuiltSession, options: Ar
     subject = _matching_subject(store, project.id, subject_label)
     existing = store.experiment(project.id, label)
     scan_ids = _scan_ids(existing, built) if existing is not None else {s.id: s.id for s in built.scans}
-    return _Plan(project.id, label, subject_label, subject, existing, scan_ids)
+    return _Plan(project.id, label, subject_label, subject, existing, scan_ids, overrides)
 
 
 def _matching_subject(store: Store, project: str, label: str) -> Subject | None:
@@ -239,6 +277,7 @@ def _commit(store: Store, row: PrearchiveSession, built: BuiltSession, plan: _Pl
         experiment = plan.existing
         _fill(experiment.fields, built.fields)
         _fill(experiment.custom, built.custom)
+    params.apply(plan.overrides, experiment.fields, experiment.custom)  # asked for: wins over both
     session_dir = store.root / "archive" / plan.project / ARCHIVE_FOLDER / plan.label
     for scan in built.scans:
         _archive_scan(store, experiment, scan, plan.scan_ids[scan.id], session_dir)

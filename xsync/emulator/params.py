@@ -54,6 +54,21 @@ class Changes:
     identity: dict[str, str] = field(default_factory=dict)  # id, label, project, subject_id
 
 
+def apply(changes: Changes, fields: dict[str, str], custom: dict[str, str]) -> None:
+    """Write `changes` into an item's stored fields and custom variables (None removes)."""
+    for target, updates in ((fields, changes.fields), (custom, changes.custom)):
+        for key, value in updates.items():
+            if value is None:
+                target.pop(key, None)
+            else:
+                target[key] = value
+
+
+def is_xpath(key: str) -> bool:
+    """A `type/path` key (`xnat:mrSessionData/note`), as opposed to a shortcut or option name."""
+    return bool(_TYPED_KEY.match(key))
+
+
 def type_hint(items: Iterable[tuple[str, str]]) -> str | None:
     """`xsiType`/`ELEMENT_0`, else the type prefix of the first `type/path` key."""
     pairs = list(items)

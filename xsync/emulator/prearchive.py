@@ -252,6 +252,15 @@ def ensure_built(store: Store, row: PrearchiveSession) -> BuiltSession:
         return row.built if row.built is not None and row.status != RECEIVING else build(store, row)
 
 
+def current_build(store: Store, row: PrearchiveSession) -> BuiltSession:
+    """The row's document as `ensure_built` would give it, but a fresh build is not kept and
+    the row's status does not change (for dry runs). Raises BuildError."""
+    with store.lock:
+        if row.built is not None and row.status != RECEIVING:
+            return row.built
+        return build_session((SourceFile(f.name, f.path) for f in row.files), str(session_dir(store, row)))
+
+
 def delete(store: Store, row: PrearchiveSession) -> None:
     """Remove the row and its files (and the timestamp folder when it empties)."""
     with store.lock:

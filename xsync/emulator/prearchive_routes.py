@@ -1,5 +1,6 @@
-"""Prearchive REST (REST-CONTRACT.md §6): the listing, one session (row, document, zip, scans,
-resources, files), its actions, DELETE, and the batch services.
+"""Prearchive REST (REST-CONTRACT.md §6): the listing (and the admins' refresh, PUT), one
+session (row, document, zip, scans, resources, files), its actions, DELETE, and the batch
+services. `/services/archive` is `archive_service.py`.
 
 Listings carry the 19 columns in XNAT's order inside `{"ResultSet":{"Result":[...]}}` with no
 totalRecords and no title. A session's default representation is its document (XML); the
@@ -8,7 +9,6 @@ document is 404 until the session is built (RECEIVING).
 
 from __future__ import annotations
 
-import contextlib
 import io
 import zipfile
 from collections.abc import Callable
@@ -16,55 +16,17 @@ from collections.abc import Callable
 from werkzeug.wrappers import Response
 
 from xsync.emulator import items, prearchive, xsd
-from xsync.emulator.archiver import ArchiveOptions, archive, overwrite_flags
+from xsync.emulator.archive_service import archive_options
+from xsync.emulator.archiver import archive
 from xsync.emulator.builder import BuildError, BuiltScan, BuiltSession
-from xsync.emulator.http import Ctx, RouteTable, XnatHTTPError
-from xsync.emulator.identify import may_use
-from xsync.emulator.store import Experiment, FileEntry, PrearchiveSession, Project, Resource, Scan
+from xsync.emulator.http import Ctx, RouteTable, XnatHTTPError, empty
+from xsync.emulator.prearchive_lookup import row_from_src, session_row, usable_project, visible
+from xsync.emulator.store import Experiment, FileEntry, PrearchiveSession, Resource, Scan
 from xsync.emulator.table import Table, render
 
 routes = RouteTable()
 
 NOT_BUILT = "The session document is not available for this prearchive session yet."
-UNKNOWN_SESSION = "Unknown prearchive session."
-
-
-# -- access ----------------------------------------------------------------------------------
-def _visible(ctx: Ctx, project: str) -> bool:
-    if project == prearchive.UNASSIGNED:
-        return ctx.is_admin
-    p = ctx.store.projects.get(project)
-    return p is not None and may_use(ctx.config, ctx.user, p)
-
-
-def _project(ctx: Ctx, ref: str) -> Project:
-    p = ctx.store.project(ref)
-    if p is None:
-        raise XnatHTTPError(404, "One or more specified projects does not exist")
-    if not may_use(ctx.config, ctx.user, p):
-        raise XnatHTTPError(403, f"Invalid permissions for project {p.id}.")
-    return p
-
-
-def _row(ctx: Ctx, project: str, timestamp: str, folder: str) -> PrearchiveSession:
-    pid = project if project == prearchive.UNASSIGNED else _project(ctx, project).id
-    if pid == prearchive.UNASSIGNED and not ctx.is_admin:
-        raise XnatHTTPError(403, "Invalid permissions for the Unassigned prearchive.")
-    row = prearchive.find(ctx.store, pid, timestamp, folder)
-    if row is None:
-        raise XnatHTTPError(404, UNKNOWN_SESSION)
-    return row
-
-
-def _row_from_src(ctx: Ctx, src: str) -> PrearchiveSession:
-    path = src.strip()
-    for prefix in ("/data", "/REST"):
-        if path.startswith(prefix + "/"):
-            path = path[len(prefix) :]
-    parts = path.strip("/").split("/")
-    if len(parts) != 5 or parts[:2] != ["prearchive", "projects"]:
-        raise XnatHTTPError(400, f"Invalid src: {src}")
-    return _row(ctx, parts[2], parts[3], parts[4])
 
 
 # -- listing ---------------------------------------------------------------------------------
@@ -75,11 +37,22 @@ def _listing(ctx: Ctx, rows: list[PrearchiveSession]) -> Response:
     return render(ctx, Table(list(prearchive.COLUMNS), [prearchive.row_values(r) for r in rows]))
 
 
+@routes.route("/prearchive", ("PUT",))
+@routes.route("/prearchive/projects", ("PUT",))
+@routes.route("/prearchive/projects/<projects>", ("PUT",))
+def refresh(ctx: Ctx, projects: str = "") -> Response:
+    """XNAT rescans the prearchive folders (PrearcDatabase.refresh); the emulator's rows always
+    match its folders, so there is nothing to redo. Admins only, as in XNAT."""
+    if not ctx.is_admin:
+        raise XnatHTTPError(403, "Only site or data administrators can request a rebuild of the prearchive.")
+    return empty()
+
+
 @routes.route("/prearchive")
 @routes.route("/prearchive/projects")
 def list_all(ctx: Ctx) -> Response:
     with ctx.store.lock:
-        return _listing(ctx, [r for r in ctx.store.prearchive if _visible(ctx, r.project)])
+        return _listing(ctx, [r for r in ctx.store.prearchive if visible(ctx, r.project)])
 
 
 @routes.route("/prearchive/projects/<projects>")
@@ -91,7 +64,7 @@ def list_projects(ctx: Ctx, projects: str) -> Response:
                 raise XnatHTTPError(403, "Invalid permissions for the Unassigned prearchive.")
             wanted.add(ref)
         else:
-            wanted.add(_project(ctx, ref).id)
+            wanted.add(usable_project(ctx, ref).id)
     with ctx.store.lock:
         return _listing(ctx, [r for r in ctx.store.prearchive if r.project in wanted])
 
@@ -144,7 +117,7 @@ def _zip(ctx: Ctx, row: PrearchiveSession) -> Response:
 
 @routes.route("/prearchive/projects/<project>/<timestamp>/<folder>", ("GET", "POST", "DELETE"))
 def session(ctx: Ctx, project: str, timestamp: str, folder: str) -> Response:
-    row = _row(ctx, project, timestamp, folder)
+    row = session_row(ctx, project, timestamp, folder)
     if ctx.request.method == "DELETE":
         prearchive.delete(ctx.store, row)
         return Response(b"", status=200)
@@ -190,7 +163,7 @@ def _commit(ctx: Ctx, row: PrearchiveSession) -> Response:
     )
     if not auto or row.status != prearchive.READY:
         return _uri(row)
-    uri = archive(ctx.store, row, _archive_options(ctx, row, service=False))
+    uri = archive(ctx.store, row, archive_options(ctx, row, service=False))
     return Response(uri + "\r\n", status=301, mimetype="text/uri-list")
 
 
@@ -198,7 +171,7 @@ def _move(ctx: Ctx, row: PrearchiveSession) -> Response:
     target = ctx.param("newProject")
     if not target:
         raise XnatHTTPError(400, "Missing newProject parameter.")
-    prearchive.move(ctx.store, row, _project(ctx, target))
+    prearchive.move(ctx.store, row, usable_project(ctx, target))
     return _uri(row, 301)
 
 
@@ -234,7 +207,7 @@ def _scan(ctx: Ctx, row: PrearchiveSession, scan_id: str) -> BuiltScan:
 
 @routes.route("/prearchive/projects/<project>/<timestamp>/<folder>/scans")
 def scans(ctx: Ctx, project: str, timestamp: str, folder: str) -> Response:
-    row = _row(ctx, project, timestamp, folder)
+    row = session_row(ctx, project, timestamp, folder)
     with ctx.store.lock:
         rows = [
             {"ID": s.id, "xsiType": s.xsi_type, "series_description": s.fields.get("series_description", "")}
@@ -245,7 +218,7 @@ def scans(ctx: Ctx, project: str, timestamp: str, folder: str) -> Response:
 
 @routes.route("/prearchive/projects/<project>/<timestamp>/<folder>/scans/<scan>/resources")
 def scan_resources(ctx: Ctx, project: str, timestamp: str, folder: str, scan: str) -> Response:
-    row = _row(ctx, project, timestamp, folder)
+    row = session_row(ctx, project, timestamp, folder)
     with ctx.store.lock:
         s = _scan(ctx, row, scan)
         cells = {"label": "DICOM", "format": "DICOM", "content": "RAW", "file_count": str(len(s.files))}
@@ -255,7 +228,7 @@ def scan_resources(ctx: Ctx, project: str, timestamp: str, folder: str, scan: st
 
 @routes.route("/prearchive/projects/<project>/<timestamp>/<folder>/scans/<scan>/resources/<resource>/files")
 def scan_files(ctx: Ctx, project: str, timestamp: str, folder: str, scan: str, resource: str) -> Response:
-    row = _row(ctx, project, timestamp, folder)
+    row = session_row(ctx, project, timestamp, folder)
     with ctx.store.lock:
         s = _scan(ctx, row, scan)
         if resource != "DICOM":
@@ -267,7 +240,7 @@ def scan_files(ctx: Ctx, project: str, timestamp: str, folder: str, scan: str, r
 
 @routes.route("/prearchive/projects/<project>/<timestamp>/<folder>/scans/<scan>/resources/<resource>/files/<name>")
 def scan_file(ctx: Ctx, project: str, timestamp: str, folder: str, scan: str, resource: str, name: str) -> Response:
-    row = _row(ctx, project, timestamp, folder)
+    row = session_row(ctx, project, timestamp, folder)
     with ctx.store.lock:
         s = _scan(ctx, row, scan)
         found = next((f for f in s.files if f.name == name), None) if resource == "DICOM" else None
@@ -277,74 +250,9 @@ def scan_file(ctx: Ctx, project: str, timestamp: str, folder: str, scan: str, re
     return Response(data, mimetype="application/dicom")
 
 
-# -- services --------------------------------------------------------------------------------
-def _archive_options(ctx: Ctx, row: PrearchiveSession, *, service: bool, src_given: bool = False) -> ArchiveOptions:
-    """Options for `/services/archive` (`service`) or `action=commit`.
-
-    The archive service always lets a session merge into an existing experiment, and any
-    `overwrite` (append, delete, override) also overrides the UID and scan checks and replaces
-    archived instances (Archiver.initialize). A commit merges when `overwrite` allows it or the
-    session's auto-archive code is not Manual. `project` relabels the destination only when the
-    session was named by `src` (otherwise it names the session)."""
-    overwrite = (ctx.param("overwrite") or "").lower()
-    auto = row.autoarchive in (prearchive.AUTO_ARCHIVE, prearchive.AUTO_ARCHIVE_OVERWRITE)
-    if service:
-        allow_merge, override = True, overwrite in ("append", "delete", "override")
-    else:
-        allow_merge, override = overwrite_flags(overwrite)
-        allow_merge = allow_merge or auto
-    target = ctx.param("project") if src_given else None
-    if target and target != row.project:
-        p = ctx.store.project(target)
-        if p is None or not may_use(ctx.config, ctx.user, p):
-            raise XnatHTTPError(403, "Invalid permissions for new project.")
-        target = p.id
-    typed_label = ctx.param(f"{row.built.xsi_type}/label") if row.built else None
-    return ArchiveOptions(
-        allow_merge=allow_merge,
-        override=override,
-        overwrite_files=ctx.flag("overwrite_files") or row.autoarchive == prearchive.AUTO_ARCHIVE_OVERWRITE,
-        project=target or None,
-        subject=ctx.param("subject") or ctx.param("SUBJECT_ID"),
-        label=ctx.param("session") or typed_label or ctx.param("EXPT_LABEL") or ctx.param("label"),
-    )
-
-
-def _sources(ctx: Ctx) -> list[PrearchiveSession]:
-    srcs = ctx.params.getlist("src")
-    if srcs:
-        return [_row_from_src(ctx, s) for s in srcs]
-    project, ts, folder = ctx.param("project"), ctx.param("PREARC_TIMESTAMP"), ctx.param("PREARC_SESSION_FOLDER")
-    if not (project and ts and folder):
-        raise XnatHTTPError(400, "Missing src parameter.")
-    return [_row(ctx, project, ts, folder)]
-
-
-@routes.route("/services/archive", ("POST",))
-def archive_service(ctx: Ctx) -> Response:
-    rows = _sources(ctx)
-    src_given = bool(ctx.params.getlist("src"))
-    for row in rows:
-        if row.project == prearchive.UNASSIGNED:
-            raise XnatHTTPError(400, "Cannot archive sessions from the Unassigned folder.")
-    if len(rows) > 1:  # batch: archive each, answer the rows as they were queued
-        snapshot = [dict(prearchive.row_values(r), status="QUEUED_ARCHIVING") for r in rows]
-        for row in rows:
-            with contextlib.suppress(XnatHTTPError):  # a refused row shows CONFLICT or ERROR
-                archive(ctx.store, row, _archive_options(ctx, row, service=True, src_given=src_given))
-        return render(ctx, Table(list(prearchive.COLUMNS), snapshot))
-    row = rows[0]
-    auto = row.autoarchive in (prearchive.AUTO_ARCHIVE, prearchive.AUTO_ARCHIVE_OVERWRITE)
-    uri = archive(ctx.store, row, _archive_options(ctx, row, service=True, src_given=src_given))
-    if ctx.flag("redirect") or auto:
-        r = Response(uri + "\r\n", status=303, mimetype="text/uri-list")
-        r.headers["Location"] = ctx.request.host_url.rstrip("/") + ctx.config.context_path + uri
-        return r
-    return Response(uri + "\r\n", mimetype="text/uri-list")
-
-
+# -- batch services ----------------------------------------------------------------------
 def _batch(ctx: Ctx, operation: Callable[[PrearchiveSession], object], status: str) -> Response:
-    rows = [_row_from_src(ctx, s) for s in ctx.params.getlist("src")]
+    rows = [row_from_src(ctx, s) for s in ctx.params.getlist("src")]
     if not rows:
         raise XnatHTTPError(400, "Missing src parameter.")
     snapshot = [dict(prearchive.row_values(r), status=status) for r in rows]
@@ -360,7 +268,7 @@ def move_service(ctx: Ctx) -> Response:
     target = ctx.param("newProject")
     if not target:
         raise XnatHTTPError(400, "Missing newProject parameter.")
-    project = _project(ctx, target)
+    project = usable_project(ctx, target)
     return _batch(ctx, lambda row: prearchive.move(ctx.store, row, project), "QUEUED_MOVING")
 
 
