@@ -225,6 +225,7 @@ def test_lookups() -> None:
     assert [s.uid for s in inv.studies_for_patient("P1", "20240131")] == ["1.1"]
     assert inv.studies_for_patient("nobody") == ()
     assert inv.studies[2].series[0].files[0].location == "/data/a/zips/s3.zip!a/1.dcm"
+    assert [f.member for f in inv.studies[2].iter_files()] == ["a/1.dcm", "a/2.dcm"]
 
 
 def test_digest_depends_on_content_not_on_paths_or_order() -> None:
