@@ -108,7 +108,7 @@ _TS_INDEX = _INDEX["transfer_syntax_uid"]
 # Decoded series-level parts by their raw values: the files of a series repeat those byte for
 # byte, so most files decode only their two instance values. Per process; cleared when large.
 _SHARED_BY_RAW: dict[tuple[object, ...], tuple[str, ...]] = {}
-_SHARED_BY_RAW_LIMIT = 10_000
+_SHARED_BY_RAW_LIMIT = 1024  # distinct series-level parts; about 1 KB each
 
 
 def decode(found: list[tuple[tuple[int, int], bytes]], ts: str) -> Header:
