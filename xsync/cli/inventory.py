@@ -7,11 +7,15 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from xsync.cli.options import spec_option
 from xsync.errors import EXIT_OK, UsageError
+
+if TYPE_CHECKING:  # rich is imported only when a bar is shown: every command starts faster
+    from rich.progress import Progress, TaskID
 
 # Below this many files to read, a progress bar would only flicker.
 PROGRESS_THRESHOLD = 500
@@ -22,15 +26,13 @@ class _TerminalProgress:
     """A rich progress bar on stderr while headers are read (ScanProgress)."""
 
     def __init__(self) -> None:
-        from rich.console import Console
-
-        self._console = Console(stderr=True)
-        self._progress: object | None = None
-        self._task: object | None = None
+        self._progress: Progress | None = None
+        self._task: TaskID | None = None
 
     def start(self, total: int) -> None:
         if total < PROGRESS_THRESHOLD:
             return
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         progress = Progress(
@@ -38,7 +40,7 @@ class _TerminalProgress:
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            console=self._console,
+            console=Console(stderr=True),
             transient=True,
         )
         progress.start()
@@ -46,12 +48,12 @@ class _TerminalProgress:
         self._progress = progress
 
     def advance(self, n: int) -> None:
-        if self._progress is not None:
-            self._progress.advance(self._task, n)  # type: ignore[attr-defined]
+        if self._progress is not None and self._task is not None:
+            self._progress.advance(self._task, n)
 
     def finish(self) -> None:
         if self._progress is not None:
-            self._progress.stop()  # type: ignore[attr-defined]
+            self._progress.stop()
             self._progress = None
 
 
