@@ -60,10 +60,11 @@ class Emulator:
             root = self.config.data_dir
             root.mkdir(parents=True, exist_ok=True)
         self.store = Store(root, site_id=self.config.site_id)
+        self.persistence: Persistence | None = None
         if self.config.data_dir is not None:
-            persistence = Persistence(self.store, self.config.data_dir)
-            persistence.restore()
-            self.store.on_change = persistence.save
+            self.persistence = Persistence(self.store, self.config.data_dir)
+            self.persistence.restore()
+            self.store.on_change = self.persistence.mark_dirty  # saved in the background, coalesced
         for pid in self.config.projects:
             self.store.projects.setdefault(pid, Project(id=pid, secondary_id=pid, name=pid))
         self.seed = Seeder(self.store)  # fast in-process state building for tests and benchmarks
@@ -130,6 +131,8 @@ class Emulator:
         self.prearchive_worker.start()
         if self.dicom_receiver is not None:
             self.dicom_receiver.start()
+        if self.persistence is not None:
+            self.persistence.start()
         return self
 
     def stop(self) -> None:
@@ -143,6 +146,8 @@ class Emulator:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        if self.persistence is not None:  # last: nothing changes the store any more
+            self.persistence.stop()
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
