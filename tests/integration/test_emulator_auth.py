@@ -246,6 +246,18 @@ def test_unknown_route_is_404_and_wrong_method_405(emulator: Emulator) -> None:
     assert s.post(emulator.url + "/data/projects/P/subjects/sub1/experiments/x/scans/1").status_code == 405
 
 
+def test_xnatpy_bootstrap_calls(emulator: Emulator) -> None:
+    """REST-CONTRACT.md §8.5: xnatpy asks for the build information (and reads its `version`)
+    and probes /data/version, which XNAT 1.8 answers with a 404."""
+    s = session(emulator)
+    r = s.get(emulator.url + "/xapi/siteConfig/buildInfo")
+    assert r.status_code == 200 and r.headers["Content-Type"].startswith("application/json")
+    assert r.json()["version"] == "1.8.10"
+    assert requests.get(emulator.url + "/xapi/siteConfig/buildInfo").status_code == 401
+    assert s.get(emulator.url + "/data/version").status_code == 404
+    assert s.get(emulator.url + "/data/xapi/siteConfig/buildInfo").status_code == 404  # XAPI is not under /data
+
+
 @pytest.mark.parametrize("emulator", [{"context_path": "/xnat"}], indirect=True)
 def test_context_path(emulator: Emulator) -> None:
     assert emulator.url.endswith("/xnat")

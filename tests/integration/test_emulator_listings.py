@@ -299,6 +299,25 @@ def test_projects_listing(project: Emulator) -> None:
     }
 
 
+def test_projects_listing_columns(emulator: Emulator) -> None:
+    """QueryOrganizer's `columns=` on the project listing: shortcut names or projectData xpaths
+    (keyed by the shortcut, else the lower-cased xpath); ID and URI always; unknown names
+    without `/` ignored."""
+    s = session(emulator)
+    s.put(
+        emulator.url + "/data/projects/P",
+        params={"keywords": "k1", "alias": "PA", "note": "a note", "pi_lastname": "Doe"},
+    )
+    (p,) = rows(s.get(emulator.url + "/data/projects", params={"columns": "name,keywords,alias,note,whatever"}))
+    assert p == {"ID": "P", "name": "P", "keywords": "k1", "alias": "PA", "note": "a note", "URI": "/data/projects/P"}
+    (p,) = rows(s.get(emulator.url + "/data/projects", params={"columns": "xnat:projectData/PI/lastname"}))
+    assert p == {"ID": "P", "pi_lastname": "Doe", "URI": "/data/projects/P"}
+    (p,) = rows(s.get(emulator.url + "/data/projects", params={"columns": "DEFAULT", "format": "json"}))
+    assert set(p) == {"ID", "secondary_ID", "name", "description", "pi_firstname", "pi_lastname", "URI"}
+    r = s.get(emulator.url + "/data/projects", params={"columns": "xnat:projectData/shoe_size"})
+    assert (r.status_code, h3(r)) == (400, "Invalid column or filter: xnat:projectData/shoe_size")
+
+
 @pytest.mark.parametrize("columns", ["foo:bar/baz", "xnat:mrSessionData/no_such_field", "xnat:imageScanData/"])
 def test_bad_columns_are_400(project: Emulator, columns: str) -> None:
     r = session(project).get(project.url + P + "/experiments", params={"columns": columns})

@@ -127,6 +127,8 @@ class EmulatorApp:
             mounts = ["/data", "/REST"]
             if r.archive:
                 mounts += ["/data/archive", "/REST/archive"]
+            if r.options.get("site_root"):
+                mounts = [""]
             for m in mounts:
                 rules.append(Rule(m + r.rule, endpoint=endpoint, methods=list(r.methods), strict_slashes=False))
         return Map(rules, merge_slashes=False), handlers

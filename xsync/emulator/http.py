@@ -3,7 +3,8 @@ the route table each route module contributes to.
 
 Routes are written without the servlet prefix: `/projects/<P>/subjects`. The application mounts
 each one under `/data` and `/REST`, and routes marked `archive=True` also under `/data/archive`
-and `/REST/archive`, as XNATApplication does.
+and `/REST/archive`, as XNATApplication does; `site_root=True` routes (`/xapi/...`) are
+mounted as written.
 """
 
 from __future__ import annotations
@@ -127,12 +128,16 @@ class RouteTable:
         archive: bool = False,
         public: bool = False,
         raw_body: bool = False,
+        site_root: bool = False,
     ) -> Callable[[Handler], Handler]:
         """`raw_body`: the handler reads the body itself (uploads), so a url-encoded body is not
-        parsed as a form."""
+        parsed as a form. `site_root`: the rule is mounted as it is, outside `/data` and
+        `/REST` (XNAT's Spring `/xapi/...` API)."""
 
         def deco(fn: Handler) -> Handler:
-            options = {"raw_body": True} if raw_body else {}
+            options: dict[str, Any] = {"raw_body": True} if raw_body else {}
+            if site_root:
+                options["site_root"] = True
             self.routes.append(Route(rule, methods, fn, archive, options, public=public))
             return fn
 

@@ -5,18 +5,20 @@ experiments, these are archive routes: also served under `/data/archive` and `/R
 
 A project created by a non-admin makes that user a member; admins see every project.
 Choices [inferred]: a name or secondary ID already used by another project is a 409; the
-listing applies filters for admins only (XNAT overwrites the WHERE clause for others).
+listing applies filters for admins only (XNAT overwrites the WHERE clause for others). The
+listing takes `columns=` with the project shortcuts (`keywords`, `alias`, `note` ...).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
 from werkzeug.wrappers import Response
 
-from xsync.emulator import access, params
+from xsync.emulator import access, params, shortcuts
 from xsync.emulator.filters import value_matcher
 from xsync.emulator.http import Ctx, RouteTable, XnatHTTPError, empty, json_response, text
 from xsync.emulator.items import NAMESPACES
@@ -39,29 +41,64 @@ _ATTRS = {
 }
 
 
-def _row(p: Project) -> dict[str, str]:
-    return {
-        "ID": p.id,
-        "secondary_ID": p.secondary_id,
-        "name": p.name,
-        "description": p.description,
-        "pi_firstname": p.pi_firstname,
-        "pi_lastname": p.pi_lastname,
-        "URI": f"/data/projects/{p.id}",
-    }
+# Listing values by output key: the project shortcuts (XMLPathShortcuts' project table).
+_VALUES: dict[str, Callable[[Project], str]] = {
+    "ID": lambda p: p.id,
+    "secondary_ID": lambda p: p.secondary_id,
+    "name": lambda p: p.name,
+    "description": lambda p: p.description,
+    "keywords": lambda p: p.keywords,
+    "alias": lambda p: ",".join(p.aliases),
+    "pi_firstname": lambda p: p.pi_firstname,
+    "pi_lastname": lambda p: p.pi_lastname,
+    "note": lambda p: p.custom.get("note", ""),
+}
+
+
+def _columns(ctx: Ctx) -> list[str]:
+    """QueryOrganizer's `columns=` (REST-CONTRACT.md §2.1): shortcut names, `DEFAULT`, or
+    projectData xpaths, keyed by the shortcut they equal; ID and URI always; other names
+    without `/` are ignored. Choice, as on the other listings: an xpath naming no project
+    field is a 400."""
+    spec = ctx.param("columns")
+    if not spec:
+        return LIST_COLUMNS
+    keys = ["ID"]
+    for name in (c.strip() for c in spec.split(",")):
+        if name == "DEFAULT":
+            wanted = LIST_COLUMNS[:-1]
+        elif name in shortcuts.PROJECT:
+            wanted = [name]
+        elif "/" in name:
+            key = shortcuts.key_for_xpath(shortcuts.PROJECT, name)
+            if key not in _VALUES:
+                raise XnatHTTPError(400, f"Invalid column or filter: {name}")
+            wanted = [key]
+        else:
+            continue
+        keys += [k for k in wanted if k not in keys]
+    return [*keys, "URI"]
+
+
+def _row(p: Project, columns: list[str]) -> dict[str, str]:
+    row = {key: _VALUES[key](p) for key in columns if key in _VALUES}
+    row["URI"] = f"/data/projects/{p.id}"
+    return row
 
 
 @routes.route("/projects", archive=True)
 def list_projects(ctx: Ctx) -> Response:
+    columns = _columns(ctx)
     with ctx.store.lock:
-        rows = [_row(p) for p in ctx.store.projects.values() if access.can_read(ctx, p)]
-    if ctx.is_admin:
-        for key in LIST_COLUMNS[:-1]:
-            if key in ctx.params:
-                test = value_matcher("string", ctx.params[key])
-                rows = [r for r in rows if test(r[key])]
+        projects = [p for p in ctx.store.projects.values() if access.can_read(ctx, p)]
+        if ctx.is_admin:  # XNAT overwrites the WHERE clause for everyone else
+            for key, value in _VALUES.items():
+                if key in ctx.params:
+                    test = value_matcher("string", ctx.params[key])
+                    projects = [p for p in projects if test(value(p))]
+        rows = [_row(p, columns) for p in projects]
     rows, paged = paginate(ctx, sort(ctx, rows))
-    return render(ctx, Table(LIST_COLUMNS, rows, {} if paged else {"totalRecords": str(len(rows))}))
+    return render(ctx, Table(columns, rows, {} if paged else {"totalRecords": str(len(rows))}))
 
 
 def _project_json(p: Project) -> dict[str, Any]:

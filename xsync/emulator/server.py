@@ -22,6 +22,7 @@ from xsync.emulator import (
     resources,
     scan_writes,
     writes,
+    xapi,
 )
 from xsync.emulator.app import EmulatorApp, Knobs, LoggedRequest
 from xsync.emulator.config import EmulatorConfig
@@ -36,7 +37,7 @@ from xsync.emulator.worker import QuietPeriodWorker
 def all_routes() -> list[Route]:
     """Every route module's table, in the order rules are tried."""
     routes: list[Route] = []
-    routes += auth.routes.routes + projects.routes.routes + listings.routes.routes  # REST
+    routes += auth.routes.routes + xapi.routes.routes + projects.routes.routes + listings.routes.routes  # REST
     routes += item_routes.routes.routes + writes.routes.routes + scan_writes.routes.routes + resources.routes.routes
     routes += importer.routes.routes + prearchive_routes.routes.routes + archive_service.routes.routes  # DICOM ingest
     return routes
