@@ -4,57 +4,15 @@ will make of it."""
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 
 from xsync.cli.options import spec_option
+from xsync.cli.progress import ScanProgressBar, stderr_is_terminal
 from xsync.errors import EXIT_OK, UsageError
 
-if TYPE_CHECKING:  # rich is imported only when a bar is shown: every command starts faster
-    from rich.progress import Progress, TaskID
-
-# Below this many files to read, a progress bar would only flicker.
-PROGRESS_THRESHOLD = 500
 CACHE_NEXT_TO_SPEC = Path(".xsync") / "inventory.sqlite"
-
-
-class _TerminalProgress:
-    """A rich progress bar on stderr while headers are read (ScanProgress)."""
-
-    def __init__(self) -> None:
-        self._progress: Progress | None = None
-        self._task: TaskID | None = None
-
-    def start(self, total: int) -> None:
-        if total < PROGRESS_THRESHOLD:
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        progress = Progress(
-            TextColumn("reading DICOM headers"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        progress.start()
-        self._task = progress.add_task("read", total=total)
-        self._progress = progress
-
-    def advance(self, n: int) -> None:
-        if self._progress is not None and self._task is not None:
-            self._progress.advance(self._task, n)
-
-    def finish(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-            self._progress = None
 
 
 def _roots_and_cache(roots: tuple[Path, ...], spec_path: Path) -> tuple[tuple[Path, ...], Path]:
@@ -107,8 +65,7 @@ def inventory(
         raise UsageError("--cache and --no-cache contradict each other")
     scan_roots, default_cache = _roots_and_cache(roots, spec_path)
     cache = None if no_cache else (cache_path or default_cache)
-    on_terminal = sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
-    progress = _TerminalProgress() if on_terminal else None  # scan() finishes it, also on errors
+    progress = ScanProgressBar() if stderr_is_terminal() else None  # scan() finishes it, also on errors
     result = scan(scan_roots, cache_path=cache, progress=progress, notify=lambda m: click.echo(m, err=True))
     if as_json:
         click.echo(json.dumps(to_json(result, show_phi=show_phi), indent=2))

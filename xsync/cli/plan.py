@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from xsync.cli.options import spec_option
 from xsync.cli.output import use_color, write_atomically
+from xsync.cli.progress import ScanProgressBar, spinner, stderr_is_terminal
 from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection
 from xsync.errors import EXIT_CHANGES, EXIT_OK, UsageError
 from xsync.plan.plan import Plan
@@ -70,7 +71,10 @@ def plan(
 
     spec = load_spec(spec_path)
     settings = resolve_connection(connection, spec_server=spec.server, environ=os.environ)
-    inventory = scan_spec_dicom(spec, use_cache=not no_cache, notify=lambda m: click.echo(m, err=True))
+    progress = ScanProgressBar() if stderr_is_terminal() else None
+    inventory = scan_spec_dicom(
+        spec, use_cache=not no_cache, progress=progress, notify=lambda m: click.echo(m, err=True)
+    )
     if inventory is not None:
         click.echo(
             f"scanned {len(spec.dicom.roots)} DICOM root(s): {len(inventory.studies)} studies, "
@@ -81,7 +85,7 @@ def plan(
             click.echo(str(d), err=True)
         raise_for_diagnostics(inventory, strict=strict, detail=False)
     started = time.monotonic()
-    with XnatClient(settings) as client:
+    with spinner(f"reading {spec.project} from {settings.base_url}"), XnatClient(settings) as client:
         remote = read_remote(client, spec)
         n_requests = client.request_count
     click.echo(

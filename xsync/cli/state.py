@@ -12,6 +12,7 @@ import click
 from click.core import ParameterSource
 
 from xsync.cli.options import spec_option
+from xsync.cli.progress import spinner
 from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection
 from xsync.errors import EXIT_OK, UsageError
 from xsync.render.state import render_state_text
@@ -53,7 +54,7 @@ def state(project: str | None, spec_path: Path, as_json: bool, show_phi: bool, c
         raise UsageError("no project given: use --project or `project:` in the spec")
     settings = resolve_connection(connection, spec_server=spec_server, environ=os.environ)
     started = time.monotonic()
-    with XnatClient(settings) as client:
+    with spinner(f"reading {project} from {settings.base_url}"), XnatClient(settings) as client:
         remote = read_project(client, project, probe_scan_types=STATE_SCAN_TYPES)
         requests_made = client.request_count
     elapsed = time.monotonic() - started
