@@ -285,3 +285,12 @@ def test_a_field_the_scan_type_lacks_is_a_conflict() -> None:
     assert [str(c) for c in result.conflicts] == [
         "P/sub1/session1/scan:1: the scan is a xnat:scScanData, which has no coil"
     ]
+
+
+def test_series_of_an_absent_scan_are_never_sent() -> None:
+    want = desired(scans={"2": DesiredScan("2", absent=True)})
+    imported = diff(want, R(session=False).build()).operations[0]
+    assert imported.kind == "import_session" and [s.scan_id for s in imported.series] == ["1"]
+    assert (imported.instances, imported.bytes) == (3, 3000)
+    appended = diff(want, R(scans={"1": rscan("1", "1.2.s1")}).build())
+    assert appended.operations == ()  # series 2 is missing on the server, as the spec wants

@@ -205,14 +205,15 @@ def _new_session(b: _Buckets, addr: Address, ds: DesiredSession) -> None:
             Conflict(addr, "the session is not on the server and has no DICOM binding to import it from")
         )
         return
+    wanted = _wanted_series(ds)
     b.imports.append(
         ImportSession(
             address=addr,
             study_uid=study.uid,
             xsi_type=ds.xsi_type or study.xsi_type,
-            series=tuple(_series_import(s) for s in study.series),
-            instances=study.instances,
-            bytes=study.bytes,
+            series=tuple(_series_import(s) for s in wanted),
+            instances=sum(s.instances for s in wanted),
+            bytes=sum(s.bytes for s in wanted),
             prearchive=b.prearchived.get(study.uid, ""),
             reason="not on the server",
         )
@@ -242,6 +243,14 @@ def _new_session(b: _Buckets, addr: Address, ds: DesiredSession) -> None:
             )
 
 
+def _wanted_series(ds: DesiredSession) -> list[LocalSeries]:
+    """The bound study's series, except those whose scan the spec marks absent (never sent)."""
+    if ds.study is None:
+        return []
+    absent = {scan_id for scan_id, scan in ds.scans.items() if scan.absent}
+    return [s for s in ds.study.series if s.scan_id not in absent]
+
+
 def _match_series(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSession) -> dict[str, str]:
     """Local series against the server's scans, by SeriesInstanceUID. Returns predicted scan ID
     -> the server's scan ID for series already there; plans appends and re-sends."""
@@ -251,7 +260,7 @@ def _match_series(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSess
     by_uid: dict[str, RemoteScan] = {s.fields.get("UID", ""): s for s in rs.scans.values() if s.fields.get("UID")}
     mapping: dict[str, str] = {}
     missing: list[LocalSeries] = []
-    for series in study.series:
+    for series in _wanted_series(ds):
         scan = by_uid.get(series.uid)
         if scan is None:
             clash = rs.scans.get(series.scan_id)
