@@ -6,15 +6,16 @@ Sessions are named by `src=/prearchive/projects/P/TS/FOLDER` (repeatable) or by 
 `PREARC_TIMESTAMP` + `PREARC_SESSION_FOLDER`. `subject`, `session`/`label`/`EXPT_LABEL`/
 `<type>/label` and `project` (with `src`) relabel or move the session; every other `type/path`
 parameter is an xpath override on the archived session (`xnat:mrSessionData/note=hello`),
-validated as a PUT validates it (400, nothing archived and the row as it was) and applied over
-what the headers gave or, on a merge, over what the session held.
+validated as a PUT validates it (400: nothing archived, the row not marked CONFLICT or ERROR)
+and applied over what the headers gave or, on a merge, over what the session held.
 
 validate-archive: XNAT's ArchiveValidator answers 200 with a table of notices (`code`, `type`,
-`message`) whatever they say. The emulator's choice [as its brief asks]: 200 with that table,
-empty, when the archive would go through; otherwise the very error the archive would answer
-(409 "Duplicate DICOM file uploaded.", 400 for a bad override ...), without the archive's side
-effects -- nothing is built, archived, or marked CONFLICT/ERROR. One session per request (400
-"Cannot validate multiple sessions in one request.", as XNAT).
+`message`, from PrearcSessionValidator) whatever they say. The emulator's choice: 200 with that
+table, empty, when the archive would go through; otherwise the very status and message the
+archive would answer (409 "Duplicate DICOM file uploaded.", 400 for a bad override ...), since
+XNAT's notice codes are its own and a client's dry run wants the archive's answer -- without
+the archive's side effects: nothing is built, archived, or marked CONFLICT/ERROR. One session
+per request (400 "Cannot validate multiple sessions in one request.", as XNAT).
 """
 
 from __future__ import annotations

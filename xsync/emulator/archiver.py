@@ -5,7 +5,8 @@ merge the experiment, its scans and their `DICOM` resources, move the files to
 
 All checks run before anything changes, so a refused archive leaves the archive untouched; the
 row turns CONFLICT (409) or ERROR (anything else) -- except for invalid xpath overrides, a
-mistake of the request that leaves the row as it was. `validate` runs the same checks and
+mistake of the request that does not mark the row (it may have been built, READY, as every
+archive attempt builds first). `validate` runs the same checks and
 changes nothing (`/services/validate-archive`). Choices where XNAT's behaviour is unclear:
 - a subject is created only once every check has passed (XNAT creates it before the checks);
 - on a merge, fields already on the experiment or scan keep their values (they may have been
@@ -66,7 +67,7 @@ class ArchiveOptions:
 
 
 class InvalidOverride(XnatHTTPError):
-    """An override the validator refuses: the request is refused, the row keeps its status."""
+    """An override the validator refuses: the request is refused, the row is not marked."""
 
 
 def overwrite_flags(value: str | None) -> tuple[bool, bool]:

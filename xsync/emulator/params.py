@@ -11,6 +11,9 @@ SecureResource.loadItem and PopulateItem do it:
   integers, floats, dates, maxLength) and XML-escaped before storage. Dates are stored ISO;
   enumeration values as sent.
 
+Numbers are checked as XFTValidator parses them (see `java_integer`, `java_finite_number`):
+integers within a Java int (long for xs:long), floats finite.
+
 Choices where the contract is silent [inferred]: `>` is escaped too (commons-lang escapeXml
 escapes all five XML entities; non-ASCII stays as it is); an xs:string without a maxLength is
 limited to 255 characters (XFT's default VARCHAR(255)), custom variables (LONGVARCHAR) are not
@@ -190,8 +193,8 @@ _INT32 = 2**31
 # Floats: plain decimal or exponent notation. Java's Float/Double.valueOf also take `NaN`,
 # `Infinity`, `1.5f` and hex floats, and overflow to Infinity (`1e400`); the validator lets
 # those through, but org.json refuses non-finite numbers when XNAT writes the item JSON, so
-# the emulator refuses them up front (as it refuses Python's `nan`, `inf` and `1_0`): a stored
-# float is always a finite number, shown as a JSON number.
+# the emulator refuses them up front, and Python-only spellings (`inf`, `1_0`) with them: a
+# stored float is always a finite number, shown as a JSON number.
 _DECIMAL_TEXT = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 _FLOAT32_MAX = 3.4028235677973366e38  # Float.MAX_VALUE plus half an ulp: beyond it Float.valueOf gives Infinity
 _FLOAT_MESSAGES = {

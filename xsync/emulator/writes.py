@@ -286,8 +286,8 @@ def put_subject_experiment(ctx: Ctx, project: str, subject: str, experiment: str
     return _put_response(save_experiment(ctx, p, subject, experiment))
 
 
-@routes.route("/projects/<project>/experiments/<experiment>", ("PUT",), archive=True)
-def put_project_experiment(ctx: Ctx, project: str, experiment: str) -> Response:
+def _put_experiment_resource(ctx: Ctx, project: str, experiment: str) -> Response:
+    """ExperimentResource: no constructor check, so an unknown project is handlePut's 422."""
     p = _writable(
         ctx,
         project,
@@ -298,21 +298,17 @@ def put_project_experiment(ctx: Ctx, project: str, experiment: str) -> Response:
     return _put_response(save_experiment(ctx, p, None, experiment))
 
 
+@routes.route("/projects/<project>/experiments/<experiment>", ("PUT",), archive=True)
+def put_project_experiment(ctx: Ctx, project: str, experiment: str) -> Response:
+    return _put_experiment_resource(ctx, project, experiment)
+
+
 @routes.route("/experiments/<experiment>", ("PUT",), archive=True)
 def put_experiment(ctx: Ctx, experiment: str) -> Response:
-    """ExperimentResource without a project: an accession ID names an existing experiment;
-    anything else is a new one labelled with the path segment, in the project `project=` names
-    (422 without one, as XNAT answers)."""
+    """Without a project: an accession ID names an existing experiment; anything else is a new
+    one labelled with the path segment, in the project `project=` names (422 without one)."""
     e = ctx.store.experiments.get(experiment)
-    ref = e.project if e is not None else ctx.param("project") or ""
-    p = _writable(
-        ctx,
-        ref,
-        status=422,
-        message="Submitted experiment record must include the project attribute.",
-        what="experiments",
-    )
-    return _put_response(save_experiment(ctx, p, None, experiment))
+    return _put_experiment_resource(ctx, e.project if e is not None else ctx.param("project") or "", experiment)
 
 
 def _post_experiment(ctx: Ctx, project: str, subject: str | None) -> Response:
