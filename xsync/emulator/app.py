@@ -221,13 +221,13 @@ class EmulatorApp:
             return XnatHTTPError(404, "The server has not found anything matching the request URI").response()
         except HTTPException as e:  # e.g. a redirect for a trailing slash
             return XnatHTTPError(e.code or 400, e.description or "Bad Request").response()
-        return self._handlers[endpoint], values
+        return self._handlers[endpoint], dict(values)
 
     def _dispatch(
         self, request: Request, path: str, user: str, sid: str, route: Route, values: dict[str, Any]
     ) -> Response:
         params: MultiDict[str, str] = MultiDict()
-        form_types = ("application/x-www-form-urlencoded", "multipart/form-data")
+        form_types: tuple[str, ...] = ("application/x-www-form-urlencoded", "multipart/form-data")
         if route.options.get("raw_body"):
             # The route reads the body itself: a "form" body there is an upload (curl
             # --data-binary sends a zip as x-www-form-urlencoded), multipart stays a form.

@@ -123,8 +123,8 @@ class Persistence:
                 self.store.projects[pid] = load(Project, p, root)
             for s in data.get("subjects", {}).values():
                 self.store.add_subject(load(Subject, s, root))
-            for e in data.get("experiments", {}).values():
-                self.store.add_experiment(load(Experiment, e, root))
+            for experiment in data.get("experiments", {}).values():
+                self.store.add_experiment(load(Experiment, experiment, root))
             self.store.prearchive[:] = [load(PrearchiveSession, r, root) for r in data.get("prearchive", [])]
             self.store.counters = load(Counters, data.get("counters", {}), root)
         return True

@@ -182,7 +182,7 @@ def _files_response(ctx: Ctx, holder: Holder, chosen: list[Resource]) -> Respons
     if ctx.format == "zip":
         return _zip(ctx, chosen)
     rows = _file_rows(holder, chosen)
-    lead = {"Columns": [{"key": "URI", "serverRoot": ctx.config.context_path}]}
+    lead: dict[str, object] = {"Columns": [{"key": "URI", "serverRoot": ctx.config.context_path}]}
     return render(ctx, Table(FILE_COLUMNS, rows, {"title": "Files"}, lead))
 
 
@@ -305,7 +305,7 @@ def _register(prefix: str, finder: Finder) -> None:
         with ctx.store.lock:
             r = _require_resource(holder, resource)
             del holder.resources[r.label]
-        if ctx.param("removeFiles", "true").lower() != "false":
+        if (ctx.param("removeFiles") or "true").lower() != "false":
             discard_files(ctx.store, [r])
         return empty()
 
@@ -351,7 +351,7 @@ def _register(prefix: str, finder: Finder) -> None:
             entry = r.files.pop(name, None)
         if entry is None:
             raise XnatHTTPError(404, "No matched files")
-        if ctx.param("removeFiles", "true").lower() != "false":
+        if (ctx.param("removeFiles") or "true").lower() != "false":
             discard_files(ctx.store, [Resource(id=0, label="", files={name: entry})])
         return empty()
 

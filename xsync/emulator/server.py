@@ -80,6 +80,8 @@ class Emulator:
         """Base URL including the context path, e.g. http://127.0.0.1:8080 or .../xnat."""
         assert self._server is not None, "emulator not started"
         host, port = self._server.server_address[:2]
+        if isinstance(host, bytes):  # the socket API's type; an IP server address is text
+            host = host.decode()
         scheme = "https" if self.config.tls_cert else "http"
         return f"{scheme}://{host}:{port}{self.config.context_path}"
 

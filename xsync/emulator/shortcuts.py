@@ -43,7 +43,17 @@ def _ro(key: str, xpath: str) -> tuple[str, str | tuple[str, ...], bool]:
 
 _SUBJ = "xnat:subjectData/"
 _DEMO = "xnat:subjectData/demographics[@xsi:type=xnat:demographicData]/"
-_DEMO_FIELDS = ("dob", "yob", "age", "gender", "handedness", "ses", "education", "educationDesc", "race")
+_DEMO_FIELDS: tuple[str, ...] = (
+    "dob",
+    "yob",
+    "age",
+    "gender",
+    "handedness",
+    "ses",
+    "education",
+    "educationDesc",
+    "race",
+)
 _DEMO_FIELDS += ("ethnicity", "weight", "height", "gestational_age", "post_menstrual_age", "birth_weight")
 
 SUBJECT = _table(

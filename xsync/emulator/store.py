@@ -213,7 +213,8 @@ class Store:
         s = self.subjects.get(ref)
         if s is not None and s.project == project:
             return s
-        return self._by_label(self.subjects, self._subject_labels, project, ref)
+        by_label: Subject | None = self._by_label(self.subjects, self._subject_labels, project, ref)
+        return by_label
 
     def experiment(self, project: str | None, ref: str) -> Experiment | None:
         """By label within `project`, or by accession ID (the only way without a project)."""
@@ -222,7 +223,8 @@ class Store:
             return e
         if project is None:
             return None
-        return self._by_label(self.experiments, self._experiment_labels, project, ref)
+        by_label: Experiment | None = self._by_label(self.experiments, self._experiment_labels, project, ref)
+        return by_label
 
     def _by_label(self, items: dict[str, Any], index: dict[tuple[str, str], str], project: str, label: str) -> Any:
         found = items.get(index.get((project, label), ""))

@@ -33,7 +33,8 @@ def wants_xml(ctx: Ctx) -> bool:
 def read_document(ctx: Ctx) -> bytes:
     for f in ctx.request.files.values():
         if f.filename and f.filename.lower().endswith(".xml"):
-            return f.read()
+            data: bytes = f.read()
+            return data
     return ctx.request.get_data()
 
 
