@@ -30,9 +30,8 @@ FAST_RETRY = RetryPolicy(attempts=3, backoff=0.01, backoff_max=0.05, budget=10)
 
 
 def make_client(url: str, user: str = "admin", secret: str = "admin", **kw: object) -> XnatClient:
-    return XnatClient(
-        ConnectionSettings(server=url, credentials=Credentials(user, secret), retry=FAST_RETRY, **kw)  # type: ignore[arg-type]
-    )
+    kw.setdefault("retry", FAST_RETRY)
+    return XnatClient(ConnectionSettings(server=url, credentials=Credentials(user, secret), **kw))  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -54,7 +53,7 @@ def test_one_login_then_the_cookie_then_logout(emu: Emulator) -> None:
     with make_client(emu.url) as client:
         for _ in range(3):
             client.listing("/data/projects")
-    assert paths(emu) == ["POST /data/JSESSION"] + ["GET /data/projects"] * 3 + ["DELETE /data/JSESSION"]
+    assert paths(emu) == ["GET /data/JSESSION"] + ["GET /data/projects"] * 3 + ["DELETE /data/JSESSION"]
     # Basic credentials went only with the login: one server session was ever created.
     assert len(emu.app.auth._sessions) == 0  # and the logout invalidated it
 
@@ -150,6 +149,13 @@ def test_get_is_retried_on_503_and_dropped_connections(emu: Emulator) -> None:
     assert statuses == [503, 0, 200]  # 0 = the connection was dropped
 
 
+def test_login_is_retried(emu: Emulator) -> None:
+    emu.app.knobs.queue_faults("drop", "503")
+    with make_client(emu.url) as client:
+        client.listing("/data/projects")
+    assert [r.status for r in emu.requests if r.path == "/data/JSESSION"][:3] == [0, 503, 200]
+
+
 def test_put_is_retried(emu: Emulator) -> None:
     with make_client(emu.url) as client:
         emu.app.knobs.queue_faults("drop", "503")
@@ -164,7 +170,7 @@ def test_post_to_the_import_service_is_never_retried(emu: Emulator, fault: str, 
         emu.app.knobs.queue_faults(fault)
         with pytest.raises(error):
             client.request("POST", "/data/services/import", params={"import-handler": "DICOM-zip"}, data=b"PK")
-    assert [r.method for r in emu.requests].count("POST") == 2  # the login, and the import once
+    assert [r.method for r in emu.requests].count("POST") == 1  # the import, once
 
 
 # -- TLS and context paths -------------------------------------------------------------------
@@ -205,7 +211,7 @@ def test_server_under_a_context_path(suffix: str) -> None:
 
 
 def test_retry_after_is_honoured(emu: Emulator) -> None:
-    with make_client(emu.url) as client:
+    with make_client(emu.url, retry=RetryPolicy(attempts=3, backoff=0.01, backoff_max=5, budget=10)) as client:
         emu.app.knobs.queue_faults("429")
         started = time.monotonic()
         client.listing("/data/projects")

@@ -24,7 +24,6 @@ def opts(**kw: object) -> ConnectionOptions:
         ("https://xnat.example.org/", "https://xnat.example.org"),
         ("https://xnat.example.org/xnat/", "https://xnat.example.org/xnat"),
         ("http://127.0.0.1:8080/data", "http://127.0.0.1:8080"),
-        ("https://u:pw@host/xnat/REST", "https://host/xnat"),
     ],
 )
 def test_normalize_server_url(given: str, expected: str) -> None:
@@ -107,3 +106,36 @@ def test_unreadable_netrc_names_the_file_not_its_content(tmp_path: Path) -> None
     with pytest.raises(UsageError) as info:
         resolve_connection(opts(server="https://host"), spec_server=None, environ={"NETRC": str(bad)})
     assert "topsecret" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("server", "message"),
+    [
+        ("https://u:pw@host/xnat", "must not hold credentials"),
+        ("http://[::1", "not a valid server URL"),
+        ("http://127.0.0.1:99999", "not a valid server URL"),
+        ("ftp://host", r"not an http\(s\) server URL"),
+    ],
+)
+def test_bad_server_urls_are_usage_errors(server: str, message: str) -> None:
+    with pytest.raises(UsageError, match=message) as info:
+        normalize_server_url(server)
+    assert "pw" not in str(info.value)
+
+
+def test_retry_after_is_capped_by_backoff_max_and_budget() -> None:
+    import time
+
+    from xsync.xnat.settings import RetryPolicy
+    from xsync.xnat.transport import make_retry
+
+    class Answer:
+        headers = {"Retry-After": "600"}
+
+        def getheader(self, name: str) -> str | None:
+            return self.headers.get(name)
+
+    retry = make_retry(RetryPolicy(backoff_max=2.0, budget=120.0))
+    assert retry.get_retry_after(Answer()) == 2.0
+    retry.started = time.monotonic() - 119.5  # half a second of budget left
+    assert retry.get_retry_after(Answer()) <= 0.5

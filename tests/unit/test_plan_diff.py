@@ -149,8 +149,9 @@ CASES = [
         desired({"gender": "male"}), R(subject_fields={"gender": "female"}), ["update_subject P/sub1"],
         id="subject-field-drift",
     ),
+    pytest.param(desired(custom={"site": "LONI & WU"}), R(custom={"site": "LONI & WU"}), [], id="custom-equal"),
     pytest.param(
-        desired(custom={"site": "LONI & WU"}), R(custom={"site": "LONI &amp; WU"}), [], id="escaped-custom-equal"
+        desired(custom={"site": "&lt;"}), R(custom={"site": "<"}), ["update_subject P/sub1"], id="literal-entity-differs"
     ),
     pytest.param(
         desired(custom={"site": "WU"}), R(custom={"site": "LONI"}), ["update_subject P/sub1"], id="custom-drift"

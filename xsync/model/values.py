@@ -1,12 +1,12 @@
 """Field values compared the way XNAT stores them, so that a plan never shows a change XNAT
-would not make: strings with XML entities undone, enums case-insensitive, integers and floats
-by value, dates as YYYY-MM-DD, times as HH:MM:SS."""
+would not make: enums case-insensitive, integers and floats by value, dates as YYYY-MM-DD,
+times as HH:MM:SS. XML entities are undone once, where values are read from XNAT (the client
+does it): comparing never unescapes, so a literal `&lt;` in the spec stays different from `<`."""
 
 from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime
 
 from xsync.model.fields import FieldDef, ValueKind
 
@@ -19,20 +19,9 @@ def unescape_xml(value: str) -> str:
     return html.unescape(value) if "&" in value else value
 
 
-def xnat_text(value: object) -> str:
-    """A spec value as the text XNAT would store: ints without `.0`, dates ISO."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    if isinstance(value, (date, datetime)):
-        return value.strftime("%Y-%m-%d")
-    return str(value)
-
-
 def canonical(definition: FieldDef | None, value: str) -> str:
     """The comparison form of a stored or desired value (never sent to the server)."""
-    text = unescape_xml(value)
+    text = value
     if definition is None:
         return text
     kind = definition.kind

@@ -1,6 +1,7 @@
 """XnatClient: authenticated requests to one XNAT server over one requests.Session.
 
-One JSESSION per run: `open()` logs in once with Basic credentials (`POST /data/JSESSION`),
+One JSESSION per run: `open()` logs in once with Basic credentials (`GET /data/JSESSION`, as
+pyxnat does: a GET, so a dropped connection or a 503 at login is retried like any read),
 later requests carry only the cookie, `close()` invalidates it. Every failure becomes a typed
 error from `xsync.errors` carrying the method, the URL without credentials or query values, the
 status, and XNAT's own message (the `<h3>` of its status page).
@@ -68,17 +69,17 @@ class XnatClient:
         """Log in once and keep the JSESSIONID cookie for the rest of the run."""
         creds = self.settings.credentials
         auth = (creds.user, creds.secret) if creds else None
-        response = self._send("POST", "/data/JSESSION", auth=auth)
+        response = self._send("GET", "/data/JSESSION", auth=auth)
         if response.status_code == 401:
             who = f"user {creds.user}" if creds else "anonymous access"
             raise AuthenticationError(
                 f"login failed for {who} at {self.settings.host}",
-                method="POST",
+                method="GET",
                 url=self._shown_url("/data/JSESSION"),
                 status=401,
             )
         if response.status_code != 200:
-            self._raise_for(response, "POST", "/data/JSESSION")
+            self._raise_for(response, "GET", "/data/JSESSION")
         self._logged_in = True
         return self
 

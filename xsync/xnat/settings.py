@@ -60,12 +60,22 @@ def normalize_server_url(server: str) -> str:
         raise UsageError("no XNAT server given (use --server, XNAT_HOST or `server:` in the spec)")
     if "://" not in text:
         text = "https://" + text
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        port = parts.port  # raises for a port that is not a number in 0-65535
+    except ValueError:
+        raise UsageError(
+            "not a valid server URL (check the host, the brackets of an IPv6 address and the port)"
+        ) from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise UsageError(f"not an http(s) server URL: {redact_url(server)}")
-    netloc = parts.hostname if parts.port is None else f"{parts.hostname}:{parts.port}"
+    if parts.username is not None or parts.password is not None:
+        raise UsageError(
+            "the server URL must not hold credentials: use --user/--password, XNAT_USER/XNAT_PASS or ~/.netrc"
+        )
+    netloc = parts.hostname if port is None else f"{parts.hostname}:{port}"
     if ":" in (parts.hostname or ""):  # IPv6 literal
-        netloc = f"[{parts.hostname}]" + (f":{parts.port}" if parts.port else "")
+        netloc = f"[{parts.hostname}]" + (f":{port}" if port else "")
     path = parts.path.rstrip("/")
     for suffix in ("/data", "/REST"):
         if path.endswith(suffix):
@@ -77,7 +87,10 @@ def redact_url(url: str) -> str:
     """The URL with any user-info removed and query values hidden."""
     parts = urlsplit(url)
     host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
+    try:
+        if parts.port:
+            host = f"{host}:{parts.port}"
+    except ValueError:
+        host += ":?"
     query = "&".join(p.split("=", 1)[0] + ("=…" if "=" in p else "") for p in parts.query.split("&") if p)
     return urlunsplit((parts.scheme, host, parts.path, query, ""))

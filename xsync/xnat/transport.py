@@ -33,6 +33,17 @@ class BudgetedRetry(Retry):
         retry.started = self.started
         return retry
 
+    def get_retry_after(self, response: Any) -> float | None:
+        """The server's Retry-After, but never longer than the backoff cap or what is left of the
+        budget: a server asking for 600 s must not stall a plan for ten minutes per retry."""
+        wanted = super().get_retry_after(response)
+        if wanted is None:
+            return None
+        limit = self.backoff_max
+        if self.budget is not None and self.started is not None:
+            limit = min(limit, max(0.0, self.budget - (time.monotonic() - self.started)))
+        return min(wanted, limit)
+
     def increment(self, *args: Any, **kwargs: Any) -> BudgetedRetry:
         started = self.started if self.started is not None else time.monotonic()
         retry: BudgetedRetry = super().increment(*args, **kwargs)
