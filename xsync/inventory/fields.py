@@ -124,10 +124,15 @@ def decode(found: list[tuple[tuple[int, int], bytes]], ts: str) -> Header:
         return Header._make(values)
     instance = ["", ""]
     for (index, kind), data in found:
-        if index < INSTANCE_FIELDS:  # the SOP instance UID and the instance number: no character set
-            text = data.decode("latin-1")
-            instance[index] = text.strip() if kind == _NUM else text.rstrip("\0 ")
+        if index < INSTANCE_FIELDS:
+            instance[index] = decode_instance(data, kind)
     return Header._make((*instance, *shared))
+
+
+def decode_instance(data: bytes, kind: int) -> str:
+    """The SOP instance UID or the instance number (no character set applies to either)."""
+    text = data.decode("latin-1")
+    return text.strip() if kind == _NUM else text.rstrip("\0 ")
 
 
 def _decode_all(found: list[tuple[tuple[int, int], bytes]], ts: str) -> list[str]:
