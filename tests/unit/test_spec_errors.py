@@ -36,7 +36,27 @@ CASES = [
             """,
         },
         [
-            "xsync.yaml:5:1: YAML syntax error: expected ',' or '}', but got '<stream end>' (while parsing a flow mapping)",
+            # an unclosed bracket is reported where it opens, not at the end of the file
+            "xsync.yaml:4:9: YAML syntax error: expected ',' or '}', but got '<stream end>' (while parsing a flow mapping)",
+        ],
+    ),
+    Case(
+        "syntax_unterminated_quote",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            subjects:
+              sub1:
+                sessions:
+                  s1:
+                    visit_id: "abc
+                    scanner: SIEMENS
+
+            """,
+        },
+        [
+            "xsync.yaml:7:19: YAML syntax error: found unexpected end of stream (while scanning a quoted scalar)",
         ],
     ),
     Case(

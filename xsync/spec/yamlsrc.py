@@ -191,9 +191,14 @@ def _compose_libyaml(text: str, name: str) -> Node | None:
 Composer = Callable[[str, str], "Node | None"]
 
 
-def _yaml_error(exc: YAMLError) -> tuple[Mark, str]:
+def _yaml_error(exc: YAMLError, text: str) -> tuple[Mark, str]:
     if isinstance(exc, MarkedYAMLError) and exc.problem_mark is not None:
-        mark = Mark(exc.problem_mark.line + 1, exc.problem_mark.column + 1)
+        where = exc.problem_mark
+        # A quote or bracket left open is only noticed at the end of the file; the parser's
+        # context mark says where it was opened, which is the line to fix.
+        if where.index >= len(text) and exc.context_mark is not None and exc.context_mark.index < where.index:
+            where = exc.context_mark
+        mark = Mark(where.line + 1, where.column + 1)
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
         return mark, f"YAML syntax error: {problem}{context}"
@@ -211,7 +216,7 @@ def parse(path: Path, text: str, *, pure_python: bool = False) -> Document:
         try:
             node = _compose_pure(text, str(path))
         except YAMLError as exc:
-            mark, message = _yaml_error(exc)
+            mark, message = _yaml_error(exc, text)
             doc.problems.append(Problem(mark, (), message))
             return doc
     if node is not None:
