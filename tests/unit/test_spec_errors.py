@@ -243,6 +243,20 @@ CASES = [
         ],
     ),
     Case(
+        "wrong_type_yob_as_written",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            subjects:
+              sub1: {yob: 1.990e3}
+            """,
+        },
+        [
+            "xsync.yaml:4:15: subjects.sub1.yob: expected a whole number, got 1.990e3",
+        ],
+    ),
+    Case(
         "wrong_type_sessions",
         {
             "xsync.yaml": """\

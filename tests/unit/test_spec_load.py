@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from xsync.errors import SpecError
-from xsync.spec import Spec, field_values, load_spec, put_parameter
+from xsync.spec import Spec, field_values, load_spec, match_scan_rules, put_parameter
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -250,3 +250,51 @@ def test_digest_keeps_regex_patterns_whatever_the_checkout_folder(tmp_path: Path
         d.mkdir(parents=True)
         (d / "xsync.yaml").write_text(text)
     assert load_spec(shallow / "xsync.yaml").digest == load_spec(deep / "xsync.yaml").digest
+
+
+WRITTEN = {
+    "xsync.yaml": """\
+        version: 1
+        project: P
+        dicom: {roots: [d]}
+        defaults:
+          session: {protocol: 2.50}
+        rules:
+          scans:
+            - match: {series_description: x}
+              set: {type: 1.10}
+        subjects:
+          sub1:
+            age: 007
+            fields: {code: 007, big: 12345678901234567890, hexa: 0x1F, thousand: 1e3, inf: .inf, yes: true, no: False}
+            sessions:
+              s1:
+                visit_id: 1.10
+                dicom: {study_uid: 1.20}
+                scans:
+                  "1": {series_description: 1.50, note: -0.0}
+        """,
+}
+
+
+@pytest.mark.parametrize("pure_python", [False, True], ids=["libyaml", "pure"])
+def test_text_fields_get_unquoted_numbers_as_written(tmp_path: Path, pure_python: bool) -> None:
+    spec = load_spec(write(tmp_path, WRITTEN), pure_python=pure_python)
+    sub1 = spec.subjects["sub1"]
+    s1 = sub1.sessions["s1"]
+    assert sub1.age == 7  # a number field reads the number
+    assert sub1.fields == {
+        "code": "007",
+        "big": "12345678901234567890",
+        "hexa": "0x1F",
+        "thousand": "1e3",
+        "inf": ".inf",
+        # YAML 1.2 booleans: one value whatever the capitals, sent as XNAT spells booleans
+        "yes": "true",
+        "no": "false",
+    }
+    assert (s1.visit_id, s1.protocol) == ("1.10", "2.50")
+    assert s1.dicom is not None and s1.dicom.study_uid == "1.20"
+    assert (s1.scans["1"].series_description, s1.scans["1"].note) == ("1.50", "-0.0")
+    outcome = match_scan_rules(spec.rules, {"series_description": "x"})
+    assert outcome.fields == {"type": "1.10"}

@@ -20,6 +20,29 @@ from xsync.dicom.labels import LABEL_RE
 SCALAR_INPUT_SCHEMA: dict[str, Any] = {"type": ["string", "number", "boolean"]}
 
 
+class WrittenInt(int):
+    """An integer read from an unquoted YAML scalar, remembering how it was written
+    (`007`, `0x1F`): a text field gets that text, a number field the number."""
+
+    written: str
+
+    def __new__(cls, value: int, written: str) -> WrittenInt:
+        number = super().__new__(cls, value)
+        number.written = written
+        return number
+
+
+class WrittenFloat(float):
+    """A float read from an unquoted YAML scalar (`1.10`, `1e3`, `.inf`), with its text."""
+
+    written: str
+
+    def __new__(cls, value: float, written: str) -> WrittenFloat:
+        number = super().__new__(cls, value)
+        number.written = written
+        return number
+
+
 def kind_of(value: Any) -> str:
     """How a YAML value is named in messages."""
     if isinstance(value, Mapping):
@@ -28,6 +51,8 @@ def kind_of(value: Any) -> str:
         return "a list"
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, WrittenInt | WrittenFloat):
+        return value.written
     if isinstance(value, int | float):
         return repr(value)
     return f'"{value}"'
@@ -39,9 +64,13 @@ def _fail(kind: str, message: str) -> PydanticCustomError:
 
 
 def as_text(value: Any) -> str:
-    """Any YAML scalar as the text XNAT would be sent (`visit_id: 1` means "1")."""
+    """Any YAML scalar as the text XNAT would be sent: an unquoted number as it was written
+    (`visit_id: 1.10` means "1.10", not "1.1"); a boolean as `true` or `false`, since YAML 1.2
+    reads `true`, `True` and `TRUE` as one value."""
     if isinstance(value, str):
         return value
+    if isinstance(value, WrittenInt | WrittenFloat):
+        return value.written
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):

@@ -22,6 +22,8 @@ import ruamel.yaml
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from xsync.spec.values import WrittenFloat, WrittenInt
+
 
 def _libyaml_loader() -> Any:
     try:
@@ -100,7 +102,8 @@ _MAYBE_NOT_TEXT = frozenset("0123456789+-.~nNtTfF")
 
 
 def plain_scalar(text: str) -> Any:
-    """YAML 1.2 core-schema resolution of a plain (unquoted) scalar. Dates stay text."""
+    """YAML 1.2 core-schema resolution of a plain (unquoted) scalar. Dates stay text; numbers
+    keep the text they were written as (`WrittenInt`, `WrittenFloat`) for text fields."""
     if text and text[0] not in _MAYBE_NOT_TEXT:
         return text
     if text in _NULL:
@@ -110,14 +113,15 @@ def plain_scalar(text: str) -> Any:
     if text in _FALSE:
         return False
     if _INT.fullmatch(text):
-        return int(text)
+        return WrittenInt(int(text), text)
     if _OCT.fullmatch(text):
-        return int(text[2:], 8)
+        return WrittenInt(int(text[2:], 8), text)
     if _HEX.fullmatch(text):
-        return int(text[2:], 16)
+        return WrittenInt(int(text[2:], 16), text)
     if _FLOAT.fullmatch(text):
-        return float(text)
-    return _SPECIAL_FLOATS.get(text.lower(), text)
+        return WrittenFloat(float(text), text)
+    special = _SPECIAL_FLOATS.get(text.lower())
+    return text if special is None else WrittenFloat(special, text)
 
 
 class _Converter:
