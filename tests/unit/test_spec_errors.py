@@ -433,6 +433,60 @@ CASES = [
         ],
     ),
     Case(
+        "number_not_finite",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            subjects:
+              sub1: {weight: .inf, birth_weight: .nan}
+              sub2: {height: "-.inf"}
+            """,
+        },
+        [
+            "xsync.yaml:4:18: subjects.sub1.weight: expected a finite number, got .inf",
+            "xsync.yaml:4:38: subjects.sub1.birth_weight: expected a finite number, got .nan",
+            'xsync.yaml:5:18: subjects.sub2.height: expected a number, got "-.inf"',
+        ],
+    ),
+    Case(
+        "number_beyond_java_float",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            subjects:
+              sub1: {height: 1e400, weight: -3.5e38, gestational_age: "1e39"}
+              sub2:
+                sessions:
+                  s1: {xsi_type: pet, tracer_dose: 3.4028235e38}
+            """,
+        },
+        [
+            "xsync.yaml:4:18: subjects.sub1.height: 1e400 is out of range: XNAT allows -3.4028235e+38 to 3.4028235e+38",
+            "xsync.yaml:4:33: subjects.sub1.weight: -3.5e38 is out of range: XNAT allows -3.4028235e+38 to 3.4028235e+38",
+            'xsync.yaml:4:59: subjects.sub1.gestational_age: "1e39" is out of range: XNAT allows -3.4028235e+38 to 3.4028235e+38',
+        ],
+    ),
+    Case(
+        "number_beyond_java_int",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            subjects:
+              sub1: {yob: 99999999999, ses: -2147483649}
+              sub2: {age: 2147483648}
+              sub3: {age: 2147483647, ses: -2147483648}
+            """,
+        },
+        [
+            "xsync.yaml:4:15: subjects.sub1.yob: 99999999999 is out of range: XNAT allows -2147483648 to 2147483647",
+            "xsync.yaml:4:33: subjects.sub1.ses: -2147483649 is out of range: XNAT allows -2147483648 to 2147483647",
+            "xsync.yaml:5:15: subjects.sub2.age: 2147483648 is out of range: XNAT allows -2147483648 to 2147483647",
+        ],
+    ),
+    Case(
         "too_long",
         {
             "xsync.yaml": "version: 1\nproject: P\nsubjects:\n  sub1:\n    sessions:\n      s1: {operator: "

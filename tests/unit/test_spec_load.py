@@ -298,3 +298,13 @@ def test_text_fields_get_unquoted_numbers_as_written(tmp_path: Path, pure_python
     assert (s1.scans["1"].series_description, s1.scans["1"].note) == ("1.50", "-0.0")
     outcome = match_scan_rules(spec.rules, {"series_description": "x"})
     assert outcome.fields == {"type": "1.10"}
+
+
+def test_a_whole_number_too_big_for_any_float_is_out_of_range(tmp_path: Path) -> None:
+    huge = "1" + "0" * 400
+    files = {"xsync.yaml": f"version: 1\nproject: P\nsubjects:\n  sub1: {{weight: {huge}}}\n"}
+    with pytest.raises(SpecError) as raised:
+        load_spec(write(tmp_path, files), relative_to=tmp_path)
+    assert [d.message for d in raised.value.diagnostics] == [
+        f"{huge} is out of range: XNAT allows -3.4028235e+38 to 3.4028235e+38"
+    ]

@@ -8,6 +8,7 @@ XNAT compares enumerations case-insensitively but stores what it was sent.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Annotated, Any
@@ -106,40 +107,60 @@ _INT_TEXT = re.compile(r"[-+]?[0-9]+")
 _FLOAT_TEXT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 
 
-def _int_validator(low: int | None, high: int | None) -> Callable[[Any], int]:
+# XNAT's validator parses xs:integer with Java's Integer.valueOf: a number beyond a 32-bit int
+# is refused (400 "Must Be A Valid Integer"). Every whole-number field of the spec is an
+# xs:integer, none an xs:long.
+JAVA_INT_MIN, JAVA_INT_MAX = -(2**31), 2**31 - 1
+# Every decimal field of the spec is an xs:float, parsed with Java's Float.valueOf: from
+# Float.MAX_VALUE plus half an ulp on, that gives Infinity, which XNAT cannot store; nor NaN.
+JAVA_FLOAT_LIMIT = 3.4028235677973366e38
+_JAVA_FLOAT_RANGE = "-3.4028235e+38 to 3.4028235e+38"  # Float.MAX_VALUE as Java prints it
+
+
+def _int_validator(low: int, high: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
-        if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()):
-            value = int(value)
-        if not isinstance(value, int) or isinstance(value, bool):
+        number = int(value) if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()) else value
+        if not isinstance(number, int) or isinstance(number, bool):
             raise _fail("int_type", f"expected a whole number, got {kind_of(value)}")
-        if (low is not None and value < low) or (high is not None and value > high):
-            raise _fail("out_of_range", f"{value} is out of range: XNAT allows {low} to {high}")
-        return value
+        if not low <= number <= high:
+            raise _fail("out_of_range", f"{kind_of(value)} is out of range: XNAT allows {low} to {high}")
+        return number
 
     return check
 
 
-def int_type(low: int | None = None, high: int | None = None) -> Any:
-    schema: dict[str, Any] = {"type": "integer"}
-    if low is not None:
-        schema["minimum"] = low
-    if high is not None:
-        schema["maximum"] = high
+def int_type(low: int = JAVA_INT_MIN, high: int = JAVA_INT_MAX) -> Any:
+    schema: dict[str, Any] = {"type": "integer", "minimum": low, "maximum": high}
     return Annotated[int, BeforeValidator(_int_validator(low, high)), WithJsonSchema(schema)]
 
 
 def _to_float(value: Any) -> float:
+    if (
+        isinstance(value, float)
+        and not math.isfinite(value)
+        and not _FLOAT_TEXT.fullmatch(getattr(value, "written", ""))
+    ):
+        # .inf and .nan (an overflowing 1e400 is out of range, below)
+        raise _fail("float_finite", f"expected a finite number, got {kind_of(value)}")
     if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
-        return float(value)
-    if not isinstance(value, int | float) or isinstance(value, bool):
+        number = float(value)
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        number = float(value) if abs(value) < JAVA_FLOAT_LIMIT else math.inf  # float(10**400) would raise
+    else:
         raise _fail("float_type", f"expected a number, got {kind_of(value)}")
-    return float(value)
+    if not abs(number) < JAVA_FLOAT_LIMIT:
+        raise _fail("out_of_range", f"{kind_of(value)} is out of range: XNAT allows {_JAVA_FLOAT_RANGE}")
+    return number
 
 
 Int = int_type()
 Education = int_type(0, 30)  # xnat:demographicData/education
 Port = int_type(1, 65535)
-Float = Annotated[float, BeforeValidator(_to_float), WithJsonSchema({"type": "number"})]
+Float = Annotated[
+    float,
+    BeforeValidator(_to_float),
+    WithJsonSchema({"type": "number", "exclusiveMinimum": -JAVA_FLOAT_LIMIT, "exclusiveMaximum": JAVA_FLOAT_LIMIT}),
+]
 
 
 def _to_bool(value: Any) -> bool:
