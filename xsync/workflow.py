@@ -3,7 +3,9 @@ roots, read the project from XNAT, and hand both to the pure core."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from pathlib import Path
 
 from xsync.inventory.scan import ScanProgress, scan
 from xsync.model.inventory import Inventory
@@ -59,15 +61,39 @@ def scan_types_to_probe(spec: Spec) -> tuple[str, ...]:
     return TYPED_SCAN_PROBES if managed & MR_SCAN_FIELDS else ()
 
 
+def phi_fields_managed(spec: Spec) -> tuple[str, ...]:
+    """Patient identifiers among subject fields (`dob`) are read only when the spec manages them."""
+    managed = {name for subject in spec.subjects.values() for name in field_values(subject)}
+    return tuple(sorted(managed & {"dob"}))
+
+
 def read_remote(client: XnatClient, spec: Spec) -> RemoteState:
-    return read_project(client, spec.project, probe_scan_types=scan_types_to_probe(spec))
+    return read_project(
+        client, spec.project, probe_scan_types=scan_types_to_probe(spec), phi_fields=phi_fields_managed(spec)
+    )
 
 
-def compute_plan(spec: Spec, inventory: Inventory | None, remote: RemoteState) -> Plan:
-    desired = resolve(spec, inventory)
+def compute_plan(
+    spec: Spec,
+    inventory: Inventory | None,
+    remote: RemoteState,
+    *,
+    show_unmanaged: bool = False,
+    show_phi: bool = False,
+) -> Plan:
+    bindings = [
+        se.dicom.path
+        for subject in spec.subjects.values()
+        for se in subject.sessions.values()
+        if se.dicom is not None and se.dicom.path is not None
+    ]
+    real_paths = {p: Path(os.path.realpath(p)) for p in bindings}
+    desired = resolve(spec, inventory, real_paths=real_paths, shown_from=Path.cwd())
     return build_plan(
         desired,
         remote,
         spec_digest="sha256:" + spec.digest,
         inventory_digest=("sha256:" + inventory.digest) if inventory is not None else EMPTY_INVENTORY_DIGEST,
+        show_unmanaged=show_unmanaged,
+        show_phi=show_phi,
     )

@@ -1,7 +1,7 @@
 """Golden plans: spec + local DICOM + remote state -> the exact text, JSON and markdown.
 
 Each case lives in tests/golden/plan/<case>/:
-  case.json     optional: {"spec": "<repo-relative spec>", "show_unmanaged": true}
+  case.json     optional: {"spec": "<repo-relative spec>", "show_unmanaged": true, "show_phi": true}
   xsync.yaml    the spec (unless case.json names one)
   dicom.json    studies to generate with xsync.testing.dicomgen beside the spec (optional)
   remote.json   the server's state (RemoteState.to_json form)
@@ -61,9 +61,11 @@ def test_golden_plan(name: str, tmp_path: Path, update_golden: bool) -> None:
         spec_digest="sha256:" + spec.digest,
         inventory_digest="sha256:" + inventory.digest if inventory else "sha256:none",
         version="golden",
+        show_unmanaged=bool(meta.get("show_unmanaged")),
+        show_phi=bool(meta.get("show_phi")),
     )
     rendered = {
-        "plan.txt": render_text(plan, show_unmanaged=bool(meta.get("show_unmanaged"))),
+        "plan.txt": render_text(plan),
         "plan.json": render_json(plan),
         "plan.md": render_markdown(plan),
     }

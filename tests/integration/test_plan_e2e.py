@@ -64,7 +64,7 @@ def test_ccf_test_plans_then_converges(site: tuple[Emulator, Path], capsys: pyte
     assert '      ~ series_description = "T1w_MPR1" -> "Structural"\n' in out
     assert out.rstrip().endswith("Plan: 1 to create, 1 to import (3 files, 4.0 KB), 2 to change, 0 to delete.")
     assert "\x1b[" not in out  # not a terminal: no colour
-    assert "scanned 1 DICOM root(s)" in err and "read CCF_TEST from" in err and "Plan:" not in err
+    assert "scanned 1 DICOM root: 1 study, 3 files" in err and "read CCF_TEST from" in err and "Plan:" not in err
 
     # the saved plan renders the same, and is the --json document
     assert main(["show", str(plan_file)]) == 0

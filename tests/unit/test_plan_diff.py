@@ -151,7 +151,7 @@ CASES = [
     ),
     pytest.param(desired(custom={"site": "LONI & WU"}), R(custom={"site": "LONI & WU"}), [], id="custom-equal"),
     pytest.param(
-        desired(custom={"site": "&lt;"}), R(custom={"site": "<"}), ["update_subject P/sub1"], id="literal-entity-differs"
+        desired(custom={"site": "&lt;"}), R(custom={"site": "<"}), ["update_subject P/sub1"], id="literal-entity"
     ),
     pytest.param(
         desired(custom={"site": "WU"}), R(custom={"site": "LONI"}), ["update_subject P/sub1"], id="custom-drift"
@@ -223,7 +223,7 @@ CONFLICTS = [
     ),
     pytest.param(
         desired(), R(session_subject="XNAT_S00077"),
-        "P/sub1/session1: the session exists on the server under subject XNAT_S00077 (XNAT_E00001), not sub1",
+        "P/sub1/session1: the session (XNAT_E00001) exists on the server under subject XNAT_S00077, not sub1",
         id="session-under-another-subject",
     ),
     pytest.param(
@@ -295,3 +295,36 @@ def test_series_of_an_absent_scan_are_never_sent() -> None:
     assert (imported.instances, imported.bytes) == (3, 3000)
     appended = diff(want, R(scans={"1": rscan("1", "1.2.s1")}).build())
     assert appended.operations == ()  # series 2 is missing on the server, as the spec wants
+
+
+def test_subject_labels_differing_only_in_case_are_a_conflict() -> None:
+    want = DesiredState("P", FrozenMap({"SUB1": DesiredSubject("SUB1", fv(gender="male"))}))
+    result = diff(want, R().build())
+    assert [str(c) for c in result.conflicts] == [
+        "P/SUB1: the server has subject sub1, which XNAT's archiver takes for the same subject (labels that "
+        "differ only in case); use the server's spelling"
+    ]
+
+
+def test_a_study_already_archived_under_another_label_is_not_imported_again() -> None:
+    remote = R(session_fields={"UID": "1.2.study"}).build()
+    renamed = RemoteState(
+        remote.server,
+        remote.project,
+        FrozenMap(
+            {
+                "sub1": RemoteSubject(
+                    "XNAT_S00001",
+                    "sub1",
+                    sessions=FrozenMap(
+                        {"OLD": RemoteSession("XNAT_E00009", "OLD", MR, "XNAT_S00001", FrozenMap({"UID": "1.2.study"}))}
+                    ),
+                )
+            }
+        ),
+    )
+    result = diff(desired(), renamed)
+    assert [str(c) for c in result.conflicts] == [
+        "P/sub1/session1: study 1.2.study is already on the server as session OLD (XNAT_E00009); importing it "
+        "again would make a second copy"
+    ]

@@ -35,7 +35,7 @@ def test_markdown_truncates_details_never_the_summary() -> None:
     assert len(md) < MAX_CHARS
     assert f"**{summary_line(plan.summary)}**" in md
     assert "| update scan | 5000 |" in md
-    assert "more operations not shown" in md and "xsync show plan.json" in md
+    assert "more operations not shown" in md and "`xsync show` of a plan saved with `-o`" in md
     assert md.rstrip().endswith("</details>")  # the collapsible block is closed
 
 

@@ -13,7 +13,7 @@ from typing import TextIO
 def use_color(stream: TextIO, environ: Mapping[str, str], *, disabled: bool = False) -> bool:
     if disabled or environ.get("NO_COLOR"):
         return False
-    if environ.get("FORCE_COLOR"):
+    if environ.get("FORCE_COLOR", "").lower() not in ("", "0", "false", "no"):
         return True
     isatty = getattr(stream, "isatty", None)
     return bool(isatty and isatty()) and environ.get("TERM") != "dumb"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import time
@@ -16,33 +17,49 @@ from pydantic import ValidationError
 from xsync.cli.options import spec_option
 from xsync.cli.output import use_color, write_atomically
 from xsync.cli.progress import ScanProgressBar, spinner, stderr_is_terminal
-from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection
+from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection, warn_if_insecure
 from xsync.errors import EXIT_CHANGES, EXIT_OK, UsageError
 from xsync.plan.plan import Plan
 from xsync.render.jsonplan import load_plan_document, render_json
 from xsync.render.markdown import render_markdown
 from xsync.render.text import render_text
+from xsync.render.units import plural
 from xsync.xnat.client import XnatClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _render(plan: Plan, fmt: str, *, color: bool, show_unmanaged: bool) -> str:
+def _render(plan: Plan, fmt: str, *, color: bool) -> str:
     if fmt == "json":
         return render_json(plan)
     if fmt == "markdown":
         return render_markdown(plan)
-    return render_text(plan, color=color, show_unmanaged=show_unmanaged)
+    return render_text(plan, color=color)
 
 
 def _format_options(fn: F) -> F:
     fn = click.option("--no-color", is_flag=True, help="No ANSI colour (also: NO_COLOR).")(fn)
-    fn = click.option("--show-unmanaged", is_flag=True, help="List server objects the spec does not mention.")(fn)
     fn = click.option(
         "--markdown", "fmt", flag_value="markdown", help="A pull-request comment (kept under 60,000 characters)."
     )(fn)
     fn = click.option("--json", "fmt", flag_value="json", help="The versioned JSON plan document.")(fn)
     return click.option("--text", "fmt", flag_value="text", default=True, hidden=True)(fn)
+
+
+def check_plan_target(out: Path, spec_path: Path) -> None:
+    """`-o` writes a regular file in an existing folder, and never over something that is not a
+    saved plan (the spec, a device such as /dev/stdout, another document)."""
+    if out.resolve() == spec_path.resolve():
+        raise UsageError(f"-o {out}: that is the spec itself")
+    if not out.parent.is_dir():
+        raise UsageError(f"-o {out}: the folder {out.parent} does not exist")
+    if out.exists() or out.is_symlink():
+        if not out.is_file() or out.is_symlink():
+            raise UsageError(f"-o {out}: not a regular file")
+        try:
+            json.loads(out.read_text(encoding="utf-8"))["format_version"]
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError):
+            raise UsageError(f"-o {out}: the file exists and is not a saved xsync plan; not overwriting it") from None
 
 
 @click.command()
@@ -51,6 +68,8 @@ def _format_options(fn: F) -> F:
 @click.option("--detailed-exitcode", is_flag=True, help="Exit 0 when there are no changes, 2 when there are.")
 @click.option("--no-cache", is_flag=True, help="Read every DICOM header again (ignore .xsync/inventory.sqlite).")
 @click.option("--strict", is_flag=True, help="Refuse to plan when the DICOM inventory has warnings.")
+@click.option("--show-unmanaged", is_flag=True, help="Also list server objects the spec does not mention.")
+@click.option("--show-phi", is_flag=True, help="Show patient identifiers the spec manages (birth dates).")
 @_format_options
 @connection_options
 def plan(
@@ -59,8 +78,9 @@ def plan(
     detailed_exitcode: bool,
     no_cache: bool,
     strict: bool,
-    fmt: str,
     show_unmanaged: bool,
+    show_phi: bool,
+    fmt: str,
     no_color: bool,
     connection: ConnectionOptions,
 ) -> int:
@@ -70,46 +90,62 @@ def plan(
     from xsync.workflow import compute_plan, read_remote, scan_spec_dicom
 
     spec = load_spec(spec_path)
+    if out is not None:
+        check_plan_target(out, spec_path)
     settings = resolve_connection(connection, spec_server=spec.server, environ=os.environ)
-    progress = ScanProgressBar() if stderr_is_terminal() else None
-    inventory = scan_spec_dicom(
-        spec, use_cache=not no_cache, progress=progress, notify=lambda m: click.echo(m, err=True)
-    )
-    if inventory is not None:
+    warn_if_insecure(settings)
+    # Log in before the (possibly long) DICOM scan, so a wrong password is said at once.
+    with XnatClient(settings) as client:
+        progress = ScanProgressBar() if stderr_is_terminal() else None
+        inventory = scan_spec_dicom(
+            spec, use_cache=not no_cache, progress=progress, notify=lambda m: click.echo(m, err=True)
+        )
+        if inventory is not None:
+            click.echo(
+                f"scanned {plural(len(spec.dicom.roots), 'DICOM root')}: "
+                f"{plural(len(inventory.studies), 'study', 'studies')}, {plural(inventory.n_files, 'file')}",
+                err=True,
+            )
+            for d in inventory.diagnostics:
+                click.echo(str(d), err=True)
+            raise_for_diagnostics(inventory, strict=strict, detail=False)
+        started = time.monotonic()
+        with spinner(f"reading {spec.project} from {settings.base_url}"):
+            remote = read_remote(client, spec)
         click.echo(
-            f"scanned {len(spec.dicom.roots)} DICOM root(s): {len(inventory.studies)} studies, "
-            f"{inventory.n_files} files",
+            f"read {spec.project} from {settings.base_url} in {plural(client.request_count, 'request')} "
+            f"({time.monotonic() - started:.2f} s)",
             err=True,
         )
-        for d in inventory.diagnostics:
-            click.echo(str(d), err=True)
-        raise_for_diagnostics(inventory, strict=strict, detail=False)
-    started = time.monotonic()
-    with spinner(f"reading {spec.project} from {settings.base_url}"), XnatClient(settings) as client:
-        remote = read_remote(client, spec)
-        n_requests = client.request_count
-    click.echo(
-        f"read {spec.project} from {settings.base_url} in {n_requests} requests ({time.monotonic() - started:.2f} s)",
-        err=True,
-    )
-    result = compute_plan(spec, inventory, remote)
+    result = compute_plan(spec, inventory, remote, show_unmanaged=show_unmanaged, show_phi=show_phi)
     if out is not None:
         write_atomically(out, render_json(result))
         click.echo(f"saved the plan to {out}", err=True)
     color = use_color(sys.stdout, os.environ, disabled=no_color)
-    sys.stdout.write(_render(result, fmt, color=color, show_unmanaged=show_unmanaged))
+    sys.stdout.write(_render(result, fmt, color=color))
     return EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK
 
 
 @click.command()
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_format_options
-def show(plan_file: Path, fmt: str, show_unmanaged: bool, no_color: bool) -> int:
+def show(plan_file: Path, fmt: str, no_color: bool) -> int:
     """Render a plan saved with `xsync plan -o FILE`."""
     try:
         saved = load_plan_document(plan_file.read_text(encoding="utf-8"))
-    except (ValueError, ValidationError) as e:
-        raise UsageError(f"{plan_file} is not an xsync plan file (format version 1): {type(e).__name__}") from None
+    except (ValueError, ValidationError, TypeError, AttributeError, UnicodeDecodeError) as e:
+        raise UsageError(f"{plan_file} is not an xsync plan file: {_why(e)}") from None
     color = use_color(sys.stdout, os.environ, disabled=no_color)
-    sys.stdout.write(_render(saved, fmt, color=color, show_unmanaged=show_unmanaged))
+    sys.stdout.write(_render(saved, fmt, color=color))
     return EXIT_OK
+
+
+def _why(e: Exception) -> str:
+    if isinstance(e, ValidationError):
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        version = "" if where != "format_version" else " (this xsync reads format version 1)"
+        return f"{where or 'the document'}: {first['msg']}{version}"
+    if isinstance(e, json.JSONDecodeError):
+        return f"not JSON (line {e.lineno}, column {e.colno})"
+    return "not a JSON object"

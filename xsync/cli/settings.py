@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 import netrc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,7 +43,8 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--password", metavar="SECRET", help="Password or token secret (prefer XNAT_PASS or ~/.netrc).")
     @click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle to verify TLS with.")
     @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
-    @click.option("--timeout", type=float, metavar="SECONDS", help="Read timeout per request (default 300).")
+    @click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=86400), metavar="SECONDS",
+                  callback=_finite, help="Read timeout per request (default 300).")  # fmt: skip
     @wraps(fn)
     def wrapper(*args: Any, server: str | None, user: str | None, password: str | None,
                 ca_bundle: str | None, insecure: bool, timeout: float | None, **kwargs: Any) -> Any:  # fmt: skip
@@ -50,6 +52,17 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         return fn(*args, **kwargs)
 
     return wrapper
+
+
+def _finite(ctx: click.Context, param: click.Parameter, value: float | None) -> float | None:
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter("must be a number of seconds", ctx=ctx, param=param)
+    return value
+
+
+def warn_if_insecure(settings: ConnectionSettings) -> None:
+    if settings.verify is False:
+        click.echo(f"warning: TLS certificates of {settings.host} are not verified (--insecure)", err=True)
 
 
 def resolve_connection(

@@ -13,7 +13,7 @@ from click.core import ParameterSource
 
 from xsync.cli.options import spec_option
 from xsync.cli.progress import spinner
-from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection
+from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection, warn_if_insecure
 from xsync.errors import EXIT_OK, UsageError
 from xsync.render.state import render_state_text
 from xsync.render.units import plural
@@ -53,6 +53,7 @@ def state(project: str | None, spec_path: Path, as_json: bool, show_phi: bool, c
     if not project:
         raise UsageError("no project given: use --project or `project:` in the spec")
     settings = resolve_connection(connection, spec_server=spec_server, environ=os.environ)
+    warn_if_insecure(settings)
     started = time.monotonic()
     with spinner(f"reading {project} from {settings.base_url}"), XnatClient(settings) as client:
         remote = read_project(client, project, probe_scan_types=STATE_SCAN_TYPES)
@@ -69,7 +70,8 @@ def state(project: str | None, spec_path: Path, as_json: bool, show_phi: bool, c
         data = remote.to_json()
         if not show_phi:
             for entry in data["prearchive"]:
-                entry["folder"] = entry["name"] = entry["subject"] = "(hidden; --show-phi)"
+                # XNAT names prearchive folders after PatientID when an upload gave no labels.
+                entry["folder"] = entry["name"] = entry["subject"] = entry["url"] = "(hidden; --show-phi)"
         json.dump(data, sys.stdout, indent=2, sort_keys=True)
         sys.stdout.write("\n")
     else:

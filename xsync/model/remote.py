@@ -95,6 +95,16 @@ class RemoteState:
         """Session labels are unique within a project."""
         return self._sessions_by_label.get(label)
 
+    def session_with_study(self, study_uid: str) -> RemoteSession | None:
+        """The session holding a StudyInstanceUID, if any."""
+        return self._sessions_by_study.get(study_uid)
+
+    @cached_property
+    def _sessions_by_study(self) -> dict[str, RemoteSession]:
+        return {
+            se.fields["UID"]: se for s in self.subjects.values() for se in s.sessions.values() if se.fields.get("UID")
+        }
+
     @cached_property
     def _sessions_by_label(self) -> dict[str, RemoteSession]:
         return {label: se for s in self.subjects.values() for label, se in s.sessions.items()}

@@ -115,7 +115,18 @@ class _Buckets:
 def diff(desired: DesiredState, remote: RemoteState) -> DiffResult:
     b = _Buckets(prearchived={p.study_uid: p.timestamp for p in remote.prearchive if p.study_uid})
     project = desired.project
+    folded = {label.casefold(): label for label in remote.subjects}
     for label, subject in desired.subjects.items():
+        twin = folded.get(label.casefold())
+        if label not in remote.subjects and twin is not None and not subject.absent:
+            b.conflicts.append(
+                Conflict(
+                    Address(project, label),
+                    f"the server has subject {twin}, which XNAT's archiver takes for the same subject "
+                    "(labels that differ only in case); use the server's spelling",
+                )
+            )
+            continue
         _diff_subject(b, Address(project, label), subject, remote.subjects.get(label), remote)
     for label in remote.subjects:
         if label not in desired.subjects:
@@ -149,11 +160,11 @@ def _diff_subject(
             owner = _subject_label(remote, found.subject_id)
             b.conflicts.append(
                 Conflict(
-                    s_addr, f"the session exists on the server under subject {owner} ({found.id}), not {addr.subject}"
+                    s_addr, f"the session ({found.id}) exists on the server under subject {owner}, not {addr.subject}"
                 )
             )
             continue
-        _diff_session(b, s_addr, session, found)
+        _diff_session(b, s_addr, session, found, remote)
 
 
 def _subject_label(remote: RemoteState, subject_id: str) -> str:
@@ -163,13 +174,15 @@ def _subject_label(remote: RemoteState, subject_id: str) -> str:
     return subject_id
 
 
-def _diff_session(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSession | None) -> None:
+def _diff_session(
+    b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSession | None, remote: RemoteState
+) -> None:
     if ds.absent:
         if rs is not None:
             b.delete_sessions.append(DeleteSession(address=addr, session_id=rs.id, scans=len(rs.scans)))
         return
     if rs is None:
-        _new_session(b, addr, ds)
+        _new_session(b, addr, ds, remote)
         return
     if ds.xsi_type and rs.xsi_type and ds.xsi_type != rs.xsi_type:
         b.conflicts.append(Conflict(addr, f"the session is a {rs.xsi_type} on the server, the spec says {ds.xsi_type}"))
@@ -192,17 +205,27 @@ def _diff_session(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSess
         effective_id = scan_ids.get(scan_id, scan_id)
         series = scan.series or local.get(scan_id)
         _diff_scan(b, rs, Address(addr.project, addr.subject, addr.session, effective_id), scan, series)
-    managed = {scan_ids.get(k, k) for k in ds.scans}
+    managed = {scan_ids.get(k, k) for k in ds.scans} | set(scan_ids.values())  # bound series are managed
     for scan_id in rs.scans:
         if scan_id not in managed:
             b.unmanaged.append(Address(addr.project, addr.subject, addr.session, scan_id))
 
 
-def _new_session(b: _Buckets, addr: Address, ds: DesiredSession) -> None:
+def _new_session(b: _Buckets, addr: Address, ds: DesiredSession, remote: RemoteState) -> None:
     study = ds.study
     if study is None:
         b.conflicts.append(
             Conflict(addr, "the session is not on the server and has no DICOM binding to import it from")
+        )
+        return
+    elsewhere = remote.session_with_study(study.uid)
+    if elsewhere is not None:
+        b.conflicts.append(
+            Conflict(
+                addr,
+                f"study {study.uid} is already on the server as session {elsewhere.label} ({elsewhere.id}); "
+                "importing it again would make a second copy",
+            )
         )
         return
     wanted = _wanted_series(ds)

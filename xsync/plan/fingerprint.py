@@ -1,9 +1,12 @@
 """A fingerprint of every remote value a plan depends on.
 
-Only what the spec manages counts: the existence and IDs of the objects the spec names, the
-stored values of managed fields, the scans (IDs, series UIDs, file counts) of bound sessions
-and the prearchive entries holding bound studies. A change elsewhere on the server (an
-unmanaged subject, a field the spec does not set) does not make a saved plan stale.
+What counts: the subjects the spec names (matched case-insensitively, as XNAT's archiver
+matches them) with the stored values of their managed fields and everything under them — every
+session with its type, study UID and managed fields, every scan with its type, series UID, file
+count and managed fields — so that a reviewed deletion cannot silently grow; the sessions
+the spec names wherever they are; the sessions anywhere in the project that hold a study the
+spec binds; and the prearchive entries holding bound studies. A change elsewhere (an unmanaged
+subject, a field the spec does not set) does not make a saved plan stale.
 """
 
 from __future__ import annotations
@@ -12,53 +15,84 @@ import hashlib
 import json
 from typing import Any
 
-from xsync.model.desired import DesiredSession, DesiredState
-from xsync.model.remote import RemoteSession, RemoteState
+from xsync.model.desired import DesiredScan, DesiredSession, DesiredState
+from xsync.model.frozen import FrozenMap
+from xsync.model.remote import RemoteSession, RemoteState, RemoteSubject
+
+_NO_SCANS: FrozenMap[str, DesiredScan] = FrozenMap()
 
 
-def _session(ds: DesiredSession, rs: RemoteSession | None) -> Any:
-    if rs is None:
-        return None
+def _session(rs: RemoteSession, ds: DesiredSession | None) -> dict[str, Any]:
+    scans = ds.scans if ds is not None else _NO_SCANS
     return {
         "id": rs.id,
         "subject_id": rs.subject_id,
         "xsi_type": rs.xsi_type,
         "uid": rs.fields.get("UID", ""),
-        "fields": {k: rs.fields.get(k) for k in ds.fields},
-        "custom": {k: rs.custom.get(k) for k in ds.custom},
+        "fields": {k: rs.fields.get(k) for k in ds.fields} if ds is not None else {},
+        "custom": {k: rs.custom.get(k) for k in ds.custom} if ds is not None else {},
         "scans": {
             scan_id: {
                 "uid": scan.fields.get("UID", ""),
+                "xsi_type": scan.xsi_type,
                 "files": scan.dicom_file_count,
-                "fields": {k: scan.fields.get(k) for k in ds.scans[scan_id].fields} if scan_id in ds.scans else {},
+                "fields": {k: scan.fields.get(k) for k in scans[scan_id].fields} if scan_id in scans else {},
             }
             for scan_id, scan in rs.scans.items()
         },
     }
 
 
-def remote_dependencies(desired: DesiredState, remote: RemoteState) -> dict[str, Any]:
-    subjects: dict[str, Any] = {}
-    for label, ds in desired.subjects.items():
-        rs = remote.subjects.get(label)
-        subjects[label] = None
-        if rs is not None:
-            subjects[label] = {
-                "id": rs.id,
-                "fields": {k: rs.fields.get(k) for k in ds.fields},
-                "custom": {k: rs.custom.get(k) for k in ds.custom},
-            }
-        for session_label, dss in ds.sessions.items():
-            subjects[f"{label}/{session_label}"] = _session(dss, remote.session(session_label))
-    studies = {
-        s.study.uid for subject in desired.subjects.values() for s in subject.sessions.values() if s.study is not None
+def _subject(rs: RemoteSubject, desired: DesiredState) -> dict[str, Any]:
+    ds = desired.subjects.get(rs.label)
+    wanted = ds.sessions if ds is not None else FrozenMap()
+    return {
+        "id": rs.id,
+        "fields": {k: rs.fields.get(k) for k in ds.fields} if ds is not None else {},
+        "custom": {k: rs.custom.get(k) for k in ds.custom} if ds is not None else {},
+        "sessions": {label: _session(se, wanted.get(label)) for label, se in rs.sessions.items()},
     }
+
+
+def remote_dependencies(desired: DesiredState, remote: RemoteState) -> dict[str, Any]:
+    folded = {label.casefold() for label in desired.subjects}
+    subjects = {label: _subject(rs, desired) for label, rs in remote.subjects.items() if label.casefold() in folded}
+    wanted_sessions: dict[str, DesiredSession] = {
+        label: se for subject in desired.subjects.values() for label, se in subject.sessions.items()
+    }
+    studies = {se.study.uid for se in wanted_sessions.values() if se.study is not None}
+    sessions = {}
+    for subject in remote.subjects.values():
+        for label, se in subject.sessions.items():
+            if label in wanted_sessions or se.fields.get("UID", "") in studies:
+                sessions[label] = _session(se, wanted_sessions.get(label))
     prearchive = sorted(
         [p.timestamp, p.folder, p.status, p.study_uid] for p in remote.prearchive if p.study_uid in studies
     )
-    return {"project": desired.project, "objects": subjects, "prearchive": prearchive}
+    return {"project": desired.project, "subjects": subjects, "sessions": sessions, "prearchive": prearchive}
 
 
 def fingerprint(data: Any) -> str:
     text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def local_dependencies(desired: DesiredState, files_digest: str) -> dict[str, Any]:
+    """What the plan took from the local DICOM: the files (by the inventory's own digest) and
+    the header values it predicted XNAT would store — a retyped SeriesDescription keeps the
+    files' sizes but changes the plan, so it must change the digest too."""
+    studies = {}
+    for subject in desired.subjects.values():
+        for session in subject.sessions.values():
+            study = session.study
+            if study is None:
+                continue
+            studies[study.uid] = {
+                "xsi_type": study.xsi_type,
+                "predicted": dict(study.predicted),
+                "series": [
+                    [s.uid, s.scan_id, s.xsi_type, s.description, s.instances, s.bytes, dict(s.predicted)]
+                    for s in study.series
+                ],
+            }
+    return {"files": files_digest, "studies": studies}

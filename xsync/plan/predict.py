@@ -58,7 +58,10 @@ def scan_type_from(description: str) -> str:
     return text or "unknown"
 
 
-def scan_fields(series: Series) -> dict[str, str]:
+def scan_fields(series: Series, study: Study) -> dict[str, str]:
+    """Scan fields XNAT sets on import. The inventory keeps StationName and the field strength
+    per study, so they are predicted when the study has one value; SeriesTime (scanTime) and
+    the coil are not kept, so a spec that manages those sees them as unset until imported."""
     out = {
         "UID": series.uid,
         "type": scan_type_from(series.description),
@@ -66,5 +69,8 @@ def scan_fields(series: Series) -> dict[str, str]:
         "quality": "usable",
         "frames": str(series.frames) if series.frames else "",
         "modality": series.modality,
+        "scanner": study.station_names[0] if len(study.station_names) == 1 else "",
     }
+    if series.scan_xsi_type == "xnat:mrScanData" and study.magnetic_field_strength:
+        out["fieldStrength"] = field_strength(study.magnetic_field_strength)
     return {k: v for k, v in out.items() if v}

@@ -8,6 +8,7 @@ collected — every one of them, located in the spec — and raised together.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -52,7 +53,7 @@ def series_attributes(series: Series) -> dict[str, str | int | tuple[str, ...]]:
     return attrs
 
 
-def local_series(series: Series) -> LocalSeries:
+def local_series(series: Series, study: Study) -> LocalSeries:
     return LocalSeries(
         uid=series.uid,
         scan_id=series.scan_id,
@@ -60,7 +61,7 @@ def local_series(series: Series) -> LocalSeries:
         description=series.description,
         instances=series.n_instances,
         bytes=series.n_bytes,
-        predicted=FrozenMap(predicted_scan_fields(series)),
+        predicted=FrozenMap(predicted_scan_fields(series, study)),
     )
 
 
@@ -69,15 +70,23 @@ def local_study(study: Study) -> LocalStudy:
         uid=study.uid,
         date=predicted_session_fields(study).get("date", ""),
         xsi_type=study.session_xsi_type,
-        series=tuple(local_series(s) for s in study.series),
+        series=tuple(local_series(s, study) for s in study.series),
         predicted=FrozenMap(predicted_session_fields(study)),
     )
 
 
+def _is_under(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
+
+
 class _Resolver:
-    def __init__(self, spec: Spec, inventory: Inventory | None) -> None:
+    def __init__(
+        self, spec: Spec, inventory: Inventory | None, real_paths: Mapping[Path, Path], shown_from: Path | None
+    ) -> None:
         self.spec = spec
         self.inventory = inventory
+        self.real_paths = real_paths
+        self.shown_from = shown_from
         self.problems: list[Diagnostic] = []
         self.bound: dict[str, tuple[str, ...]] = {}  # study UID -> the spec path that bound it
 
@@ -85,7 +94,7 @@ class _Resolver:
         where = self.spec.locate(path)
         self.problems.append(
             Diagnostic(
-                file=str(where.file) if where else "",
+                file=self._shown(where.file) if where else "",
                 line=where.line if where else 0,
                 col=where.col if where else 0,
                 path=".".join(path),
@@ -134,45 +143,57 @@ class _Resolver:
         )
 
     def scans(self, path: tuple[str, ...], session: Session, study: Study | None) -> dict[str, DesiredScan]:
-        defaults = self.spec.defaults.scan
         out: dict[str, DesiredScan] = {}
-        for series in study.series if study is not None else ():
-            written: Scan | None = session.scans.get(series.scan_id)
-            outcome = match_scan_rules(self.spec.rules, series_attributes(series))
-            for conflict in outcome.conflicts:
-                said = ", ".join(f"rule {i + 1} sets {v!r}" for i, v in conflict.values)
-                self.problem(
-                    (*path, "dicom"),
-                    f"scan {series.scan_id} ({series.description!r}): rules disagree on {conflict.field}: {said}",
-                )
-            values = resolve_scan_fields(written, outcome, defaults)
-            written_names = set(field_values(written)) if written is not None else set()
-            for name in values:
-                definition = FIELDS[Level.SCAN].get(name)
-                if definition is not None and not has_field(series.scan_xsi_type, definition):
-                    self.problem(
-                        (*path, "scans", series.scan_id, name) if name in written_names else (*path, "dicom"),
-                        f"scan {series.scan_id} will be a {series.scan_xsi_type}, which has no {name}",
-                    )
-            sources = {
-                name: "spec" if name in written_names else (
-                    f"rule {outcome.set_by[name] + 1}" if name in outcome.set_by else "defaults"
-                )
-                for name in values
-            }  # fmt: skip
-            out[series.scan_id] = DesiredScan(
-                series.scan_id,
-                FrozenMap({k: FieldValue(v, sources[k]) for k, v in values.items()}),
-                absent=written.absent if written is not None else False,
-                series=local_series(series),
-            )
+        if study is not None:
+            for series in study.series:
+                out[series.scan_id] = self.scan_of_series(path, session, study, series)
         for scan_id, written in session.scans.items():
             if scan_id not in out:
-                values = resolve_scan_fields(written, None, defaults)
+                values = resolve_scan_fields(written, None, self.spec.defaults.scan)
                 out[scan_id] = DesiredScan(
                     scan_id, FrozenMap({k: FieldValue(v) for k, v in values.items()}), absent=written.absent
                 )
         return out
+
+    def scan_of_series(self, path: tuple[str, ...], session: Session, study: Study, series: Series) -> DesiredScan:
+        """A local series' scan: fields written on it, else set by rules, else scan defaults."""
+        written: Scan | None = session.scans.get(series.scan_id)
+        written_names = set(field_values(written)) if written is not None else set()
+        outcome = match_scan_rules(self.spec.rules, series_attributes(series))
+        for conflict in outcome.conflicts:
+            if conflict.field in written_names:
+                continue  # a value written on the scan wins over every rule
+            said = ", ".join(f"rule {i + 1} sets {v!r}" for i, v in conflict.values)
+            self.problem(
+                (*path, "dicom"),
+                f"scan {series.scan_id} ({series.description!r}): rules disagree on {conflict.field}: {said}",
+            )
+        values = resolve_scan_fields(written, outcome, self.spec.defaults.scan)
+        sources = {
+            name: "spec" if name in written_names else (
+                f"rule {outcome.set_by[name] + 1}" if name in outcome.set_by else "defaults"
+            )
+            for name in values
+        }  # fmt: skip
+        for name in list(values):
+            definition = FIELDS[Level.SCAN].get(name)
+            if definition is None or has_field(series.scan_xsi_type, definition):
+                continue
+            if sources[name] == "defaults":
+                del values[name]  # defaults give a field only to the scans that have it
+                continue
+            where = (
+                (*path, "scans", series.scan_id, name)
+                if name in written_names
+                else ("rules", "scans", str(outcome.set_by[name]), "set", name)
+            )
+            self.problem(where, f"scan {series.scan_id} will be a {series.scan_xsi_type}, which has no {name}")
+        return DesiredScan(
+            series.scan_id,
+            FrozenMap({k: FieldValue(v, sources[k]) for k, v in values.items()}),
+            absent=written.absent if written is not None else False,
+            series=local_series(series, study),
+        )
 
     def bind(self, path: tuple[str, ...], session: Session) -> Study | None:
         binding = session.dicom
@@ -185,7 +206,9 @@ class _Resolver:
             found: tuple[Study, ...] = tuple(s for s in [self.inventory.study(binding.study_uid)] if s is not None)
             what = f"StudyInstanceUID {binding.study_uid}"
         elif binding.path is not None:
-            found = self.inventory.studies_under(binding.path)
+            # The inventory records where files really are; the spec's path may pass a symlink.
+            paths = {str(binding.path), str(self.real_paths.get(binding.path, binding.path))}
+            found = tuple(s for s in self.inventory.studies if any(_is_under(s.common_path, p) for p in paths))
             what = f"path {self._shown(binding.path)}"
         else:
             date = binding.study_date  # YYYY-MM-DD
@@ -208,12 +231,10 @@ class _Resolver:
         return study
 
     def _shown(self, path: Path) -> str:
-        """A path as the spec's author wrote it: relative to the main spec file's folder."""
-        main = self.spec.locate(("version",))
-        try:
-            return str(path.relative_to(main.file.parent)) if main else str(path)
-        except ValueError:
+        """A path as `validate` shows them: relative to the folder the command runs in."""
+        if self.shown_from is None or not path.is_absolute():
             return str(path)
+        return os.path.relpath(path, self.shown_from)
 
 
 def _describe(study: Study) -> str:
@@ -222,6 +243,16 @@ def _describe(study: Study) -> str:
     return f"{study.uid} ({date}, {len(study.series)} series, {study.n_instances} instances)"
 
 
-def resolve(spec: Spec, inventory: Inventory | None) -> DesiredState:
-    """Raises PlanError listing every binding, rule and field problem, located in the spec."""
-    return _Resolver(spec, inventory).state()
+def resolve(
+    spec: Spec,
+    inventory: Inventory | None,
+    *,
+    real_paths: Mapping[Path, Path] | None = None,
+    shown_from: Path | None = None,
+) -> DesiredState:
+    """Raises PlanError listing every binding, rule and field problem, located in the spec.
+
+    Pure: `real_paths` maps binding paths to their resolved form (symlinks followed; the caller
+    looks at the disk), `shown_from` is the folder messages show paths relative to.
+    """
+    return _Resolver(spec, inventory, real_paths or {}, shown_from).state()

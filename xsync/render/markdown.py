@@ -67,6 +67,9 @@ def render_markdown(plan: Plan, *, limit: int = MAX_CHARS) -> str:
     bound = sum(1 for p in plan.pending if p.session)
     if plan.pending:
         head += ["", f"{plural(len(plan.pending), 'session')} waiting in the prearchive ({bound} bound by the spec)."]
+    if plan.unmanaged:
+        head += ["", f"{plural(len(plan.unmanaged), 'object')} on the server that the spec does not mention "
+                     "(never changed; listed in the details)."]  # fmt: skip
     summary = "\n".join(head) + "\n"
     if not plan.operations:
         return summary
@@ -92,7 +95,12 @@ def _details(plan: Plan, budget: int) -> str:
     note = ""
     if rest:
         note = (
-            f"… {plural(rest, 'more operation')} not shown to keep this comment short; "
-            "run `xsync show plan.json` for the whole plan.\n"
+            f"… {plural(rest, 'more operation')} not shown to keep this comment short; the whole plan is "
+            "`xsync plan` (or `xsync show` of a plan saved with `-o`).\n"
         )
-    return opening + "".join(body) + note + closing
+    unmanaged = ""
+    if plan.unmanaged and not rest:
+        listing = "".join(f"  {a}\n" for a in plan.unmanaged)
+        if used + len(listing) + 200 <= budget:
+            unmanaged = "# not in the spec (never changed):\n" + listing
+    return opening + "".join(body) + unmanaged + note + closing

@@ -8,11 +8,15 @@ from xsync.model.remote import RemoteState
 from xsync.render.units import human_bytes, plural
 
 
+def _value(v: str) -> str:
+    """Plain when that is unambiguous; quoted, with control characters escaped, otherwise (values
+    come from the server and must not drive the terminal)."""
+    return v if v and v.isprintable() and " " not in v and "'" not in v else repr(v)
+
+
 def _fields(fields: Mapping[str, str], custom: Mapping[str, str] | None = None) -> str:
-    parts = [f"{k}={v!r}" if " " in v or not v else f"{k}={v}" for k, v in sorted(fields.items())]
-    parts += [
-        f"fields.{k}={v!r}" if " " in v or not v else f"fields.{k}={v}" for k, v in sorted((custom or {}).items())
-    ]
+    parts = [f"{k}={_value(v)}" for k, v in sorted(fields.items())]
+    parts += [f"fields.{k}={_value(v)}" for k, v in sorted((custom or {}).items())]
     return "  ".join(parts)
 
 

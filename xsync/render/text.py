@@ -174,7 +174,8 @@ def summary_line(summary: Summary) -> str:
     return f"Plan: {summary.create} to create, {imports}, {summary.change} to change, {summary.delete} to delete."
 
 
-def render_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = False) -> str:
+def render_text(plan: Plan, *, color: bool = False) -> str:
+    """Unmanaged objects are listed when the plan holds them (`plan --show-unmanaged`)."""
     paint = Painter(color)
     lines = [paint("bold", f"xsync plan for project {plan.project} at {plan.server}"), ""]
     if plan.operations:
@@ -189,7 +190,7 @@ def render_text(plan: Plan, *, color: bool = False, show_unmanaged: bool = False
             lines += operation_lines(op, paint)
             lines.append("")
     lines += _pending_lines(plan)
-    if show_unmanaged and plan.unmanaged:
+    if plan.unmanaged:
         lines.append("Objects on the server that the spec does not mention (never changed):")
         lines += [f"  {a}" for a in plan.unmanaged]
         lines.append("")

@@ -35,13 +35,17 @@ def session_columns(xsi_type: str) -> list[str]:
     return ["ID", "label", "subject_ID", *(session_column(f) for f in fields), *custom_columns(xsi_type)]
 
 
-def read_project(client: XnatClient, project: str, *, probe_scan_types: Iterable[str] = ()) -> RemoteState:
+def read_project(
+    client: XnatClient, project: str, *, probe_scan_types: Iterable[str] = (), phi_fields: Iterable[str] = ()
+) -> RemoteState:
     """Everything xsync compares against, for one project. Raises on any failed listing:
-    absence is only ever concluded from a successful one."""
+    absence is only ever concluded from a successful one. Patient identifiers among the subject
+    fields (`dob`) are read only when named in `phi_fields` (the spec manages them)."""
     base = f"/data/projects/{project}"
+    phi = tuple(f for f in phi_fields if f in FIELDS[Level.SUBJECT] and FIELDS[Level.SUBJECT][f].phi)
     subjects = client.listing(
         f"{base}/subjects",
-        {"columns": ",".join(["ID", "label", *SUBJECT_READ_FIELDS, *custom_columns("xnat:subjectData")])},
+        {"columns": ",".join(["ID", "label", *SUBJECT_READ_FIELDS, *phi, *custom_columns("xnat:subjectData")])},
     )
     experiments = client.listing(f"{base}/experiments", {"columns": "ID,label,xsiType,subject_ID,subject_label"})
     session_types = sorted({row.get("xsiType", "") for row in experiments if _is_image_session(row.get("xsiType", ""))})
@@ -67,6 +71,7 @@ def read_project(client: XnatClient, project: str, *, probe_scan_types: Iterable
         scan_rows=scan_rows,
         typed_scan_rows=typed_scans,
         prearchive_rows=prearchive,
+        phi_fields=phi,
     )
 
 

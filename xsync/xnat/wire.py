@@ -153,8 +153,9 @@ def parse_state(
     scan_rows: Mapping[str, Sequence[Row]],
     typed_scan_rows: Mapping[str, Mapping[str, Sequence[Row]]],
     prearchive_rows: Sequence[Row],
+    phi_fields: Sequence[str] = (),
 ) -> RemoteState:
-    subject_field_names = [f.name for f in FIELDS[Level.SUBJECT].values() if not f.phi]
+    subject_field_names = [f.name for f in FIELDS[Level.SUBJECT].values() if not f.phi or f.name in phi_fields]
     session_keys = {f.name: _session_key(f) for f in FIELDS[Level.SESSION].values() if not f.phi}
 
     scan_types: dict[tuple[str, str], str] = {}
