@@ -777,6 +777,44 @@ CASES = [
         ],
     ),
     Case(
+        "rule_empty_range",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            rules:
+              scans:
+                - match: {series_number: "10..5"}
+                  set: {type: T1w}
+                - match: {series_number: [1, "7 .. 3"]}
+                  set: {type: T2w}
+            """,
+        },
+        [
+            'xsync.yaml:5:15: rules.scans[0].match.series_number: series_number "10..5" can never match: the range is empty (write the lower bound first: "5..10")',
+            'xsync.yaml:7:34: rules.scans[1].match.series_number[1]: series_number "7 .. 3" can never match: the range is empty (write the lower bound first: "3..7")',
+        ],
+    ),
+    Case(
+        "rule_empty_list",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            rules:
+              scans:
+                - match: {image_type: []}
+                  set: {type: T1w}
+                - match: {series_description: [], modality: MR}
+                  set: {type: T2w}
+            """,
+        },
+        [
+            "xsync.yaml:5:15: rules.scans[0].match.image_type: an empty image_type list would match every series: give at least one pattern, or remove the key",
+            "xsync.yaml:7:15: rules.scans[1].match.series_description: an empty series_description list can never match: give at least one pattern, or remove the key",
+        ],
+    ),
+    Case(
         "rule_modality",
         {
             "xsync.yaml": """\

@@ -186,8 +186,21 @@ def _pattern_items(match: ScanMatch, key: str) -> list[tuple[Loc, str]]:
     return items
 
 
+def _empty_range(pattern: str) -> str | None:
+    """The range written the right way round when `pattern` is one that holds no number."""
+    m = _RANGE.fullmatch(pattern)
+    low, high = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+    return f"{high}..{low}" if low > high else None
+
+
 def _check_match(match: ScanMatch) -> list[tuple[Loc, str]]:
     problems: list[tuple[Loc, str]] = []
+    for key in ScanMatch.model_fields:
+        if getattr(match, key) == ():
+            # image_type needs every listed pattern to match, so none means any series; the
+            # other keys need one of them to match, so none means no series.
+            effect = "would match every series" if key == "image_type" else "can never match"
+            problems.append(((key,), f"an empty {key} list {effect}: give at least one pattern, or remove the key"))
     for key in TEXT_KEYS:
         for loc, pattern in _pattern_items(match, key):
             body = _regex_body(pattern)
@@ -207,6 +220,14 @@ def _check_match(match: ScanMatch) -> list[tuple[Loc, str]]:
                     loc,
                     f'series_number "{pattern}" can never match: write a number, a comparison such as '
                     '">=10" or a range such as "10..20"',
+                )
+            )
+        elif (swapped := _empty_range(pattern)) is not None:
+            problems.append(
+                (
+                    loc,
+                    f'series_number "{pattern}" can never match: the range is empty '
+                    f'(write the lower bound first: "{swapped}")',
                 )
             )
     return problems
