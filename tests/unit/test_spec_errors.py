@@ -1206,6 +1206,92 @@ CASES = [
         ],
     ),
     Case(
+        "dup_session_across_subjects",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            subjects:
+              s1:
+                sessions:
+                  e1: {}
+              s2:
+                sessions:
+                  e2: {}
+                  e1: {}
+            """,
+        },
+        [
+            'xsync.yaml:10:7: subjects.s2.sessions.e1: session "e1" is already defined under subject "s1" at xsync.yaml:6:7: session labels are unique within a project',
+        ],
+    ),
+    Case(
+        "dup_session_across_includes",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            include: [a.yaml]
+            subjects:
+              s1:
+                sessions:
+                  e1: {}
+            """,
+            "a.yaml": """\
+            subjects:
+              s2:
+                sessions:
+                  e1: {scanner: X}
+            """,
+        },
+        [
+            'a.yaml:4:7: subjects.s2.sessions.e1: session "e1" is already defined under subject "s1" at xsync.yaml:7:7: session labels are unique within a project',
+        ],
+    ),
+    Case(
+        "dup_subject_case",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            include: [a.yaml]
+            subjects:
+              sub2: {}
+              SUB2: {gender: male}
+            """,
+            "a.yaml": """\
+            subjects:
+              Sub2: {}
+            """,
+        },
+        [
+            'xsync.yaml:6:3: subjects.SUB2: subject "SUB2" differs only in case from subject "sub2" at xsync.yaml:5:3: XNAT matches subject labels in any case',
+            'a.yaml:2:3: subjects.Sub2: subject "Sub2" differs only in case from subject "sub2" at xsync.yaml:5:3: XNAT matches subject labels in any case',
+        ],
+    ),
+    Case(
+        "dup_session_case",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            subjects:
+              s1:
+                sessions:
+                  e1: {}
+                  E1: {}
+              s2:
+                sessions:
+                  MR_e1: {}
+                  mr_E1: {}
+            """,
+        },
+        [
+            'xsync.yaml:7:7: subjects.s1.sessions.E1: session "E1" differs only in case from session "e1" under subject "s1" at xsync.yaml:6:7: session labels must differ in more than case',
+            'xsync.yaml:11:7: subjects.s2.sessions.mr_E1: session "mr_E1" differs only in case from session "MR_e1" under subject "s2" at xsync.yaml:10:7: session labels must differ in more than case',
+        ],
+    ),
+    Case(
         "include_nested_all_files_at_once",
         {
             "xsync.yaml": """\

@@ -88,6 +88,32 @@ def check_subjects(subjects: Mapping[str, Subject]) -> list[Problem]:
     return problems
 
 
+def check_session_labels(subjects: Mapping[str, Subject], where: Callable[[Loc], str]) -> list[Problem]:
+    """Session labels are unique within the project, not only within a subject (XNAT's
+    experiment labels are), and differ in more than case. `where(loc)` names a place."""
+    problems: list[Problem] = []
+    first: dict[str, tuple[str, str]] = {}  # lower-cased label -> (subject, label)
+    for subject_label, subject in subjects.items():
+        for label in subject.sessions:
+            earlier = first.setdefault(label.lower(), (subject_label, label))
+            if earlier == (subject_label, label):
+                continue
+            other_subject, other_label = earlier
+            place = f'under subject "{other_subject}" at {where(("subjects", other_subject, "sessions", other_label))}'
+            if other_label == label:
+                message = f'session "{label}" is already defined {place}: session labels are unique within a project'
+            else:
+                # XNAT looks experiment labels up exactly, but matches subject labels in any
+                # case; labels one letter-case apart are refused for sessions as well, so that
+                # no two objects of a spec are told apart by case alone [choice].
+                message = (
+                    f'session "{label}" differs only in case from session "{other_label}" {place}: '
+                    "session labels must differ in more than case"
+                )
+            problems.append((("subjects", subject_label, "sessions", label), message, True))
+    return problems
+
+
 def _binding_key(binding: DicomBinding) -> tuple[str, ...]:
     if binding.study_uid is not None:
         return ("study_uid", binding.study_uid)

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from xsync.dicom.labels import LABEL_RE
 from xsync.errors import Diagnostic, SpecError
-from xsync.spec.checks import check_bindings, check_subjects
+from xsync.spec.checks import check_bindings, check_session_labels, check_subjects
 from xsync.spec.messages import did_you_mean, translate
 from xsync.spec.model import SPEC_VERSION, Defaults, DicomConfig, Location, ScanRule, Spec, Subject
 from xsync.spec.rules import check_rules
@@ -206,6 +206,8 @@ class _Loader:
 
         for loc, message, at_key in check_subjects(subjects):
             self.report(doc_of(loc), loc, message, at_key=at_key)
+        for loc, message, at_key in check_session_labels(subjects, where):
+            self.report(doc_of(loc), loc, message, at_key=at_key)
         for loc, message, at_key in check_bindings(subjects, roots, where, self.display):
             self.report(doc_of(loc), loc, message, at_key=at_key)
         for loc, message in check_rules(rules, where):
@@ -281,7 +283,7 @@ class _Loader:
 
     def collect_subjects(self, docs: list[Document]) -> list[tuple[str, Any, Document]]:
         found: list[tuple[str, Any, Document]] = []
-        first: dict[str, Document] = {}
+        first: dict[str, tuple[str, Document]] = {}  # lower-cased label -> (label, its file)
         for doc in docs:
             raw = doc.data.get("subjects") if isinstance(doc.data, dict) else None
             if raw is None:
@@ -293,13 +295,23 @@ class _Loader:
                 if not LABEL_RE.fullmatch(label):
                     self.report(doc, ("subjects", label), f'"{label}" is not a valid label: {LABEL_RULE}')
                     continue
-                if label in first:
-                    other = self.where(first[label], ("subjects", label))
-                    self.report(doc, ("subjects", label), f'subject "{label}" is already defined at {other}')
+                earlier = first.setdefault(label.lower(), (label, doc))
+                if earlier != (label, doc):
+                    self.report(doc, ("subjects", label), self.subject_again(label, *earlier))
                     continue
-                first[label] = doc
                 found.append((label, value, doc))
         return found
+
+    def subject_again(self, label: str, first_label: str, first_doc: Document) -> str:
+        other = self.where(first_doc, ("subjects", first_label))
+        if first_label == label:
+            return f'subject "{label}" is already defined at {other}'
+        # The archiver files DICOM under the subject whose label matches in any case
+        # (REST-CONTRACT §6.3, §8.5): two such subjects would be one on the server.
+        return (
+            f'subject "{label}" differs only in case from subject "{first_label}" at {other}: '
+            "XNAT matches subject labels in any case"
+        )
 
     def locations(self) -> dict[tuple[str, ...], Location]:
         out: dict[tuple[str, ...], Location] = {(): Location(self.root, 1, 1)}
