@@ -8,14 +8,16 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
 
 REPO = Path(__file__).resolve().parents[2]
 
 
-def xsync(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def xsync(*args: str, cwd: Path, stdin: str | IO[str] | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k not in ("XNAT_HOST", "XNAT_USER", "XNAT_PASS")}
+    feed = {"input": stdin} if isinstance(stdin, str) else {"stdin": stdin if stdin is not None else subprocess.DEVNULL}
     return subprocess.run(
-        [sys.executable, "-m", "xsync", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60
+        [sys.executable, "-m", "xsync", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=60, **feed
     )
 
 
@@ -72,4 +74,37 @@ def test_missing_spec_is_exit_4(tmp_path: Path) -> None:
     assert result.stderr.splitlines() == [
         "error: the spec has 1 error",
         "xsync.yaml: spec file not found (use --spec PATH)",
+    ]
+
+
+STDIN_SPEC = """\
+version: 1
+project: P
+dicom: {roots: [dicom]}
+include: [subjects/*.yaml]
+subjects:
+  sub1:
+    sessions:
+      s1: {dicom: {path: dicom/sub1/s1}}
+"""
+
+
+def test_spec_from_stdin_is_relative_to_the_current_directory(tmp_path: Path) -> None:
+    (tmp_path / "subjects").mkdir()
+    (tmp_path / "subjects" / "sub2.yaml").write_text("subjects:\n  sub2: {age: 3}\n")
+    piped = xsync("validate", "--spec", "/dev/stdin", cwd=tmp_path, stdin=STDIN_SPEC)
+    assert (piped.returncode, piped.stdout) == (0, "")
+    assert piped.stderr == "/dev/stdin: valid: project P, 2 subjects, 1 session, 0 scans, 0 scan rules\n"
+
+    # Redirected from a file elsewhere, /dev/stdin is that file, but still read as a stream:
+    # the includes are found in the current directory, not beside the file.
+    (tmp_path / "elsewhere").mkdir()
+    spec_file = tmp_path / "elsewhere" / "xsync.yaml"
+    spec_file.write_text(STDIN_SPEC.replace("sub1:\n", "sub1: {gender: woman}\n  sub9:\n"))
+    with spec_file.open() as redirected:
+        bad = xsync("validate", "--spec", "/dev/stdin", cwd=tmp_path, stdin=redirected)
+    assert bad.returncode == 4
+    assert bad.stderr.splitlines() == [
+        "error: the spec has 1 error",
+        '/dev/stdin:6:18: subjects.sub1.gender: "woman" is not one of male, female, other, unknown, M, F',
     ]

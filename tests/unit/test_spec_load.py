@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import threading
 import textwrap
 from pathlib import Path
 
@@ -308,3 +310,36 @@ def test_a_whole_number_too_big_for_any_float_is_out_of_range(tmp_path: Path) ->
     assert [d.message for d in raised.value.diagnostics] == [
         f"{huge} is out of range: XNAT allows -3.4028235e+38 to 3.4028235e+38"
     ]
+
+
+STREAMED = """\
+    version: 1
+    project: P
+    dicom: {roots: [dicom]}
+    include: [subjects/*.yaml]
+    subjects:
+      sub1:
+        sessions:
+          s1: {dicom: {path: dicom/s1}}
+    """
+
+
+def test_a_spec_read_from_a_pipe_is_relative_to_the_current_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A FIFO (as `<(git show HEAD:xsync.yaml)` gives) has no folder of its own: relative paths
+    # and includes in it are taken from the current directory, not from the FIFO's folder.
+    write(tmp_path / "site", {"subjects/sub2.yaml": "subjects:\n  sub2: {age: 3}\n"})
+    fifo = tmp_path / "pipes" / "spec.yaml"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=(textwrap.dedent(STREAMED),), daemon=True)
+    writer.start()
+    monkeypatch.chdir(tmp_path / "site")
+    try:
+        spec = load_spec(fifo)
+    finally:
+        writer.join(timeout=10)
+    assert list(spec.subjects) == ["sub1", "sub2"]
+    assert spec.dicom.roots == (tmp_path / "site" / "dicom",)
+    assert spec.subjects["sub1"].sessions["s1"].dicom.path == tmp_path / "site" / "dicom" / "s1"  # type: ignore[union-attr]

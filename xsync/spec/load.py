@@ -44,14 +44,24 @@ def load_spec(path: Path, *, relative_to: Path | None = None, pure_python: bool 
 
     File names in messages are relative to `relative_to` (default: the current directory)
     when the file lies below it. `pure_python` forces ruamel's pure-Python parser (for
-    benchmarks; the result is the same).
+    benchmarks; the result is the same). A spec read from a pipe or device (`/dev/stdin`,
+    a FIFO, `<(git show HEAD:xsync.yaml)`) has no folder of its own: its relative paths and
+    includes are taken from the current directory.
     """
-    return _Loader(Path(os.path.abspath(path)), relative_to or Path.cwd(), pure_python).run()
+    root = Path(os.path.abspath(path))
+    base_dir = Path.cwd() if _is_stream(root) else root.parent
+    return _Loader(root, base_dir, relative_to or Path.cwd(), pure_python).run()
+
+
+def _is_stream(path: Path) -> bool:
+    # /dev/stdin redirected from a file is that file to stat(), but its folder is still /dev.
+    return path.exists() and (not path.is_file() or path.is_relative_to("/dev") or path.is_relative_to("/proc"))
 
 
 class _Loader:
-    def __init__(self, root: Path, relative_to: Path, pure_python: bool) -> None:
+    def __init__(self, root: Path, base_dir: Path, relative_to: Path, pure_python: bool) -> None:
         self.root = root
+        self.base_dir = base_dir  # what the main spec's relative paths and includes are relative to
         self.relative_to = Path(os.path.abspath(relative_to))
         self.pure_python = pure_python
         self.docs: list[Document] = []
@@ -121,7 +131,7 @@ class _Loader:
         return doc
 
     def run(self) -> Spec:
-        if not self.root.is_file():
+        if not self.root.exists():
             raise SpecError([Diagnostic(self.display(self.root), message="spec file not found (use --spec PATH)")])
         root = self.read(self.root)
         if root.data is None and self.diagnostics:
@@ -136,7 +146,7 @@ class _Loader:
         # `include` was checked while expanding; `dicom` defaults resolve against the spec's folder.
         head_data = {k: v for k, v in data.items() if k not in INCLUDED_FILE_KEYS}
         head_data.setdefault("dicom", {})
-        context = {"base_dir": self.root.parent}
+        context = {"base_dir": self.base_dir}
         head: Spec | None = None
         try:
             head = Spec.model_validate(head_data, context=context)
@@ -152,7 +162,7 @@ class _Loader:
         self.fail_if_any()
         assert head is not None
         spec = head.model_copy(update={"subjects": subjects, "include": _include_list(data.get("include"))})
-        spec._base_dir = self.root.parent
+        spec._base_dir = self.base_dir
         spec._locations = functools.cache(self.locations)
         for doc in self.docs:
             doc.data = None  # the spec keeps only the marks, for Spec.locate
@@ -249,7 +259,7 @@ class _Loader:
                         yield from self.expand_includes(child, [*chain, path])
 
     def include_targets(self, doc: Document, loc: PathKey, pattern: str) -> list[Path]:
-        base = doc.path.parent
+        base = self.base_dir if doc.path == self.root else doc.path.parent
         full = os.path.join(base, os.path.expanduser(pattern))
         if glob.has_magic(pattern):
             found = sorted(Path(os.path.abspath(p)) for p in glob.glob(full, recursive=True) if os.path.isfile(p))
