@@ -187,7 +187,7 @@ def _pattern_items(match: ScanMatch, key: str) -> list[tuple[Loc, str]]:
 
 
 def _empty_range(pattern: str) -> str | None:
-    """The range written the right way round when `pattern` is one that holds no number."""
+    """For a range that holds no number ("10..5"), the same range the right way round."""
     m = _RANGE.fullmatch(pattern)
     low, high = (int(m.group(1)), int(m.group(2))) if m else (0, 0)
     return f"{high}..{low}" if low > high else None

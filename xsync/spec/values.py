@@ -135,19 +135,19 @@ def int_type(low: int = JAVA_INT_MIN, high: int = JAVA_INT_MAX) -> Any:
 
 
 def _to_float(value: Any) -> float:
-    if (
+    if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
+        number = float(value)  # inf when it overflows: out of range, below
+    elif isinstance(value, bool) or not isinstance(value, int | float):
+        raise _fail("float_type", f"expected a number, got {kind_of(value)}")
+    elif (
         isinstance(value, float)
         and not math.isfinite(value)
         and not _FLOAT_TEXT.fullmatch(getattr(value, "written", ""))
     ):
-        # .inf and .nan (an overflowing 1e400 is out of range, below)
+        # .inf and .nan; digits that overflowed (1e400) are out of range instead
         raise _fail("float_finite", f"expected a finite number, got {kind_of(value)}")
-    if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
-        number = float(value)
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        number = float(value) if abs(value) < JAVA_FLOAT_LIMIT else math.inf  # float(10**400) would raise
     else:
-        raise _fail("float_type", f"expected a number, got {kind_of(value)}")
+        number = float(value) if abs(value) < JAVA_FLOAT_LIMIT else math.inf  # float(10**400) would raise
     if not abs(number) < JAVA_FLOAT_LIMIT:
         raise _fail("out_of_range", f"{kind_of(value)} is out of range: XNAT allows {_JAVA_FLOAT_RANGE}")
     return number
