@@ -197,3 +197,31 @@ def test_patient_identifiers_never_reach_plan_output(
     for secret in ("PAT_SECRET_ID", "Secret^Patient", "Secret_Patient", "19500101", "1950-01-01"):
         assert secret not in out + err + md + plan_file.read_text()
     assert "  + session e1 (xnat:mrSessionData)" in out  # a real import was planned from that study
+
+
+# -- saved plans going stale ---------------------------------------------------------------------
+
+
+def test_show_check_names_what_moved_since_the_plan(
+    emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    emu.seed.add_subject("P", "s1", fields={"gender": "male"})
+    spec = site(tmp_path, "subjects:\n  s1: {gender: female}\n  s2: {absent: true}\n" + BOUND.replace(
+        "subjects:\n  s1:\n", "  s3:\n"), STUDY)  # fmt: skip
+    saved = tmp_path / "plan.json"
+    args = ["--spec", str(spec), "--server", emu.url]
+    assert main(["plan", *args, "-o", str(saved)]) == 0
+    assert main(["show", str(saved), "--check", *args]) == 0
+    assert "the saved plan" in capsys.readouterr().err
+
+    emu.seed.add_subject("P", "s1", fields={"gender": "other"})  # someone edits a managed field
+    emu.seed.add_session("P", "s2", "e9")  # the subject to delete grows
+    emu.seed.add_subject("P", "zzz")  # and an unrelated subject appears: not a reason
+    assert main(["show", str(saved), "--check", *args]) == 5
+    err = capsys.readouterr().err
+    assert f"error: the saved plan {saved} is stale" in err
+    assert "  on the server: subject s1 changed; subject s2 appeared" in err
+
+    spec.write_text(spec.read_text().replace("gender: female", "gender: unknown"))
+    assert main(["show", str(saved), "--check", *args]) == 5
+    assert "  the spec changed" in capsys.readouterr().err

@@ -18,8 +18,9 @@ from xsync.cli.options import spec_option
 from xsync.cli.output import use_color, write_atomically
 from xsync.cli.progress import ScanProgressBar, spinner, stderr_is_terminal
 from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection, warn_if_insecure
-from xsync.errors import EXIT_CHANGES, EXIT_OK, UsageError
+from xsync.errors import EXIT_CHANGES, EXIT_OK, StalePlanError, UsageError
 from xsync.plan.plan import Plan
+from xsync.plan.stale import staleness
 from xsync.render.jsonplan import load_plan_document, render_json
 from xsync.render.markdown import render_markdown
 from xsync.render.text import render_text
@@ -85,13 +86,33 @@ def plan(
     connection: ConnectionOptions,
 ) -> int:
     """Compare the spec and the local DICOM with the server and print what apply would do."""
+    if out is not None:
+        check_plan_target(out, spec_path)
+    result = _make_plan(spec_path, connection, no_cache=no_cache, strict=strict, show_unmanaged=show_unmanaged,
+                        show_phi=show_phi)  # fmt: skip
+    if out is not None:
+        write_atomically(out, render_json(result))
+        click.echo(f"saved the plan to {out}", err=True)
+    color = use_color(sys.stdout, os.environ, disabled=no_color)
+    sys.stdout.write(_render(result, fmt, color=color))
+    return EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK
+
+
+def _make_plan(
+    spec_path: Path,
+    connection: ConnectionOptions,
+    *,
+    no_cache: bool,
+    strict: bool,
+    show_unmanaged: bool,
+    show_phi: bool,
+) -> Plan:
+    """The plan pipeline with its progress on stderr: spec, login, DICOM scan, server read."""
     from xsync.inventory.scan import raise_for_diagnostics
     from xsync.spec import load_spec
     from xsync.workflow import compute_plan, read_remote, scan_spec_dicom
 
     spec = load_spec(spec_path)
-    if out is not None:
-        check_plan_target(out, spec_path)
     settings = resolve_connection(connection, spec_server=spec.server, environ=os.environ)
     warn_if_insecure(settings)
     # Log in before the (possibly long) DICOM scan, so a wrong password is said at once.
@@ -117,24 +138,34 @@ def plan(
             f"({time.monotonic() - started:.2f} s)",
             err=True,
         )
-    result = compute_plan(spec, inventory, remote, show_unmanaged=show_unmanaged, show_phi=show_phi)
-    if out is not None:
-        write_atomically(out, render_json(result))
-        click.echo(f"saved the plan to {out}", err=True)
-    color = use_color(sys.stdout, os.environ, disabled=no_color)
-    sys.stdout.write(_render(result, fmt, color=color))
-    return EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK
+    return compute_plan(spec, inventory, remote, show_unmanaged=show_unmanaged, show_phi=show_phi)
 
 
 @click.command()
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--check", is_flag=True, help="Make the plan again (spec, DICOM, server); exit 5 if the saved one is stale."
+)
+@spec_option
+@click.option("--no-cache", is_flag=True, help="With --check: read every DICOM header again.")
 @_format_options
-def show(plan_file: Path, fmt: str, no_color: bool) -> int:
-    """Render a plan saved with `xsync plan -o FILE`."""
+@connection_options
+def show(
+    plan_file: Path, check: bool, spec_path: Path, no_cache: bool, fmt: str, no_color: bool,
+    connection: ConnectionOptions,
+) -> int:  # fmt: skip
+    """Render a plan saved with `xsync plan -o FILE`; with --check, first make sure it still holds."""
     try:
         saved = load_plan_document(plan_file.read_text(encoding="utf-8"))
     except (ValueError, ValidationError, TypeError, AttributeError, UnicodeDecodeError) as e:
         raise UsageError(f"{plan_file} is not an xsync plan file: {_why(e)}") from None
+    if check:
+        fresh = _make_plan(spec_path, connection, no_cache=no_cache, strict=False, show_unmanaged=False,
+                           show_phi=False)  # fmt: skip
+        reasons = staleness(saved, fresh)
+        if reasons:
+            raise StalePlanError(f"the saved plan {plan_file} is stale", "\n".join(f"  {r}" for r in reasons))
+        click.echo(f"the saved plan {plan_file} still holds", err=True)
     color = use_color(sys.stdout, os.environ, disabled=no_color)
     sys.stdout.write(_render(saved, fmt, color=color))
     return EXIT_OK

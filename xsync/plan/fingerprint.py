@@ -77,6 +77,15 @@ def fingerprint(data: Any) -> str:
     return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def part_digests(dependencies: dict[str, Any]) -> dict[str, str]:
+    """A short digest per subject, per session and for the prearchive entries: kept in saved plans
+    so that a stale plan can say which objects moved (values themselves are not kept)."""
+    parts = {f"subject {k}": v for k, v in dependencies["subjects"].items()}
+    parts |= {f"session {k}": v for k, v in dependencies["sessions"].items()}
+    parts["prearchive"] = dependencies["prearchive"]
+    return {k: fingerprint(v)[len("sha256:") :][:16] for k, v in parts.items()}
+
+
 def local_dependencies(desired: DesiredState, files_digest: str) -> dict[str, Any]:
     """What the plan took from the local DICOM: the files (by the inventory's own digest) and
     the header values it predicted XNAT would store — a retyped SeriesDescription keeps the

@@ -61,6 +61,9 @@ class Plan(_Frozen):
     spec_digest: str
     inventory_digest: str
     remote_fingerprint: str
+    # Per subject, per session and for the prearchive: which remote objects the fingerprint
+    # covers, each with a short digest, so a stale plan can name what moved.
+    remote_parts: dict[str, str] = {}
     operations: tuple[Operation, ...] = ()
     pending: tuple[PendingEntry, ...] = ()
     unmanaged: tuple[AddressField, ...] = ()
