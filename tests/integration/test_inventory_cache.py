@@ -11,8 +11,8 @@ import pytest
 
 from xsync.inventory import scan
 from xsync.inventory.cache import InventoryCache
-from xsync.inventory.items import ItemMaker
-from xsync.inventory.walk import resolve_roots, walk
+from xsync.inventory.examine import Slice, verify
+from xsync.inventory.walk import list_tree, resolve_roots
 from xsync.model.inventory import Inventory
 from xsync.testing.dicomgen import SeriesSpec, StudySpec, make_dataset, to_bytes, write_broken, write_study
 
@@ -90,11 +90,25 @@ def test_removed_directory_is_forgotten(tree: Path, tmp_path: Path) -> None:
     inv, read = scan_counting(tree, cache)
     assert read == 0 and [s.n_files for s in inv.study(STUDY.uid).series] == [3]  # type: ignore[union-attr]
     with sqlite3.connect(cache) as conn:
-        dirs = [row[0] for row in conn.execute("SELECT path FROM dirs")]
+        dirs = [row[0] for row in conn.execute("SELECT DISTINCT dir FROM parts")]
     assert str(tree / "s1" / "2") not in dirs and str(tree / "s1" / "1") in dirs
 
 
-@pytest.mark.parametrize("damage", ["garbage", "cut", "unknown outcome", "bad header index"])
+# Each damage in SQL, on the parts of the tree (plain and gzip-ed files in columns, notes.txt in a row).
+DAMAGES = {
+    "unknown outcome": "UPDATE parts SET rows = replace(rows, 'not-dicom', 'okay') WHERE rows != ''",
+    "short row": "UPDATE parts SET rows = rows || char(31) || 'more' WHERE rows != ''",
+    "header index past the table": "UPDATE parts SET positions = replace(positions, '0', '7') WHERE n_usual > 0",
+    "negative header index": "UPDATE parts SET positions = replace(positions, '0', '-1') WHERE n_usual > 0",
+    "not a number": "UPDATE parts SET sizes = sizes || 'x' WHERE n_usual > 0",
+    "short column": "UPDATE parts SET sops = substr(sops, instr(sops, char(28)) + 1) WHERE n_usual > 1",
+    "header of the wrong length": "UPDATE parts SET shared = shared || char(29) || 'x' WHERE shared != ''",
+    "more in columns than files": "UPDATE parts SET n_usual = n + 1",
+    "short keys (read by the workers)": "UPDATE parts SET keys = substr(keys, instr(keys, char(28)) + 1) WHERE n > 1",
+}
+
+
+@pytest.mark.parametrize("damage", ["garbage", "cut", *DAMAGES])
 def test_a_damaged_cache_is_rebuilt(tree: Path, tmp_path: Path, damage: str) -> None:
     cache = tmp_path / "c.sqlite"
     clean, _ = scan_counting(tree, cache)
@@ -105,10 +119,7 @@ def test_a_damaged_cache_is_rebuilt(tree: Path, tmp_path: Path, damage: str) -> 
         cache.write_bytes(data[: len(data) // 3])
     else:
         with sqlite3.connect(cache) as conn:
-            if damage == "bad record":
-                conn.execute("UPDATE dirs SET records = 'no\x1fsuch\x1fformat'")
-            else:
-                conn.execute("UPDATE dirs SET records = replace(records, '\x1f0', '\x1f7') WHERE shared != ''")
+            assert conn.execute(DAMAGES[damage]).rowcount > 0
     notices: list[str] = []
     inv, read = scan_counting(tree, cache, notices)
     assert inv == clean
@@ -160,12 +171,20 @@ def test_a_root_that_is_one_file(tree: Path, tmp_path: Path) -> None:
     assert read == 0
 
 
-def test_cache_lookup_splits_hits_and_misses(tree: Path, tmp_path: Path) -> None:
+def test_verify_names_the_changed_files(tree: Path, tmp_path: Path) -> None:
     cache_path = tmp_path / "c.sqlite"
     scan_counting(tree, cache_path)
+    os.utime(tree / "s1" / "1" / "0002.dcm", ns=(1, 1))
+    (tree / "s2" / "1" / "new.dcm").write_bytes(b"new")
+    (tree / "s1" / "2" / "0001.dcm").unlink()
     roots = resolve_roots([tree])
-    found, _ = walk(roots)
+    listing, _ = list_tree(roots)
     cache = InventoryCache(cache_path, print)
-    items, others, misses = cache.lookup(roots, found, ItemMaker())
+    assert cache.directories(roots) == {d.path for d in listing}
     cache.close()
-    assert (len(items), [f.path for f, _ in others], misses) == (11, [str(tree / "notes.txt")], [])
+    verified = verify((str(cache_path), [Slice(i, d.path, d.root, d.names, d.links) for i, d in enumerate(listing)]))
+    names = [str(Path(d.path).relative_to(tree)) for d in listing]
+    assert names == [".", "s1/1", "s1/2", "s2/1", "s2/2"]
+    assert [v.changed for v in verified] == [[], ["0002.dcm"], [], ["new.dcm"], []]
+    assert [v.unchanged for v in verified] == [1, 2, 1, 3, 3]  # a file gone is no longer listed
+    assert {v.corrupt for v in verified} == {""}

@@ -197,12 +197,15 @@ def test_study_spread_over_two_roots(tmp_path: Path) -> None:
 
 
 def test_worker_pool_gives_the_same_inventory(
-    variety_root: Path, variety: Inventory, monkeypatch: pytest.MonkeyPatch
+    variety_root: Path, variety: Inventory, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    # Real worker processes, even for this small tree.
-    monkeypatch.setattr(importlib.import_module("xsync.inventory.scan"), "POOL_THRESHOLD", 0)
-    pooled = scan([variety_root], workers=2)
-    assert pooled == variety and pooled.digest == variety.digest
+    # Real worker processes, even for this small tree: to read it, then to check it against the cache.
+    scan_module = importlib.import_module("xsync.inventory.scan")
+    monkeypatch.setattr(scan_module, "POOL_THRESHOLD", 0)
+    monkeypatch.setattr(scan_module, "VERIFY_POOL_THRESHOLD", 0)
+    pooled = scan([variety_root], workers=2, cache_path=tmp_path / "c.sqlite")
+    rescanned = scan([variety_root], workers=2, cache_path=tmp_path / "c.sqlite")
+    assert pooled == variety == rescanned and pooled.digest == variety.digest == rescanned.digest
 
 
 def test_digest_is_the_same_for_a_moved_tree(variety_root: Path, variety: Inventory, tmp_path: Path) -> None:

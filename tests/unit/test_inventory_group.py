@@ -7,12 +7,11 @@ from dataclasses import FrozenInstanceError
 
 import pytest
 
-from xsync.errors import Severity
+from xsync.errors import Diagnostic, Severity
 from xsync.inventory.fields import INSTANCE_FIELDS, Header
 from xsync.inventory.group import build_inventory
-from xsync.inventory.items import Item, ItemMaker, collect
+from xsync.inventory.items import Item, ItemMaker, RawItem, items
 from xsync.inventory.read import CORRUPT, DICOMDIR, NOT_DICOM, TRUNCATED, UNREADABLE, Outcome
-from xsync.inventory.walk import FoundFile
 from xsync.model.inventory import DicomFile, Inventory, inventory_digest
 
 MR = "1.2.840.10008.5.1.4.1.1.4"
@@ -47,14 +46,19 @@ class Tree:
 
     def __init__(self) -> None:
         self.maker = ItemMaker()
-        self.items: list[Item] = []
+        self.raw: list[RawItem] = []
         self.parts: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    @property
+    def items(self) -> list[Item]:
+        return items(self.raw)
 
     def add(self, path: str, h: Header, *, size: int = 1000, root: int = 0, member: str | None = None) -> None:
         shared = h[INSTANCE_FIELDS:]
         shared = self.parts.setdefault(shared, shared)
-        found = FoundFile(path, root, size, 1, 1)
-        self.items.append(self.maker.make(found, member, size, False, h.sop_instance_uid, h.instance_number, shared))
+        self.raw.append(
+            self.maker.make(path, root, 1, member, size, False, h.sop_instance_uid, h.instance_number, shared)
+        )
 
     def series(self, directory: str, n: int, **values: str) -> None:
         series_uid = values.get("series_instance_uid", "1.1.1")
@@ -243,19 +247,30 @@ def test_digest_depends_on_content_not_on_paths_or_order() -> None:
     assert tree(["/x/1.dcm", "/x/2.dcm"]).digest != a.digest
 
 
-def test_collect_turns_outcomes_into_items_and_diagnostics() -> None:
-    found = FoundFile("/d/f.zip", 0, 10, 1, 1)
+def test_outcomes_become_items_and_diagnostics() -> None:
     h = header(sop_instance_uid="1.2.3")
-    results: list[tuple[FoundFile, list[Outcome]]] = [
-        (found, [("a.dcm", "ok", 5, False, h[0], h[1], h[INSTANCE_FIELDS:], "")]),
-        (found, [("b.txt", NOT_DICOM, 5, False, "", "", None, "no DICM magic")]),
-        (found, [("c.dcm", TRUNCATED, 5, False, "", "", None, "pixel data short")]),
-        (found, [("d.dcm", CORRUPT, 5, False, "", "", None, "bad")]),
-        (found, [(None, UNREADABLE, 5, False, "", "", None, "Permission denied")]),
-        (found, [("DICOMDIR", DICOMDIR, 5, False, "", "", None, "a DICOMDIR index")]),
+    results: list[list[Outcome]] = [
+        [("a.dcm", "ok", 5, False, h[0], h[1], h[INSTANCE_FIELDS:], "")],
+        [("b.txt", NOT_DICOM, 5, False, "", "", None, "no DICM magic")],
+        [("c.dcm", TRUNCATED, 5, False, "", "", None, "pixel data short")],
+        [("d.dcm", CORRUPT, 5, False, "", "", None, "bad")],
+        [(None, UNREADABLE, 5, False, "", "", None, "Permission denied")],
+        [("DICOMDIR", DICOMDIR, 5, False, "", "", None, "a DICOMDIR index")],
     ]
-    items, problems = collect(results, ItemMaker())
-    assert [it[0].location for it in items] == ["/d/f.zip!a.dcm"]
+    raw: list[RawItem] = []
+    problems: list[Diagnostic] = []
+    maker = ItemMaker()
+    for found in results:
+        maker.add("/d/f.zip", 0, 7, found, raw, problems)
+    [(f, shared, root)] = items(raw)
+    assert (f.location, f.sop_instance_uid, f.mtime_ns, f.size, shared, root) == (
+        "/d/f.zip!a.dcm",
+        "1.2.3",
+        7,
+        5,
+        h[INSTANCE_FIELDS:],
+        0,
+    )
     assert [(p.severity, p.file, p.message) for p in problems] == [
         (Severity.WARNING, "/d/f.zip!b.txt", "not a DICOM file: no DICM magic"),
         (Severity.ERROR, "/d/f.zip!c.dcm", "truncated: pixel data short"),

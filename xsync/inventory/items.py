@@ -3,22 +3,24 @@ diagnostics. Pure.
 
 An item carries the series-level part of its header (`Header[INSTANCE_FIELDS:]`) as a tuple
 that the files of one series usually share as one object; grouping compares those tuples
-instead of every field of every file.
+instead of every field of every file. The workers make items as plain tuples (`RawItem`),
+which travel between processes faster than DicomFiles; `items()` wraps them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from functools import partial
 
 from xsync.errors import Diagnostic, Severity
 from xsync.inventory.fields import INSTANCE_FIELDS, Header
 from xsync.inventory.read import CORRUPT, DICOMDIR, NOT_DICOM, TRUNCATED, UNREADABLE, Outcome
-from xsync.inventory.walk import FoundFile
 from xsync.model.inventory import DicomFile
 
 Shared = tuple[str, ...]  # Header[INSTANCE_FIELDS:]
 Item = tuple[DicomFile, Shared, int]  # the file, its series-level header values, its root's index
+# DicomFile's fields as a plain tuple, its series-level values, its root's index.
+RawItem = tuple[tuple[str, str | None, int, int, str, str, str, str, str, int, str, bool], Shared, int]
 
 SHARED_INDEX = {name: i - INSTANCE_FIELDS for i, name in enumerate(Header._fields) if i >= INSTANCE_FIELDS}
 _SOP_CLASS = SHARED_INDEX["sop_class_uid"]
@@ -50,56 +52,63 @@ def frames(text: str) -> int:
         return 1
 
 
+def items(raw: Sequence[RawItem]) -> list[Item]:
+    """The items of raw items."""
+    new = _new_file
+    return [(new(fields), shared, root) for fields, shared, root in raw]
+
+
 class ItemMaker:
-    """Makes items; what a file takes from its series-level values is worked out once per
+    """Makes raw items; what a file takes from its series-level values is worked out once per
     distinct tuple of them (the tuples are kept alive here, so their ids stay theirs)."""
 
     def __init__(self) -> None:
         self._derived: dict[int, tuple[Shared, tuple[str, str, str, int, str]]] = {}
 
     def make(
-        self, found: FoundFile, member: str | None, size: int, gzipped: bool, sop: str, instance: str, shared: Shared
-    ) -> Item:
+        self,
+        path: str,
+        root: int,
+        mtime_ns: int,
+        member: str | None,
+        size: int,
+        gzipped: bool,
+        sop: str,
+        instance: str,
+        shared: Shared,
+    ) -> RawItem:
         known = self._derived.get(id(shared))
-        if known is None:
+        if known is None or known[0] is not shared:
             known = self._derived[id(shared)] = (
                 shared,
                 (shared[_SOP_CLASS], shared[_SERIES], shared[_STUDY], frames(shared[_FRAMES]), shared[_TS]),
             )
         sop_class, series, study, n_frames, ts = known[1]
-        path, _, _, mtime_ns, _ = found
-        f = _new_file((path, member, size, mtime_ns, sop, sop_class, series, study, instance, n_frames, ts, gzipped))
-        return (f, shared, found[1])
+        return (
+            (path, member, size, mtime_ns, sop, sop_class, series, study, instance, n_frames, ts, gzipped),
+            shared,
+            root,
+        )
 
-
-class Collector:
-    """Turns read outcomes into items and diagnostics as they arrive (a DICOMDIR is an index of
-    other files, not an instance, and yields nothing)."""
-
-    def __init__(self, maker: ItemMaker) -> None:
-        self.items: list[Item] = []
-        self.problems: list[Diagnostic] = []
-        self._make = maker.make
-
-    def add(self, found: FoundFile, found_outcomes: Sequence[Outcome]) -> None:
+    def add(
+        self,
+        path: str,
+        root: int,
+        mtime_ns: int,
+        found_outcomes: Sequence[Outcome],
+        out: list[RawItem],
+        problems: list[Diagnostic],
+    ) -> None:
+        """The outcomes of one file, as raw items in `out` and diagnostics in `problems` (a
+        DICOMDIR is an index of other files, not an instance, and yields nothing)."""
         for member, kind, size, gzipped, sop, instance, shared, message in found_outcomes:
             if shared is not None:
-                self.items.append(self._make(found, member, size, gzipped, sop, instance, shared))
+                out.append(self.make(path, root, mtime_ns, member, size, gzipped, sop, instance, shared))
             elif kind in _ENTRY_PROBLEMS:
                 severity, text = _ENTRY_PROBLEMS[kind]
-                where = location(found.path, member)
-                self.problems.append(Diagnostic(file=where, message=text.format(message), severity=severity))
+                problems.append(
+                    Diagnostic(file=location(path, member), message=text.format(message), severity=severity)
+                )
             elif kind != DICOMDIR:
-                where = location(found.path, member)
                 text = f"unexpected outcome {kind!r}"
-                self.problems.append(Diagnostic(file=where, message=text, severity=Severity.ERROR))
-
-
-def collect(
-    results: Iterable[tuple[FoundFile, Sequence[Outcome]]], maker: ItemMaker
-) -> tuple[list[Item], list[Diagnostic]]:
-    """The items of every DICOM object read, and a diagnostic for every other outcome."""
-    collector = Collector(maker)
-    for found, found_outcomes in results:
-        collector.add(found, found_outcomes)
-    return collector.items, collector.problems
+                problems.append(Diagnostic(file=location(path, member), message=text, severity=Severity.ERROR))

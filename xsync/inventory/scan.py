@@ -1,38 +1,51 @@
-"""`scan()`: walk the roots, take unchanged files from the cache, read the rest on every core,
-and group everything into an Inventory."""
+"""`scan()`: list the roots, take unchanged files from the cache, read the rest on every core,
+and group everything into an Inventory.
+
+This process lists the tree (names, no stat), decodes the cached parts of the files that did
+not change, and groups. The worker processes (`examine`) stat the files and compare them with
+their cached keys meanwhile, then read the files that changed, and hand back parts (`parts`)
+that this process decodes like cached ones and stores as they are: nothing travels between
+processes one file at a time.
+"""
 
 from __future__ import annotations
 
 import gc
 import hashlib
 import logging
-import multiprocessing
 import os
-import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Protocol
 
-from xsync.errors import InventoryError
+from xsync.errors import Diagnostic, InventoryError
 from xsync.inventory.cache import InventoryCache
+from xsync.inventory.examine import Slice, Verified, read, verify
 from xsync.inventory.group import build_inventory
-from xsync.inventory.items import Collector, ItemMaker
-from xsync.inventory.read import Outcome, dicom_bytes, outcomes, read_file
-from xsync.inventory.walk import FoundFile, resolve_roots, walk
+from xsync.inventory.items import Item, items
+from xsync.inventory.parts import CacheCorrupt, Part, decode, restrict
+from xsync.inventory.read import dicom_bytes
+from xsync.inventory.walk import Directory, list_tree, resolve_roots
+from xsync.inventory.workers import Workers, batch_size, batches
 from xsync.model.inventory import DicomFile, Inventory
 
 log = logging.getLogger(__name__)
 
-# Below this many files to read, starting worker processes costs more than it saves.
+# Below this many files to read, starting worker processes costs more than it saves; files
+# to check against the cache cost less each, so that takes more.
 POOL_THRESHOLD = 1000
-# Files per task: large enough that the per-task cost (pickling, scheduling) vanishes, small
-# enough that both workers stay busy to the end and progress moves.
+VERIFY_POOL_THRESHOLD = 5000
+# Files per batch at most, to read and to check.
 MAX_BATCH = 512
+MAX_VERIFY_BATCH = 4096
 
 
 class ScanProgress(Protocol):
-    """Told how many files will be read, then how many were read as results stream in."""
+    """Told how many files will be read (those new or changed since the cache was written),
+    then how many were read as results stream in; not told anything when none need reading."""
 
     def start(self, total: int) -> None: ...
 
@@ -86,29 +99,162 @@ def _scan(
     say: Callable[[str], None],
 ) -> Inventory:
     resolved = resolve_roots(roots)
-    found, problems = walk(resolved)
-    maker = ItemMaker()
-    collector = Collector(maker)
+    listing, problems = list_tree(resolved)
     cache = InventoryCache(cache_path, say) if cache_path is not None else None
     try:
+        with Workers(workers or available_cpus()) as pool:
+            known = _take_from_cache(pool, cache, resolved, listing) if cache is not None else _Known()
+            if known.corrupt:  # never trusted: read everything again
+                assert cache is not None
+                cache.corrupt(known.corrupt)
+                known = _Known()
+            to_read = [Slice(i, d.path, d.root, d.names, d.links) for i, d in enumerate(listing) if i not in known.dirs]
+            done = _read_all(pool, to_read + known.changed, listing, progress)
+        found = known.items + done.items
+        problems += known.problems + done.problems
+        duplicates = _duplicates(listing, known.linked + done.linked)
+        if duplicates:  # files reached twice: only their first name counts
+            found = [it for it in found if it[0].path not in duplicates]
+            members_of = tuple(d + "!" for d in duplicates)  # diagnostics name zip members path!member
+            problems = [p for p in problems if p.file not in duplicates and not p.file.startswith(members_of)]
         if cache is not None:
-            items, others, misses = cache.lookup(resolved, found, maker)
-        else:
-            items, others, misses = [], [], found
-        for found_file, found_outcomes in others:
-            collector.add(found_file, found_outcomes)
-        # Results are turned into items and cache records as they stream in, while the
-        # workers go on reading.
-        for found_file, found_outcomes in _read_all(misses, workers or available_cpus(), progress):
-            collector.add(found_file, found_outcomes)
-            if cache is not None:
-                cache.remember(found_file, found_outcomes)
-        if cache is not None:
-            cache.save(found)
+            written = known.written
+            for path, parts in done.parts.items():
+                written.setdefault(path, []).extend(parts)
+            for i, d in enumerate(listing):
+                if i not in known.dirs:
+                    written.setdefault(d.path, [])  # new, or (when the cache was corrupt) anew
+            cache.save(written, known.stored - {d.path for d in listing})
     finally:
         if cache is not None:
             cache.close()
-    return build_inventory(resolved, items + collector.items, problems + collector.problems, content_id=_content_id)
+    return build_inventory(resolved, found, problems, content_id=_content_id)
+
+
+@dataclass
+class _Known:
+    """What the cache gave: the directories it holds (their indexes in the listing, their
+    paths in the cache), the items and diagnostics of their unchanged files, the files to
+    read, what to store for the directories that changed, the files that may have other
+    names (directory, name, device, inode), and, when something stored does not decode, why."""
+
+    dirs: frozenset[int] = frozenset()
+    stored: set[str] = field(default_factory=set)
+    items: list[Item] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
+    changed: list[Slice] = field(default_factory=list)
+    written: dict[str, list[Part]] = field(default_factory=dict)
+    linked: list[tuple[int, str, int, int]] = field(default_factory=list)
+    corrupt: str = ""
+
+
+def _take_from_cache(pool: Workers, cache: InventoryCache, roots: Sequence[str], listing: list[Directory]) -> _Known:
+    """The files of the directories the cache holds: the workers stat them and compare them
+    with the stored keys while this process decodes the stored parts; the unchanged files
+    are taken from those, the others are to read."""
+    held = cache.directories(roots)
+    dirs = [i for i, d in enumerate(listing) if d.path in held]
+    total = sum(len(listing[i].names) for i in dirs)
+    size = batch_size(total, pool.n, 256, MAX_VERIFY_BATCH)
+    slices = [Slice(i, d.path, d.root, d.names[k : k + size], d.links) for i in dirs for d in [listing[i]]
+              for k in range(0, len(d.names), size)]  # fmt: skip
+    work = [(str(cache.path), b) for b in batches(slices, [len(s.names) for s in slices], size)]
+    verifying = pool.map(verify, work, pool.n if total >= VERIFY_POOL_THRESHOLD else 0)
+    stored = cache.parts(roots)
+    known = _Known(dirs=frozenset(dirs), stored=held)
+    try:
+        decoded = {i: _decode(listing[i], stored.get(listing[i].path, []), None) for i in dirs}
+        answers: dict[int, list[Verified]] = {}
+        for v in verifying:
+            answers.setdefault(v.directory, []).append(v)
+        for i in dirs:
+            d, parts, verified = listing[i], stored.get(listing[i].path, []), answers[i]
+            if any(v.corrupt for v in verified):
+                return _Known(corrupt=next(v.corrupt for v in verified if v.corrupt))
+            known.linked += [(i, *f) for v in verified for f in v.linked]
+            if sum(v.unchanged for v in verified) == len(d.names) == sum(p.n for p in parts):  # exactly as stored
+                found, problems = decoded[i]
+            else:
+                changed = sorted(n for v in verified for n in v.changed)
+                keep = set(d.names).difference(changed, *(v.failed for v in verified))
+                found, problems = _decode(d, parts, keep)
+                known.written[d.path] = [p for p in (restrict(p, keep) for p in parts) if p is not None]
+                known.problems += [p for v in verified for p in v.problems]
+                if changed:
+                    known.changed.append(Slice(i, d.path, d.root, changed, d.links))
+            known.items += found
+            known.problems += problems
+    except (CacheCorrupt, ValueError, IndexError) as e:  # a record this version did not write
+        return _Known(corrupt=str(e) or type(e).__name__)
+    return known
+
+
+def _decode(d: Directory, parts: list[Part], keep: set[str] | None) -> tuple[list[Item], list[Diagnostic]]:
+    found: list[Item] = []
+    problems: list[Diagnostic] = []
+    prefix = _prefix(d.path)
+    for part in parts:
+        decode(part, prefix, d.root, found, problems, keep)
+    return found, problems
+
+
+def _prefix(path: str) -> str:
+    return path.rstrip(os.sep) + os.sep
+
+
+def _read_all(pool: Workers, to_read: list[Slice], listing: list[Directory], progress: ScanProgress | None) -> _Read:
+    """Read the files of `to_read`; their parts are decoded as they arrive, while the
+    workers go on reading."""
+    out = _Read()
+    total = sum(len(s.names) for s in to_read)
+    if not total:
+        return out
+    # A directory's files are split so that batches can be even.
+    size = batch_size(total, pool.n, 16, MAX_BATCH)
+    pieces = [s._replace(names=s.names[k : k + size]) for s in to_read for k in range(0, len(s.names), size)]
+    work = batches(pieces, [len(p.names) for p in pieces], size)
+    if progress is not None:
+        progress.start(total)
+    try:
+        for result in pool.map(read, work, pool.n if total >= POOL_THRESHOLD else 0):
+            d = listing[result.directory]
+            if result.part is not None:
+                decode(result.part, _prefix(d.path), d.root, out.items, out.problems)
+                out.parts.setdefault(d.path, []).append(result.part)
+            out.items += items(result.items)
+            out.problems += result.problems
+            out.linked += [(result.directory, *f) for f in result.linked]
+            if progress is not None:
+                progress.advance(result.n_read)
+    finally:
+        if progress is not None:
+            progress.finish()
+    return out
+
+
+@dataclass
+class _Read:
+    """What reading gave: items, diagnostics, parts for the cache by directory, files that
+    may have other names (directory, name, device, inode)."""
+
+    items: list[Item] = field(default_factory=list)
+    problems: list[Diagnostic] = field(default_factory=list)
+    parts: dict[str, list[Part]] = field(default_factory=dict)
+    linked: list[tuple[int, str, int, int]] = field(default_factory=list)
+
+
+def _duplicates(listing: list[Directory], linked: list[tuple[int, str, int, int]]) -> set[str]:
+    """The paths of files already listed under another name: the first in walk order wins."""
+    if len(linked) < 2:
+        return set()
+    linked.sort(key=itemgetter(0, 1))  # walk order: directories as listed, then names
+    first: dict[tuple[int, int], str] = {}
+    out: set[str] = set()
+    for directory, name, device, inode in linked:  # a changed file is reported twice: stat-ed, then read
+        path = os.path.join(listing[directory].path, name)
+        if first.setdefault((device, inode), path) != path:
+            out.add(path)
+    return out
 
 
 def raise_for_diagnostics(inventory: Inventory, *, strict: bool, detail: bool = True) -> None:
@@ -134,47 +280,3 @@ def _content_id(f: DicomFile) -> str:
         return hashlib.sha256(dicom_bytes(f.path, f.member)).hexdigest()
     except Exception as e:  # unreadable now: it cannot be shown identical to anything
         return f"unreadable:{f.location}:{e}"
-
-
-def _read_all(
-    files: list[FoundFile], workers: int, progress: ScanProgress | None
-) -> Iterator[tuple[FoundFile, list[Outcome]]]:
-    if not files:
-        return
-    if progress is not None:
-        progress.start(len(files))
-    try:
-        if workers <= 1 or len(files) < POOL_THRESHOLD:
-            shared_parts: dict[tuple[str, ...], tuple[str, ...]] = {}
-            for f in files:
-                yield f, outcomes(read_file(f.path, f.size), shared_parts)
-                if progress is not None:
-                    progress.advance(1)
-            return
-        by_path = {f.path: f for f in files}
-        batch = max(16, min(MAX_BATCH, len(files) // (workers * 8)))
-        tasks = [[(f.path, f.size) for f in files[i : i + batch]] for i in range(0, len(files), batch)]
-        with _pool_context().Pool(workers) as pool:
-            for results in pool.imap_unordered(_read_batch, tasks):
-                for path, found_outcomes in results:
-                    yield by_path[path], found_outcomes
-                if progress is not None:
-                    progress.advance(len(results))
-    finally:
-        if progress is not None:
-            progress.finish()
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    # fork starts workers in milliseconds, but forking a process that runs other threads can
-    # deadlock a child on a lock held at that moment; then start clean interpreters instead.
-    methods = multiprocessing.get_all_start_methods()
-    if "fork" in methods and threading.active_count() == 1:
-        return multiprocessing.get_context("fork")
-    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-
-
-def _read_batch(batch: list[tuple[str, int]]) -> list[tuple[str, list[Outcome]]]:
-    """Worker: read a batch of files."""
-    shared_parts: dict[tuple[str, ...], tuple[str, ...]] = {}
-    return [(path, outcomes(read_file(path, size), shared_parts)) for path, size in batch]

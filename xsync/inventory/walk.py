@@ -1,34 +1,35 @@
-"""Find the files under the inventory roots: every regular file, once, with what the cache
-keys on (size, mtime_ns, inode).
+"""Find the files under the inventory roots: every directory once, with the names of its
+regular files. Files are not stat-ed here: the workers do that (`examine`), in parallel.
 
 Symbolic links are followed, but a directory already visited (by device and inode) is not
-entered again, so link loops end; a file reached twice (hard or symbolic link) is listed once,
-under the first path met in sorted order. (A file system that reports inode 0 for everything
-gives no such identity; its links are listed under each name.) Hidden files and directories (a leading `.`) are
-skipped, which also keeps xsync's own `.xsync/` cache out of the inventory.
+entered again, so link loops end. A file reached twice (a hard link, or a symbolic link to a
+file) is listed under each name; the scan keeps the first in walk order once every file has
+been stat-ed. Hidden files and directories (a leading `.`) are skipped, which also keeps
+xsync's own `.xsync/` cache out of the inventory.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from functools import partial
 from operator import attrgetter
 from typing import NamedTuple
 
 from xsync.errors import Diagnostic, InventoryError, Severity
 
+_name = attrgetter("name")
 
-class FoundFile(NamedTuple):
+Linked = tuple[str, int, int]  # a file that may have other names: name, device, inode
+
+
+class Directory(NamedTuple):
+    """One directory and the names of its regular files (symbolic links to files included),
+    sorted."""
+
     path: str
     root: int  # index into the roots
-    size: int
-    mtime_ns: int
-    inode: int
-
-
-_new_found = partial(tuple.__new__, FoundFile)
-_name = attrgetter("name")
+    names: list[str]
+    links: frozenset[str]  # those of the names that are symbolic links
 
 
 def resolve_roots(roots: Sequence[str | os.PathLike[str]]) -> tuple[str, ...]:
@@ -43,20 +44,21 @@ def resolve_roots(roots: Sequence[str | os.PathLike[str]]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def walk(roots: Sequence[str]) -> tuple[list[FoundFile], list[Diagnostic]]:
-    """Every file under `roots` (absolute paths from `resolve_roots`), and the problems met."""
-    found: list[FoundFile] = []
+def list_tree(roots: Sequence[str]) -> tuple[list[Directory], list[Diagnostic]]:
+    """Every directory under `roots` (absolute paths from `resolve_roots`) holding files, in
+    walk order (depth first, entries by name), and the problems met. A root that is a file is
+    listed as its directory holding that one name."""
+    found: list[Directory] = []
     problems: list[Diagnostic] = []
-    visited_dirs: set[tuple[int, int]] = set()
-    linked_files: set[tuple[int, int]] = set()  # files with several names: (device, inode)
-    new = _new_found
+    visited: set[tuple[int, int]] = set()
 
     for index, root in enumerate(roots):
-        st = os.stat(root)
         if not os.path.isdir(root):
-            found.append(new((root, index, st.st_size, st.st_mtime_ns, st.st_ino)))
+            directory, name = os.path.split(root)
+            found.append(Directory(directory, index, [name], frozenset()))
             continue
-        visited_dirs.add((st.st_dev, st.st_ino))
+        st = os.stat(root)
+        visited.add((st.st_dev, st.st_ino))
         stack = [root]
         while stack:
             directory = stack.pop()
@@ -66,30 +68,30 @@ def walk(roots: Sequence[str]) -> tuple[list[FoundFile], list[Diagnostic]]:
             except OSError as e:
                 problems.append(_problem(directory, f"cannot list the directory: {e.strerror}", Severity.ERROR))
                 continue
+            names: list[str] = []
+            links: list[str] = []
             subdirs: list[str] = []
             for entry in entries:
-                if entry.name[0] == ".":
+                name = entry.name
+                if name[0] == ".":
                     continue
                 try:
                     if entry.is_file():
-                        st = entry.stat()
-                        # A file reached by a second name (a link) is listed once.
-                        if (st.st_nlink > 1 or entry.is_symlink()) and st.st_ino:
-                            key = (st.st_dev, st.st_ino)
-                            if key in linked_files:
-                                continue
-                            linked_files.add(key)
-                        found.append(new((entry.path, index, st.st_size, st.st_mtime_ns, st.st_ino)))
+                        names.append(name)
+                        if entry.is_symlink():
+                            links.append(name)
                     elif entry.is_dir():
                         dst = entry.stat()
                         key = (dst.st_dev, dst.st_ino)
-                        if key not in visited_dirs:
-                            visited_dirs.add(key)
+                        if key not in visited:
+                            visited.add(key)
                             subdirs.append(entry.path)
                     elif entry.is_symlink():
                         problems.append(_problem(entry.path, "a broken symbolic link", Severity.WARNING))
                 except OSError as e:
                     problems.append(_problem(entry.path, f"cannot stat: {e.strerror}", Severity.ERROR))
+            if names:
+                found.append(Directory(directory, index, names, frozenset(links)))
             stack.extend(reversed(subdirs))
     return found, problems
 

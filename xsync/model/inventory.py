@@ -12,6 +12,7 @@ import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import NamedTuple
 
 from xsync.errors import Diagnostic, Severity
@@ -142,9 +143,16 @@ def inventory_digest(studies: Iterable[Study]) -> str:
     for study in sorted(studies, key=_uid):
         for series in sorted(study.series, key=_uid):
             prefix = f"{study.uid}\t{series.uid}\t"
-            lines = sorted({f"{prefix}{f.sop_instance_uid}\t{f.size}\n" for f in series.files})
+            lines = [f"{prefix}{f.sop_instance_uid}\t{f.size}\n" for f in series.files]
+            # Lines repeat only where SOP instance UIDs do (whose hashes the strings keep).
+            if len(set(map(_sop_of, series.files))) != len(lines):
+                lines = list(set(lines))
+            lines.sort()
             h.update("".join(lines).encode())
     return h.hexdigest()
+
+
+_sop_of = itemgetter(DicomFile._fields.index("sop_instance_uid"))
 
 
 def _uid(record: Study | Series) -> str:
