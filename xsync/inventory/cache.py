@@ -101,6 +101,10 @@ class InventoryCache:
             self._notify(f"cannot create the inventory cache {self.path} ({e}); scanning without it")
             return None
 
+    def n_files(self, roots: Sequence[str]) -> int:
+        """How many files the cache holds under `roots`."""
+        return sum(n for (n,) in self._select("n", roots, ""))
+
     def directories(self, roots: Sequence[str]) -> set[str]:
         """The directories under `roots` that have stored parts."""
         return {directory for (directory,) in self._select("DISTINCT dir", roots, "")}

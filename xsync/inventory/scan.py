@@ -99,10 +99,12 @@ def _scan(
     say: Callable[[str], None],
 ) -> Inventory:
     resolved = resolve_roots(roots)
-    listing, problems = list_tree(resolved)
     cache = InventoryCache(cache_path, say) if cache_path is not None else None
     try:
         with Workers(workers or available_cpus()) as pool:
+            if cache is not None and cache.n_files(resolved) >= VERIFY_POOL_THRESHOLD:
+                pool.start(pool.n)  # a large re-scan: the workers start while the tree is listed
+            listing, problems = list_tree(resolved)
             known = _take_from_cache(pool, cache, resolved, listing) if cache is not None else _Known()
             if known.corrupt:  # never trusted: read everything again
                 assert cache is not None

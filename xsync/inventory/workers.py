@@ -33,17 +33,23 @@ class Workers:
             self._pool.terminate()
             self._pool = None
 
+    def start(self, processes: int) -> None:
+        """Start the pool now (at most n processes), so that it starts while this process
+        does other work."""
+        processes = min(processes, self.n)
+        if processes >= 1 and (self._pool is None or self._size < processes):
+            self._close()
+            self._pool, self._size = _pool_context().Pool(processes), processes
+
     def map(self, fn: Callable[[T], list[R]], batches: list[T], processes: int) -> Iterator[R]:
         """fn of every batch, results in the order batches finish, in `processes` worker
         processes (at most n), or in this process when that is 0. In a pool, the batches run
         from this call on, while the caller does other work before it iterates; here, as it
         iterates."""
-        processes = min(processes, self.n)
-        if processes < 1:
+        if min(processes, self.n) < 1:
             return (r for batch in batches for r in fn(batch))
-        if self._pool is None or self._size < processes:
-            self._close()
-            self._pool, self._size = _pool_context().Pool(processes), processes
+        self.start(processes)
+        assert self._pool is not None
         return (r for results in self._pool.imap_unordered(fn, batches) for r in results)
 
 
