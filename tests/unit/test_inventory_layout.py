@@ -13,7 +13,7 @@ import pytest
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from xsync.inventory import elements, layout
+from xsync.inventory import elements, header, layout
 from xsync.inventory.elements import CHUNK
 from xsync.inventory.fields import KEYWORDS, Header
 from xsync.inventory.header import parse
@@ -55,19 +55,19 @@ def _read(data: bytes) -> Header | tuple[str, str]:
 
 
 def _walked(data: bytes) -> Header | tuple[str, str]:
-    """The same file read with no layout learned: element by element."""
-    layout.forget()
+    """The same file read with nothing learned: element by element."""
+    header.forget()
     try:
         return _read(data)
     finally:
-        layout.forget()
+        header.forget()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_layouts() -> Iterator[None]:
-    layout.forget()
+    header.forget()
     yield
-    layout.forget()
+    header.forget()
 
 
 @pytest.fixture
@@ -138,7 +138,8 @@ def test_every_cut_and_every_damaged_header_byte_reads_as_the_walk_reads_it(tran
         _read(_instance(i, transfer_syntax))
     good = _instance(6, transfer_syntax)
     variants = [good[:cut] for cut in range(0, len(good), 7)]
-    # A flipped byte in the first 1,500 bytes hits tags, VRs and lengths as well as values.
+    # A flipped byte in the first 1,500 bytes hits tags, VRs and lengths as well as values, in the
+    # file meta group (learned too) and in the dataset.
     variants += [good[:k] + bytes([good[k] ^ 0x41]) + good[k + 1 :] for k in range(128, 1500, 3)]
     through_layouts = [_read(data) for data in variants]
     assert through_layouts == [_walked(data) for data in variants]

@@ -11,6 +11,7 @@ never pay for importing it.
 
 from __future__ import annotations
 
+from xsync.inventory import layout
 from xsync.inventory.elements import (
     CHUNK,
     HEADER_LENGTH,
@@ -72,16 +73,56 @@ def _read_meta(win: Window, pos: int) -> tuple[int, str, str]:
     if win.base == 0 and buf[pos : pos + 8] == b"\x02\x00\x00\x00UL\x04\x00" and pos + 12 <= len(buf):
         end = pos + 12 + u32(buf, pos + 8)[0]
         if end + 2 <= len(buf) and buf[end : end + 2] != b"\x02\x00":
+            known = _known_meta(buf, pos + 12, end)
+            if known is not None:
+                return end, *known
             found = _meta_values(buf, pos + 12, end)
             if found is not None:
-                return end, *found
+                _remember_meta(buf, pos + 12, end, found)
+                return end, found[0], found[1]
     return _read_meta_by_element(win, pos)
 
 
-def _meta_values(buf: bytes, pos: int, end: int) -> tuple[str, str] | None:
-    """(transfer syntax, media storage SOP class) of the meta elements in buf[pos:end]; None
-    when they do not exactly fill it."""
+# Meta groups met lately, most recent first, as (the bytes before the length of the media
+# storage SOP instance UID, the bytes after its value, transfer syntax, media storage SOP class):
+# the files of a series have the same meta group but for that UID. A group that starts and
+# ends with those bytes, and holds just that UID between them, is read exactly as the one
+# remembered (the same elements, each byte the walk decides on the same).
+_METAS: list[tuple[bytes, bytes, str, str]] = []
+_MAX_METAS = 8
+
+
+def forget() -> None:
+    """Drop every meta group and dataset layout learned (for tests)."""
+    _METAS.clear()
+    layout.forget()
+
+
+def _known_meta(buf: bytes, start: int, end: int) -> tuple[str, str] | None:
+    for head, tail, ts, media_class in _METAS:
+        at = start + len(head)  # the UID's length
+        if at + 2 <= end and buf.startswith(head, start):
+            value_end = at + 2 + (buf[at] | buf[at + 1] << 8)
+            if value_end + len(tail) == end and buf.startswith(tail, value_end):
+                return ts, media_class
+    return None
+
+
+def _remember_meta(buf: bytes, start: int, end: int, found: tuple[str, str, int]) -> None:
+    ts, media_class, instance_at = found
+    if instance_at < 0:
+        return
+    value_end = instance_at + 8 + (buf[instance_at + 6] | buf[instance_at + 7] << 8)
+    _METAS.insert(0, (buf[start : instance_at + 6], buf[value_end:end], ts, media_class))
+    del _METAS[_MAX_METAS:]
+
+
+def _meta_values(buf: bytes, pos: int, end: int) -> tuple[str, str, int] | None:
+    """(transfer syntax, media storage SOP class, where the media storage SOP instance UID
+    element starts or -1) of the meta elements in buf[pos:end]; None when they do not exactly
+    fill it."""
     ts = media_class = ""
+    instance_at = -1
     while pos + 8 <= end:
         stag, vr, length = explicit_element(buf, pos)
         hl = HEADER_LENGTH[vr]
@@ -89,13 +130,15 @@ def _meta_values(buf: bytes, pos: int, end: int) -> tuple[str, str] | None:
             length = u32(buf, pos + 8)[0]
         elif hl == 0:
             return None
+        elif stag == 0x00030002 and instance_at < 0:  # (0002,0003), swapped; a short VR
+            instance_at = pos
         pos += hl
-        if stag == 0x00100002:  # (0002,0010), swapped
+        if stag == 0x00100002:  # (0002,0010)
             ts = buf[pos : pos + length].decode("latin-1").rstrip("\0 ")
         elif stag == 0x00020002:
             media_class = buf[pos : pos + length].decode("latin-1").rstrip("\0 ")
         pos += length
-    return (ts, media_class) if pos == end else None
+    return (ts, media_class, instance_at) if pos == end else None
 
 
 def _read_meta_by_element(win: Window, pos: int) -> tuple[int, str, str]:

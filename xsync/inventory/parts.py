@@ -93,9 +93,8 @@ class PartWriter:
         self._texts: list[str] = []
         self._positions: dict[int, tuple[tuple[str, ...], str | None]] = {}  # by id (the object is kept)
         self._by_value: dict[tuple[str, ...], str] = {}
-        self._names: list[str] = []
-        self._keys: list[str] = []
-        self._columns: tuple[list[str], ...] = ([], [], [], [], [], [])  # mtime, size, sop, instance, position, gz
+        # The usual files: name, size, mtime_ns, inode, object size, SOP UID, instance, position, gzipped.
+        self._usual: list[tuple[str, int, int, int, int, str, str, str, bool]] = []
         self._other_names: list[str] = []
         self._other_keys: list[str] = []
         self._rows: list[str] = []
@@ -116,23 +115,16 @@ class PartWriter:
         """Store a file just read; False when it cannot be stored (see the module's doc)."""
         if found_outcomes[0][1] == UNREADABLE or not _clean(name):
             return False
-        key = file_key(size, mtime_ns, inode)
         if len(found_outcomes) == 1:
             member, kind, obj_size, gzipped, sop, instance, shared, _ = found_outcomes[0]
-            if member is None and shared is not None and _clean(sop) and _clean(instance):
+            # In a column, only the separator between entries matters.
+            if member is None and shared is not None and _LIST_SEP not in sop and _LIST_SEP not in instance:
                 position = self._position(shared)
                 if position is not None:
-                    self._names.append(name)
-                    self._keys.append(key)
-                    for column, value in zip(
-                        self._columns,
-                        (str(mtime_ns), str(obj_size), sop, instance, position, "1" if gzipped else ""),
-                        strict=True,
-                    ):
-                        column.append(value)
+                    self._usual.append((name, size, mtime_ns, inode, obj_size, sop, instance, position, gzipped))
                     return True
         self._other_names.append(name)
-        self._other_keys.append(key)
+        self._other_keys.append(file_key(size, mtime_ns, inode))
         self._rows.append(self._row(name, mtime_ns, found_outcomes))
         return True
 
@@ -151,24 +143,28 @@ class PartWriter:
         return _FIELD_SEP.join([name, str(mtime_ns), "J" + json.dumps(list(found_outcomes))])
 
     def part(self) -> Part | None:
-        n_usual = len(self._names)
+        n_usual = len(self._usual)
         n = n_usual + len(self._rows)
         if not n:
             return None
-        mtimes, sizes, sops, instances, positions, gzipped = (_LIST_SEP.join(c) for c in self._columns)
+        join = _LIST_SEP.join
+        names, sizes, mtimes, inodes, obj_sizes, sops, instances, positions, gzipped = (
+            zip(*self._usual, strict=True) if n_usual else ((),) * 9
+        )
+        file_keys = map("%d %d %d".__mod__, zip(sizes, mtimes, inodes, strict=True))  # file_key
         return Part(
             n,
             n_usual,
-            _LIST_SEP.join(self._names + self._other_names),
-            _LIST_SEP.join(self._keys + self._other_keys),
-            _LIST_SEP.join(self._texts),
-            mtimes,
-            sizes,
-            sops,
-            instances,
-            positions,
-            gzipped if "1" in self._columns[5] else "",
-            _LIST_SEP.join(self._rows),
+            join([*names, *self._other_names]),
+            join([*file_keys, *self._other_keys]),
+            join(self._texts),
+            join(map(str, mtimes)),
+            join(map(str, obj_sizes)),
+            join(sops),
+            join(instances),
+            join(positions),
+            join(map(("", "1").__getitem__, gzipped)) if any(gzipped) else "",
+            join(self._rows),
         )
 
 
