@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import os
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import replace
+from itertools import chain, groupby
 from operator import itemgetter
 
 from xsync.dicom.scanids import SeriesKey, assign_scan_ids
@@ -16,7 +17,15 @@ from xsync.inventory.items import SHARED_INDEX, Item, Shared
 from xsync.model.inventory import DicomFile, Inventory, Series, Study
 
 ContentId = Callable[[DicomFile], str]  # a digest of a file's DICOM bytes
-_by_file = itemgetter(0)
+_first = itemgetter(0)
+_second = itemgetter(1)
+_shared_of = itemgetter(1)  # of an Item
+_sop_of = itemgetter(DicomFile._fields.index("sop_instance_uid"))
+_size_of = itemgetter(DicomFile._fields.index("size"))
+_frames_of = itemgetter(DicomFile._fields.index("number_of_frames"))
+_STUDY = SHARED_INDEX["study_instance_uid"]
+_SERIES = SHARED_INDEX["series_instance_uid"]
+_SOP_CLASS = SHARED_INDEX["sop_class_uid"]
 
 _NAMED_FILES = 20  # a diagnostic lists at most this many files, then says how many more
 
@@ -51,17 +60,30 @@ def build_inventory(
     diagnostics: list[Diagnostic] = list(problems)
     by_series: dict[tuple[str, str], list[Item]] = defaultdict(list)
     seriesless: dict[str, list[DicomFile]] = defaultdict(list)
-    for item in items:
-        f = item[0]
-        if not f.study_uid or not f.sop_instance_uid:
-            missing = " and ".join(
-                n for n, v in (("StudyInstanceUID", f.study_uid), ("SOPInstanceUID", f.sop_instance_uid)) if not v
-            )
-            diagnostics.append(_error(f.location, f"DICOM without {missing}: XNAT cannot import it"))
-        elif not f.series_uid:
-            seriesless[f.study_uid].append(f)
-        else:
-            by_series[(f.study_uid, f.series_uid)].append(item)
+    # The files of a series usually come in runs sharing one series-level object: sorted by
+    # run, not file by file.
+    items = list(items)
+    for _, run in groupby(zip(map(id, map(_shared_of, items)), items, strict=True), key=_first):
+        run_items = list(map(_second, run))
+        shared = run_items[0][1]
+        study, series = shared[_STUDY], shared[_SERIES]
+        if study and all(map(_sop_of, map(_first, run_items))):
+            if series:
+                by_series[(study, series)].extend(run_items)
+            else:
+                seriesless[study].extend(map(_first, run_items))
+            continue
+        for item in run_items:
+            f = item[0]
+            if not f.study_uid or not f.sop_instance_uid:
+                missing = " and ".join(
+                    n for n, v in (("StudyInstanceUID", f.study_uid), ("SOPInstanceUID", f.sop_instance_uid)) if not v
+                )
+                diagnostics.append(_error(f.location, f"DICOM without {missing}: XNAT cannot import it"))
+            elif not f.series_uid:
+                seriesless[f.study_uid].append(f)
+            else:
+                by_series[(f.study_uid, f.series_uid)].append(item)
 
     diagnostics.extend(_seriesless(seriesless))
     diagnostics.extend(_duplicate_instances(by_series.values(), content_id))
@@ -100,7 +122,10 @@ def _seriesless(by_study: dict[str, list[DicomFile]]) -> list[Diagnostic]:
     ]
 
 
-def _duplicate_instances(series: Iterable[list[Item]], content_id: ContentId | None) -> list[Diagnostic]:
+def _duplicate_instances(series: Collection[list[Item]], content_id: ContentId | None) -> list[Diagnostic]:
+    sops = list(map(_sop_of, map(_first, chain.from_iterable(series))))
+    if len(set(sops)) == len(sops):  # the usual case, found without a step per file
+        return []
     first: dict[str, DicomFile] = {}
     copies: dict[str, list[DicomFile]] = {}
     for items in series:
@@ -172,18 +197,20 @@ def _agreed(shared: Iterable[Shared], names: Sequence[str]) -> tuple[dict[str, s
 def _series(uid: str, items: list[Item]) -> tuple[Series, set[Shared], list[str]]:
     """The series record (without its scan ID), the distinct series-level parts of its headers,
     and the names of fields its files disagree on."""
-    items.sort(key=_by_file)  # by path, then member: no two files share both
+    items.sort(key=_first)  # by path, then member: no two files share both
     # Series-level parts: usually one object shared by the whole series; dedupe by identity first.
-    shared = set({id(it[1]): it[1] for it in items}.values())
+    shareds = list(map(_shared_of, items))
+    shared = set(dict(zip(map(id, shareds), shareds, strict=True)).values())
     values, conflicts = _agreed(shared, _SERIES_FIELDS)
-    files = tuple(it[0] for it in items)
-    sop_classes = tuple(sorted({t[SHARED_INDEX["sop_class_uid"]] for t in shared} - {""}))
+    files = tuple(map(_first, items))
+    classes = {t[_SOP_CLASS] for t in shared}
+    sop_classes = tuple(sorted(classes - {""}))
     xsi_type = scan_type(sop_classes)
-    distinct: dict[str, DicomFile] = {}
-    for f in files:
-        distinct.setdefault(f.sop_instance_uid, f)
+    # The first file of each SOP instance: a dict keeps the last value it is given for a key.
+    distinct = dict(zip(map(_sop_of, reversed(files)), reversed(files), strict=True))
     # XNAT counts frames of the series' primary objects only (a screenshot in an MR series is not a frame).
     primary = {c for c in sop_classes if scan_type([c]) == xsi_type} | ({""} if not sop_classes else set())
+    counted = distinct.values() if classes <= primary else [f for f in distinct.values() if f.sop_class_uid in primary]
     series = Series(
         uid=uid,
         number=values["series_number"],
@@ -194,8 +221,8 @@ def _series(uid: str, items: list[Item]) -> tuple[Series, set[Shared], list[str]
         sop_classes=sop_classes,
         files=files,
         n_instances=len(distinct),
-        n_bytes=sum(f.size for f in distinct.values()),
-        frames=sum(f.number_of_frames for f in distinct.values() if f.sop_class_uid in primary),
+        n_bytes=sum(map(_size_of, distinct.values())),
+        frames=sum(map(_frames_of, counted)),
         scan_id="",
         scan_xsi_type="xnat:" + xsi_type,
     )
