@@ -101,13 +101,12 @@ class InventoryCache:
             self._notify(f"cannot create the inventory cache {self.path} ({e}); scanning without it")
             return None
 
-    def n_files(self, roots: Sequence[str]) -> int:
-        """How many files the cache holds under `roots`."""
-        return sum(n for (n,) in self._select("n", roots, ""))
-
-    def directories(self, roots: Sequence[str]) -> set[str]:
-        """The directories under `roots` that have stored parts."""
-        return {directory for (directory,) in self._select("DISTINCT dir", roots, "")}
+    def directories(self, roots: Sequence[str]) -> dict[str, int]:
+        """The directories under `roots` that have stored parts, and how many files each."""
+        out: dict[str, int] = {}
+        for directory, n in self._select("dir, n", roots, ""):
+            out[directory] = out.get(directory, 0) + n
+        return out
 
     def parts(self, roots: Sequence[str]) -> dict[str, list[Part]]:
         """The stored parts of every directory under `roots`, in order."""

@@ -102,10 +102,11 @@ def _scan(
     cache = InventoryCache(cache_path, say) if cache_path is not None else None
     try:
         with Workers(workers or available_cpus()) as pool:
-            if cache is not None and cache.n_files(resolved) >= VERIFY_POOL_THRESHOLD:
+            held = cache.directories(resolved) if cache is not None else {}
+            if sum(held.values()) >= VERIFY_POOL_THRESHOLD:
                 pool.start(pool.n)  # a large re-scan: the workers start while the tree is listed
             listing, problems = list_tree(resolved)
-            known = _take_from_cache(pool, cache, resolved, listing) if cache is not None else _Known()
+            known = _take_from_cache(pool, cache, resolved, listing, held) if cache is not None else _Known()
             if known.corrupt:  # never trusted: read everything again
                 assert cache is not None
                 cache.corrupt(known.corrupt)
@@ -150,11 +151,12 @@ class _Known:
     corrupt: str = ""
 
 
-def _take_from_cache(pool: Workers, cache: InventoryCache, roots: Sequence[str], listing: list[Directory]) -> _Known:
-    """The files of the directories the cache holds: the workers stat them and compare them
-    with the stored keys while this process decodes the stored parts; the unchanged files
-    are taken from those, the others are to read."""
-    held = cache.directories(roots)
+def _take_from_cache(
+    pool: Workers, cache: InventoryCache, roots: Sequence[str], listing: list[Directory], held: dict[str, int]
+) -> _Known:
+    """The files of the directories the cache holds (`held`): the workers stat them and
+    compare them with the stored keys while this process decodes the stored parts; the
+    unchanged files are taken from those, the others are to read."""
     dirs = [i for i, d in enumerate(listing) if d.path in held]
     total = sum(len(listing[i].names) for i in dirs)
     size = batch_size(total, pool.n, 256, MAX_VERIFY_BATCH)
@@ -163,7 +165,7 @@ def _take_from_cache(pool: Workers, cache: InventoryCache, roots: Sequence[str],
     work = [(str(cache.path), b) for b in batches(slices, [len(s.names) for s in slices], size)]
     verifying = pool.map(verify, work, pool.n if total >= VERIFY_POOL_THRESHOLD else 0)
     stored = cache.parts(roots)
-    known = _Known(dirs=frozenset(dirs), stored=held)
+    known = _Known(dirs=frozenset(dirs), stored=set(held))
     try:
         decoded = {i: _decode(listing[i], stored.get(listing[i].path, []), None) for i in dirs}
         answers: dict[int, list[Verified]] = {}
