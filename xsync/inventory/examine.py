@@ -21,7 +21,8 @@ from xsync.inventory.cache import StoredKeys
 from xsync.inventory.items import ItemMaker, RawItem
 from xsync.inventory.parts import CacheCorrupt, Part, PartWriter
 from xsync.inventory.read import outcomes, read_file
-from xsync.inventory.walk import Linked
+
+Linked = tuple[str, int, int]  # a file that may have other names: name, device, inode
 
 
 class Slice(NamedTuple):

@@ -19,8 +19,6 @@ from xsync.errors import Diagnostic, InventoryError, Severity
 
 _name = attrgetter("name")
 
-Linked = tuple[str, int, int]  # a file that may have other names: name, device, inode
-
 
 class Directory(NamedTuple):
     """One directory and the names of its regular files (symbolic links to files included),
