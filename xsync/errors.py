@@ -71,7 +71,14 @@ class Diagnostic:
             where += ": "
         path = f"{self.path}: " if self.path else ""
         prefix = "warning: " if self.severity is Severity.WARNING else ""
-        return f"{where}{prefix}{path}{self.message}"
+        return _one_line(f"{where}{prefix}{path}{self.message}")
+
+
+def _one_line(text: str) -> str:
+    """A diagnostic is one line: control characters (a newline in a file name) are escaped."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 class XsyncError(Exception):

@@ -189,3 +189,14 @@ def test_verify_names_the_changed_files(tree: Path, tmp_path: Path) -> None:
     assert [v.changed for v in verified] == [[], ["0002.dcm"], [], ["new.dcm"], []]
     assert [v.unchanged for v in verified] == [1, 2, 1, 3, 3]  # a file gone is no longer listed
     assert {v.corrupt for v in verified} == {""}
+
+
+def test_the_cache_is_private_and_ignored_by_git(tmp_path: Path) -> None:
+    from xsync.inventory import scan
+    from xsync.testing.dicomgen import StudySpec, write_study
+
+    write_study(StudySpec(), tmp_path / "dicom")
+    cache = tmp_path / ".xsync" / "inventory.sqlite"
+    scan([tmp_path / "dicom"], cache_path=cache, workers=1)
+    assert cache.stat().st_mode & 0o777 == 0o600  # it holds patient names and IDs
+    assert (tmp_path / ".xsync" / ".gitignore").read_text().splitlines()[-1] == "*"

@@ -95,3 +95,8 @@ def test_version_and_help_exit_0(capsys) -> None:  # type: ignore[no-untyped-def
     assert capsys.readouterr().out.startswith("xsync ")
     assert main(["--help"]) == 0
     assert "Exit codes:" in capsys.readouterr().out
+
+
+def test_a_diagnostic_stays_on_one_line() -> None:
+    d = errors.Diagnostic("dir/bad\nname.dcm", message="not DICOM")
+    assert str(d) == "dir/bad\\nname.dcm: not DICOM"

@@ -73,7 +73,12 @@ class InventoryCache:
             notify(f"cannot open the inventory cache {path} ({e.strerror}); scanning without it")
 
     def _open(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._prepare_folder()
+        # The cache holds header values, patient identifiers among them: readable by its owner
+        # only, whatever the umask, and never committed (the folder ignores itself for git).
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        os.chmod(self.path, 0o600)
         conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
         try:
             for statement in _SCHEMA:
@@ -90,6 +95,13 @@ class InventoryCache:
         except BaseException:
             conn.close()
             raise
+
+    def _prepare_folder(self) -> None:
+        folder = self.path.parent
+        created = not folder.exists()
+        folder.mkdir(parents=True, exist_ok=True)
+        if created:
+            (folder / ".gitignore").write_text("# written by xsync: the inventory cache holds patient identifiers\n*\n")
 
     def _rebuild(self) -> sqlite3.Connection | None:
         for suffix in ("", "-journal", "-wal", "-shm"):
