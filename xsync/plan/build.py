@@ -8,7 +8,14 @@ from xsync.model.desired import DesiredState
 from xsync.model.fields import FIELDS, Level
 from xsync.model.remote import RemoteState
 from xsync.plan.diff import diff
-from xsync.plan.fingerprint import fingerprint, local_dependencies, part_digests, remote_dependencies
+from xsync.plan.fingerprint import (
+    fingerprint,
+    local_dependencies,
+    part_digests,
+    remote_dependencies,
+    remote_fingerprint,
+    short_parts,
+)
 from xsync.plan.ops import CreateSubject, FieldChange, Operation, UpdateSubject
 from xsync.plan.plan import PendingEntry, Plan
 
@@ -47,7 +54,7 @@ def build_plan(
     of every header value the plan predicted. Unmanaged server objects are kept only when asked
     (their labels may come from patient names); patient identifiers are hidden unless asked."""
     result = diff(desired, remote)
-    dependencies = remote_dependencies(desired, remote)
+    parts = part_digests(remote_dependencies(desired, remote))
     if result.conflicts:
         n = len(result.conflicts)
         raise PlanError(
@@ -60,8 +67,8 @@ def build_plan(
         server=remote.server,
         spec_digest=spec_digest,
         inventory_digest=fingerprint(local_dependencies(desired, inventory_digest)),
-        remote_fingerprint=fingerprint(dependencies),
-        remote_parts=part_digests(dependencies),
+        remote_fingerprint=remote_fingerprint(parts),
+        remote_parts=short_parts(parts),
         operations=result.operations if show_phi else tuple(_mask_phi(op) for op in result.operations),
         pending=tuple(PendingEntry(**vars(p)) for p in result.pending),
         unmanaged=result.unmanaged if show_unmanaged else (),

@@ -75,7 +75,7 @@ def field_changes(
         if before is None:
             if wanted.value == "":
                 continue  # XNAT lists an unset field as ""
-        elif same_value(definition, before, wanted.value):
+        elif before == wanted.value or same_value(definition, before, wanted.value):
             continue
         out.append(FieldChange(name=name, before=before, after=wanted.value, custom=custom, source=wanted.source))
     return tuple(out)

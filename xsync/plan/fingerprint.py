@@ -78,12 +78,23 @@ def fingerprint(data: Any) -> str:
 
 
 def part_digests(dependencies: dict[str, Any]) -> dict[str, str]:
-    """A short digest per subject, per session and for the prearchive entries: kept in saved plans
-    so that a stale plan can say which objects moved (values themselves are not kept)."""
+    """A digest per subject, per session and for the prearchive entries (and the project)."""
     parts = {f"subject {k}": v for k, v in dependencies["subjects"].items()}
     parts |= {f"session {k}": v for k, v in dependencies["sessions"].items()}
     parts["prearchive"] = dependencies["prearchive"]
-    return {k: fingerprint(v)[len("sha256:") :][:16] for k, v in parts.items()}
+    parts["project"] = dependencies["project"]
+    return {k: fingerprint(v)[len("sha256:") :] for k, v in parts.items()}
+
+
+def remote_fingerprint(parts: dict[str, str]) -> str:
+    """The whole remote dependency, from its parts' digests (each part is serialised once)."""
+    text = "".join(f"{k}\t{v}\n" for k, v in sorted(parts.items()))
+    return "sha256:" + hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def short_parts(parts: dict[str, str]) -> dict[str, str]:
+    """What saved plans keep of the parts (no values): enough to name which objects moved."""
+    return {k: v[:16] for k, v in parts.items() if k != "project"}
 
 
 def local_dependencies(desired: DesiredState, files_digest: str) -> dict[str, Any]:
