@@ -35,9 +35,6 @@ class Address:
             return Kind.SUBJECT
         return Kind.PROJECT
 
-    def subject_address(self) -> Address:
-        return Address(self.project, self.subject)
-
     def session_address(self) -> Address:
         return Address(self.project, self.subject, self.session)
 

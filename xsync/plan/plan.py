@@ -48,10 +48,6 @@ class Summary(_Frozen):
     change: int
     delete: int
 
-    @property
-    def total(self) -> int:
-        return self.create + self.import_ + self.change + self.delete
-
 
 class Plan(_Frozen):
     format_version: Literal[1] = FORMAT_VERSION
