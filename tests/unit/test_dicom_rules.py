@@ -76,7 +76,8 @@ def test_template_names_match_nrg_golden(nrg_root) -> None:
     files = sorted((nrg_root / "sample-mr").glob("*.dcm.gz"))
     assert len(files) == 9
     for f in files:
-        ds = pydicom.dcmread(gzip.open(f))
+        with gzip.open(f) as fh:
+            ds = pydicom.dcmread(fh)
         name = template_file_name(
             ds.StudyInstanceUID, str(ds.SeriesNumber), str(ds.InstanceNumber), ds.SOPClassUID, ds.SOPInstanceUID
         )
