@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from xsync.inventory.scan import ScanProgress, scan
+from xsync.model.fields import FIELDS, Level
 from xsync.model.inventory import Inventory
 from xsync.model.remote import RemoteState
 from xsync.plan.build import build_plan
@@ -31,9 +32,7 @@ def scan_spec_dicom(
     """The inventory of `dicom.roots`, or None when the spec names no roots."""
     if not spec.dicom.roots:
         return None
-    cache = spec.dicom.cache if use_cache else None
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
+    cache = spec.dicom.cache if use_cache else None  # the cache makes its folder (and its .gitignore)
     return scan(spec.dicom.roots, cache_path=cache, progress=progress, notify=notify)
 
 
@@ -64,7 +63,7 @@ def scan_types_to_probe(spec: Spec) -> tuple[str, ...]:
 def phi_fields_managed(spec: Spec) -> tuple[str, ...]:
     """Patient identifiers among subject fields (`dob`) are read only when the spec manages them."""
     managed = {name for subject in spec.subjects.values() for name in field_values(subject)}
-    return tuple(sorted(managed & {"dob"}))
+    return tuple(sorted(managed & {f.name for f in FIELDS[Level.SUBJECT].values() if f.phi}))
 
 
 def read_remote(client: XnatClient, spec: Spec) -> RemoteState:

@@ -111,3 +111,13 @@ def test_invalid_spec_exits_4_without_touching_the_network(tmp_path: Path, capsy
     spec.write_text("version: 1\nproject: P\nsubjects:\n  sub1:\n    gender: woman\n")
     assert main(["plan", "--spec", str(spec), "--server", "http://127.0.0.1:9"]) == 4
     assert "xsync.yaml:5:13: subjects.sub1.gender:" in capsys.readouterr().err
+
+
+def test_plan_keeps_its_header_cache_private_and_out_of_git(
+    site: tuple[Emulator, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    emu, spec = site
+    assert main(["plan", "--spec", str(spec), "--server", emu.url]) == 0
+    cache_dir = spec.parent / ".xsync"
+    assert (cache_dir / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert (cache_dir / "inventory.sqlite").stat().st_mode & 0o777 == 0o600
