@@ -72,14 +72,10 @@ def _custom_keys(xsi_type: str) -> tuple[str, str]:
     return name.lower(), value.lower()
 
 
-def _fields(row: Row, names: Iterable[str]) -> dict[str, str]:
-    """Non-empty cells, XML entities undone; an empty cell means the field is unset."""
-    out = {}
-    for name in names:
-        value = row.get(name, "")
-        if value != "":
-            out[name] = unescape_xml(value)
-    return out
+def _fields(row: Row, keys: Mapping[str, str]) -> dict[str, str]:
+    """Field name -> its non-empty cell (under `keys[name]`), XML entities undone; an empty cell
+    means the field is unset."""
+    return {name: unescape_xml(row[key]) for name, key in keys.items() if row.get(key, "")}
 
 
 def _custom(rows: Iterable[Row], xsi_type: str) -> dict[str, str]:
@@ -122,7 +118,7 @@ def parse_scans(
         by_scan.items(), key=lambda kv: (kv[0][0], maybe_numeric_key(kv[0][1]))
     ):
         first = scan_rows[0]
-        fields = {name: unescape_xml(first[key]) for name, key in SCAN_FIELD_KEYS.items() if first.get(key, "")}
+        fields = _fields(first, SCAN_FIELD_KEYS)
         fields.update((typed_fields or {}).get((session_id, scan_id), {}))
         resources = {}
         for r in scan_rows:
@@ -168,15 +164,14 @@ def parse_state(
                 if row.get(key):
                     scan = (row.get("ID", ""), row[key])
                     scan_types[scan] = scan_type
-                    values = {name: unescape_xml(row[k]) for name, k in own.items() if row.get(k, "")}
-                    typed_fields.setdefault(scan, {}).update(values)
+                    typed_fields.setdefault(scan, {}).update(_fields(row, own))
 
     sessions_fields: dict[str, tuple[dict[str, str], dict[str, str]]] = {}
     scans: dict[str, dict[str, RemoteScan]] = {}
     for xsi_type, rows in session_rows.items():
         for session_id, group in _group(rows).items():
             first = group[0]
-            fields = {name: unescape_xml(first[k]) for name, k in session_keys.items() if first.get(k, "")}
+            fields = _fields(first, session_keys)
             sessions_fields[session_id] = (fields, _custom(group, xsi_type))
     for rows in scan_rows.values():
         scans.update(parse_scans(rows, scan_types, typed_fields))
@@ -204,7 +199,7 @@ def parse_state(
         subjects[label] = RemoteSubject(
             id=subject_id,
             label=label,
-            fields=FrozenMap(_fields(group[0], subject_field_names)),
+            fields=FrozenMap(_fields(group[0], {n: n for n in subject_field_names})),
             custom=FrozenMap(_custom(group, "xnat:subjectData")),
             sessions=FrozenMap(sorted(sessions_by_subject.pop(subject_id, {}).items())),
         )
