@@ -17,7 +17,7 @@ from xsync.plan.resolve import resolve
 from xsync.spec.model import Spec, field_values
 from xsync.spec.xsitypes import MR_SCAN_FIELDS
 from xsync.xnat.client import XnatClient
-from xsync.xnat.read import read_project
+from xsync.xnat.read import SCAN_TYPE_PROBES, read_project
 
 EMPTY_INVENTORY_DIGEST = "sha256:none"
 
@@ -36,14 +36,6 @@ def scan_spec_dicom(
     return scan(spec.dicom.roots, cache_path=cache, progress=progress, notify=notify)
 
 
-# When MR-only scan fields are managed, the scans' data types matter: an MR field PUT on a
-# secondary-capture scan is silently ignored by XNAT (XNAT-7176) and would never converge.
-TYPED_SCAN_PROBES = (
-    "xnat:mrScanData", "xnat:scScanData", "xnat:srScanData", "xnat:otherDicomScanData", "xnat:ctScanData",
-    "xnat:petScanData",
-)  # fmt: skip
-
-
 def scan_types_to_probe(spec: Spec) -> tuple[str, ...]:
     """MR-only scan fields are read from the MR scans' own listing, and the other scans' types
     are established too: probe only when the spec manages one of them (in a scan, a rule or the
@@ -57,7 +49,9 @@ def scan_types_to_probe(spec: Spec) -> tuple[str, ...]:
         for scan in session.scans.values()
         for name in field_values(scan)
     )
-    return TYPED_SCAN_PROBES if managed & MR_SCAN_FIELDS else ()
+    # An MR field PUT on a secondary-capture scan is silently ignored by XNAT (XNAT-7176) and would
+    # never converge, so when MR-only scan fields are managed every scan's type must be known.
+    return SCAN_TYPE_PROBES if managed & MR_SCAN_FIELDS else ()
 
 
 def phi_fields_managed(spec: Spec) -> tuple[str, ...]:

@@ -18,11 +18,7 @@ from xsync.errors import EXIT_OK, UsageError
 from xsync.render.state import render_state_text
 from xsync.render.units import plural
 from xsync.xnat.client import XnatClient
-from xsync.xnat.read import read_project
-
-# Scan types whose members `state` identifies (one extra listing per session type each).
-STATE_SCAN_TYPES = ("xnat:mrScanData", "xnat:petScanData", "xnat:ctScanData", "xnat:scScanData", "xnat:srScanData",
-                    "xnat:otherDicomScanData")  # fmt: skip
+from xsync.xnat.read import SCAN_TYPE_PROBES, read_project
 
 
 def _spec_defaults(spec_path: Path, explicit: bool) -> tuple[str | None, str | None]:
@@ -56,7 +52,7 @@ def state(project: str | None, spec_path: Path, as_json: bool, show_phi: bool, c
     warn_if_insecure(settings)
     started = time.monotonic()
     with spinner(f"reading {project} from {settings.base_url}"), XnatClient(settings) as client:
-        remote = read_project(client, project, probe_scan_types=STATE_SCAN_TYPES)
+        remote = read_project(client, project, probe_scan_types=SCAN_TYPE_PROBES)
         requests_made = client.request_count
     elapsed = time.monotonic() - started
     counts = remote.counts()

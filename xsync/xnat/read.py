@@ -26,6 +26,13 @@ from xsync.xnat.wire import (
     typed_scan_columns,
 )
 
+# The scan types a probe can establish (one listing per session type each): MR, and the kinds
+# that share MR sessions or stand beside them.
+SCAN_TYPE_PROBES = (
+    "xnat:mrScanData", "xnat:scScanData", "xnat:srScanData", "xnat:otherDicomScanData", "xnat:ctScanData",
+    "xnat:petScanData",
+)  # fmt: skip
+
 # Read everything xsync can manage except patient identifiers (dob is PHI).
 SUBJECT_READ_FIELDS = tuple(f.name for f in FIELDS[Level.SUBJECT].values() if not f.phi)
 
