@@ -68,6 +68,9 @@ def _users(values: tuple[str, ...]) -> dict[str, str]:
     help="Prearchive sessions turn READY after this long without new files.",
 )
 @click.option("--context-path", default="", metavar="PATH", help="Serve under a context path, e.g. /xnat.")
+@click.option(
+    "--strict", is_flag=True, help="Refuse what XNAT 1.8 refuses where the emulator is otherwise lenient."
+)
 def serve(
     host: str,
     port: int,
@@ -81,6 +84,7 @@ def serve(
     seed: int | None,
     quiet_seconds: float,
     context_path: str,
+    strict: bool,
 ) -> int:
     """Serve an XNAT 1.8 emulator until SIGTERM or Ctrl-C.
 
@@ -108,6 +112,7 @@ def serve(
         seed=seed,
         quiet_seconds=quiet_seconds,
         context_path=context_path.rstrip("/"),
+        strict=strict,
     )
     stop = threading.Event()
 

@@ -25,3 +25,6 @@ class EmulatorConfig:
     context_path: str = ""  # e.g. "/xnat" to serve under https://host/xnat/data/...
     tls_cert: Path | None = None  # PEM certificate (and key below): serve HTTPS instead of HTTP
     tls_key: Path | None = None
+    # XNAT 1.8 as read from its source where the emulator is otherwise lenient (docs/emulator.md,
+    # "Strict mode"): listing columns XNAT's XFT cannot resolve and import bodies XNAT refuses.
+    strict: bool = False
