@@ -140,3 +140,25 @@ def test_path_traversal_is_refused(emulator: Emulator, scan_url: str) -> None:
     r = s.put(f"{scan_url}/resources/R/files/a/%2E%2E/%2E%2E/evil", params={"inbody": "true"}, data=b"x")
     assert r.status_code in (400, 404)
     assert not any(p.name == "evil" for p in emulator.store.root.rglob("evil"))
+
+
+def test_several_scans_at_once_as_xnat_template_selects_them(emulator: Emulator) -> None:
+    """`scans/ALL` (or `*`), a comma list, or a scan type name every scan a listing reads."""
+    emulator.seed.add_session(
+        "P", "s", "e",
+        scans=[{"id": "1", "fields": {"type": "T1w"}, "files": 2}, {"id": "2", "fields": {"type": "rest"}, "files": 3},
+               {"id": "3", "fields": {"type": "rest"}}],
+    )  # fmt: skip
+    s = session(emulator)
+    base = f"{emulator.url}/data/experiments/XNAT_E00001/scans"
+
+    def counts(which: str) -> dict[str, str]:
+        return {r["cat_id"]: r["file_count"] for r in rows(s.get(f"{base}/{which}/resources"))}
+
+    assert counts("ALL") == counts("*") == {"1": "2", "2": "3"}  # scan 3 has no resource
+    assert counts("1,2") == {"1": "2", "2": "3"}
+    assert counts("rest") == {"2": "3"}  # a type selects its scans
+    files = rows(s.get(f"{base}/ALL/files"))
+    assert sorted(f["URI"].split("/")[5] for f in files) == ["1", "1", "2", "2", "2"]
+    assert s.get(f"{base}/9/resources").status_code == 404  # one scan that is not there
+    assert s.put(f"{base}/ALL/resources/X").status_code == 404  # a write names exactly one scan

@@ -126,6 +126,22 @@ def _scan_holder(ctx: Ctx, v: dict[str, str], write: bool) -> Holder:
     )
 
 
+def _scan_holders(ctx: Ctx, v: dict[str, str], write: bool) -> list[Holder]:
+    """The scans a read names, as XNATTemplate selects them: `ALL` or `*` for every scan, a
+    comma-separated list, and each entry matching a scan ID or a scan type. Nothing matching a
+    single entry is a 404, as for one scan."""
+    e = _experiment(ctx, v, write)
+    wanted = v["scan"]
+    if wanted in ("ALL", "*"):
+        scans = list(e.scans.values())
+    else:
+        entries = [w.strip() for w in wanted.split(",") if w.strip()]
+        scans = [s for s in e.scans.values() if s.id in entries or s.fields.get("type", "") in entries]
+        if not scans and "," not in wanted:
+            scans = [access.scan(e, wanted)]
+    return [_scan_holder(ctx, {**v, "scan": s.id}, write) for s in scans]
+
+
 def _resource(holder: Holder, ref: str) -> Resource | None:
     r = holder.resources.get(ref)
     if r is None and ref.isdigit():
@@ -178,10 +194,11 @@ def _file_rows(holder: Holder, chosen: Iterable[Resource]) -> list[dict[str, str
     ]
 
 
-def _files_response(ctx: Ctx, holder: Holder, chosen: list[Resource]) -> Response:
+def _files_response(ctx: Ctx, holders: list[Holder], chosen: list[list[Resource]]) -> Response:
+    """The files of `chosen[i]`, resources of `holders[i]`."""
     if ctx.format == "zip":
-        return _zip(ctx, chosen)
-    rows = _file_rows(holder, chosen)
+        return _zip(ctx, [r for resources in chosen for r in resources])
+    rows = [row for holder, resources in zip(holders, chosen, strict=True) for row in _file_rows(holder, resources)]
     lead: dict[str, object] = {"Columns": [{"key": "URI", "serverRoot": ctx.config.context_path}]}
     return render(ctx, Table(FILE_COLUMNS, rows, {"title": "Files"}, lead))
 
@@ -282,12 +299,18 @@ def _new_resource(ctx: Ctx, holder: Holder, label: str) -> Resource:
 
 
 # -- routes --------------------------------------------------------------------------------------
-def _register(prefix: str, finder: Finder) -> None:
+def _register(
+    prefix: str, finder: Finder, readers: Callable[[Ctx, dict[str, str], bool], list[Holder]] | None = None
+) -> None:
+    """Routes of one kind of holder. `readers` finds every holder a listing names (scans: `ALL`,
+    lists, types); writes always name exactly one."""
+    many = readers or (lambda ctx, v, write: [finder(ctx, v, write)])
+
     @routes.route(prefix + "/resources", archive=True)
     def list_resources(ctx: Ctx, **v: str) -> Response:
-        holder = finder(ctx, v, False)
+        holders = many(ctx, v, False)
         with ctx.store.lock:
-            rows = _resource_rows(holder)
+            rows = [row for holder in holders for row in _resource_rows(holder)]
         return render(ctx, Table(RESOURCE_COLUMNS, rows, {"title": "Resources", "totalRecords": str(len(rows))}))
 
     @routes.route(prefix + "/resources/<resource>", ("PUT",), archive=True)
@@ -312,16 +335,17 @@ def _register(prefix: str, finder: Finder) -> None:
     @routes.route(prefix + "/resources/<resource>", archive=True)
     @routes.route(prefix + "/resources/<resource>/files", archive=True)
     def list_files(ctx: Ctx, resource: str, **v: str) -> Response:
-        holder = finder(ctx, v, False)
+        holders = many(ctx, v, False)
         with ctx.store.lock:
-            chosen = [_require_resource(holder, resource)]
-            return _files_response(ctx, holder, chosen)
+            if len(holders) == 1:
+                return _files_response(ctx, holders, [[_require_resource(holders[0], resource)]])
+            return _files_response(ctx, holders, [[r] if (r := _resource(h, resource)) else [] for h in holders])
 
     @routes.route(prefix + "/files", archive=True)
     def list_all_files(ctx: Ctx, **v: str) -> Response:
-        holder = finder(ctx, v, False)
+        holders = many(ctx, v, False)
         with ctx.store.lock:
-            return _files_response(ctx, holder, list(holder.resources.values()))
+            return _files_response(ctx, holders, [list(h.resources.values()) for h in holders])
 
     @routes.route(prefix + "/resources/<resource>/files", ("POST", "PUT"), archive=True, raw_body=True)
     def post_files(ctx: Ctx, resource: str, **v: str) -> Response:
@@ -366,4 +390,4 @@ _register("/projects/<project>/subjects/<subject>", _subject_holder)
 _register("/subjects/<subject>", _subject_holder)
 for _prefix in _EXPERIMENT_PREFIXES:
     _register(_prefix, _experiment_holder)
-    _register(_prefix + "/scans/<scan>", _scan_holder)
+    _register(_prefix + "/scans/<scan>", _scan_holder, _scan_holders)
