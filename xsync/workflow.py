@@ -8,14 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from xsync.inventory.scan import ScanProgress, scan
-from xsync.model.fields import FIELDS, Level
+from xsync.model.fields import FIELDS, Level, phi_names
 from xsync.model.inventory import Inventory
 from xsync.model.remote import RemoteState
 from xsync.plan.build import build_plan
 from xsync.plan.plan import Plan
 from xsync.plan.resolve import resolve
 from xsync.spec.model import Spec, field_values
-from xsync.spec.xsitypes import MR_SCAN_FIELDS
 from xsync.xnat.client import XnatClient
 from xsync.xnat.read import SCAN_TYPE_PROBES, read_project
 
@@ -37,9 +36,9 @@ def scan_spec_dicom(
 
 
 def scan_types_to_probe(spec: Spec) -> tuple[str, ...]:
-    """MR-only scan fields are read from the MR scans' own listing, and the other scans' types
-    are established too: probe only when the spec manages one of them (in a scan, a rule or the
-    scan defaults)."""
+    """Type-specific scan fields (an MR scan's coil) are read from their type's own listing, and
+    the other scans' types are established too: probe only when the spec manages one of them (in
+    a scan, a rule or the scan defaults)."""
     managed: set[str] = set(field_values(spec.defaults.scan))
     managed.update(name for rule in spec.rules.scans for name in field_values(rule.set))
     managed.update(
@@ -49,20 +48,38 @@ def scan_types_to_probe(spec: Spec) -> tuple[str, ...]:
         for scan in session.scans.values()
         for name in field_values(scan)
     )
-    # An MR field PUT on a secondary-capture scan is silently ignored by XNAT (XNAT-7176) and would
-    # never converge, so when MR-only scan fields are managed every scan's type must be known.
-    return SCAN_TYPE_PROBES if managed & MR_SCAN_FIELDS else ()
+    # A type-specific field PUT on a scan of another type (coil on a secondary capture) is
+    # silently ignored by XNAT (XNAT-7176) and would never converge, so when such fields are
+    # managed every scan's type must be known.
+    scan_fields = FIELDS[Level.SCAN]
+    return SCAN_TYPE_PROBES if any(n in scan_fields and not scan_fields[n].generic for n in managed) else ()
 
 
-def phi_fields_managed(spec: Spec) -> tuple[str, ...]:
+def manages_phi(spec: Spec) -> bool:
     """Patient identifiers among subject fields (`dob`) are read only when the spec manages them."""
-    managed = {name for subject in spec.subjects.values() for name in field_values(subject)}
-    return tuple(sorted(managed & {f.name for f in FIELDS[Level.SUBJECT].values() if f.phi}))
+    names = phi_names(Level.SUBJECT)
+    return any(name in names for subject in spec.subjects.values() for name in field_values(subject))
+
+
+def sessions_to_count(spec: Spec) -> frozenset[str]:
+    """The sessions whose file counts the plan needs: those bound to local DICOM (missing files
+    are sent again) and those with scans to delete (the plan says how many files go)."""
+    return frozenset(
+        label
+        for subject in spec.subjects.values()
+        if not subject.absent
+        for label, session in subject.sessions.items()
+        if not session.absent and (session.dicom is not None or any(s.absent for s in session.scans.values()))
+    )
 
 
 def read_remote(client: XnatClient, spec: Spec) -> RemoteState:
     return read_project(
-        client, spec.project, probe_scan_types=scan_types_to_probe(spec), phi_fields=phi_fields_managed(spec)
+        client,
+        spec.project,
+        probe_scan_types=scan_types_to_probe(spec),
+        phi=manages_phi(spec),
+        count_sessions=sessions_to_count(spec),
     )
 
 
@@ -72,7 +89,6 @@ def compute_plan(
     remote: RemoteState,
     *,
     show_unmanaged: bool = False,
-    show_phi: bool = False,
 ) -> Plan:
     bindings = [
         se.dicom.path
@@ -88,5 +104,4 @@ def compute_plan(
         spec_digest="sha256:" + spec.digest,
         inventory_digest=("sha256:" + inventory.digest) if inventory is not None else EMPTY_INVENTORY_DIGEST,
         show_unmanaged=show_unmanaged,
-        show_phi=show_phi,
     )

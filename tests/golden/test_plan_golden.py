@@ -21,6 +21,7 @@ import pytest
 from xsync.inventory.scan import scan
 from xsync.model.remote import RemoteState
 from xsync.plan.build import build_plan
+from xsync.plan.mask import masked
 from xsync.plan.resolve import resolve
 from xsync.render.jsonplan import load_plan_document, render_json
 from xsync.render.markdown import render_markdown
@@ -62,12 +63,12 @@ def test_golden_plan(name: str, tmp_path: Path, update_golden: bool) -> None:
         inventory_digest="sha256:" + inventory.digest if inventory else "sha256:none",
         version="golden",
         show_unmanaged=bool(meta.get("show_unmanaged")),
-        show_phi=bool(meta.get("show_phi")),
     )
+    phi = bool(meta.get("show_phi"))
     rendered = {
-        "plan.txt": render_text(plan),
-        "plan.json": render_json(plan),
-        "plan.md": render_markdown(plan),
+        "plan.txt": render_text(plan, show_phi=phi),
+        "plan.json": render_json(plan, show_phi=phi),
+        "plan.md": render_markdown(plan, show_phi=phi),
     }
     expected_dir = case / "expected"
     if update_golden:
@@ -77,7 +78,7 @@ def test_golden_plan(name: str, tmp_path: Path, update_golden: bool) -> None:
     for file, text in rendered.items():
         expected = (expected_dir / file).read_text(encoding="utf-8")
         assert text == expected, f"{name}/{file} differs; if intended, run pytest --update-golden and review"
-    assert load_plan_document(rendered["plan.json"]) == plan  # the saved form reads back the same
+    assert load_plan_document(rendered["plan.json"]) == (plan if phi else masked(plan))  # the saved form reads back
     for phi in _patient_identifiers(case):
         assert not any(phi in text for text in rendered.values()), f"{name}: a patient identifier leaked"
 

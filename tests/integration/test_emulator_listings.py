@@ -12,8 +12,7 @@ import pytest
 
 from tests.integration.emulator_http import h3, rows, session
 from xsync.emulator import Emulator
-from xsync.xnat.read import session_columns
-from xsync.xnat.wire import SCAN_COLUMNS
+from xsync.xnat.wire import scan_columns, session_columns
 
 P = "/data/projects/P"
 
@@ -248,9 +247,10 @@ def test_the_xsync_clients_read_requests(project: Emulator) -> None:
     (mr,) = sessions
     assert (mr["scanner"], mr["fieldStrength"], mr["date"]) == ("MEDPC", "3.0", "2020-01-02")
     assert (mr["xnat:mrsessiondata/fields/field/name"], mr["xnat:mrsessiondata/fields/field/field"]) == ("visit", "v1")
-    scans = get(project, P + "/experiments", format="json", xsiType=t, columns=",".join(["ID", "label", *SCAN_COLUMNS]))
+    columns = scan_columns()
+    scans = get(project, P + "/experiments", format="json", xsiType=t, columns=",".join(columns))
     assert {r["xnat:imagescandata/id"] for r in scans} == {"1", "2", "3"}
-    assert all(set(SCAN_COLUMNS) <= set(r) for r in scans)
+    assert all(set(columns) <= set(r) for r in scans)
     ct = get(
         project,
         P + "/experiments",

@@ -69,6 +69,18 @@ def test_request_count_does_not_grow_with_the_project(emu: Emulator) -> None:
     # login, subjects, experiments, session fields and scans (one session type), prearchive, logout
     assert small_requests == big_requests == 7
     assert_equal_to_store(big, emu.store)
+    counted, counted_requests = read(emu, "SMALL", count_sessions="all")
+    assert counted_requests == 7 + 2  # file counts cost one request per session that needs them
+    assert_equal_to_store(counted, emu.store)
+
+
+def test_file_counts_that_cannot_be_read_are_said_not_guessed(emu: Emulator) -> None:
+    seed_project(emu, "P", subjects=1, sessions=1, scans=2)
+    emu.knobs.queue_faults(*[None] * 6, "503", "503", "503", "503", "503", "503")  # the resource listing fails
+    state, _ = read(emu, "P", count_sessions={"sub0000_v1"})
+    session = state.subjects["sub0000"].sessions["sub0000_v1"]
+    assert not session.resources_read and session.scans["1"].resources == {}
+    assert state.notes == ("file counts of session sub0000_v1 could not be read (HTTP 503): missing files not checked",)
 
 
 def test_result_equals_the_emulator_field_by_field(emu: Emulator) -> None:
@@ -85,7 +97,13 @@ def test_result_equals_the_emulator_field_by_field(emu: Emulator) -> None:
     seed.add_session("P", "s2", "ct1", xsi_type="xnat:ctSessionData", fields={"scanner": "CT1"},
                      scans=[ScanSeed("1", xsi_type="xnat:ctScanData", fields={"type": "HEAD"}, files=2)])  # fmt: skip
     seed.add_session("P", "s2", "mr0", scans=[])  # a session without scans
-    state, _ = read(emu, "P", probe_scan_types=("xnat:mrScanData", "xnat:scScanData", "xnat:ctScanData"))
+    state, requests_made = read(
+        emu, "P", probe_scan_types=("xnat:mrScanData", "xnat:scScanData", "xnat:ctScanData"), count_sessions={"mr1"}
+    )
+    assert [se.resources_read for s in state.subjects.values() for se in s.sessions.values()] == [True, False, False]
+    # login and logout, subjects, experiments, per session type (ct, mr) sessions, scans and 3 probes,
+    # the prearchive, and one more for mr1's file counts
+    assert requests_made == 2 + 2 + 2 * (2 + 3) + 1 + 1
     assert_equal_to_store(state, emu.store, typed=True)
     mr1 = state.subjects["s1"].sessions["mr1"]
     assert mr1.fields["note"] == "a <b>" and state.subjects["s1"].fields["race"] == "x&y"
@@ -117,7 +135,9 @@ def _unescape(fields: dict[str, str]) -> dict[str, str]:
 
 def assert_equal_to_store(state: RemoteState, store: Store, *, typed: bool = False) -> None:
     """Every object of the project and every field xsync reads, compared with the store."""
-    by_path = {level: {f.path: f.name for f in FIELDS[level].values() if not f.phi} for level in Level}
+    by_path = {
+        level: {p.path: f.name for f in FIELDS[level].values() if not f.phi for p in f.placements} for level in Level
+    }
     project = state.project
     subjects = {s.label: s for s in store.subjects.values() if s.project == project}
     assert set(state.subjects) == set(subjects)
@@ -143,13 +163,13 @@ def assert_equal_to_store(state: RemoteState, store: Store, *, typed: bool = Fal
             for scan_id, sc in e.scans.items():
                 rsc = se.scans[scan_id]
                 scan_paths = by_path[Level.SCAN]
-                own = {p: n for p, n in scan_paths.items() if typed or FIELDS[Level.SCAN][n].owner == "imageScanData"}
+                own = {p: n for p, n in scan_paths.items() if typed or FIELDS[Level.SCAN][n].generic}
                 want = {own[p]: v for p, v in _unescape(sc.fields).items() if p in own}
                 if not typed or rsc.xsi_type != "xnat:mrScanData":
-                    want = {k: v for k, v in want.items() if FIELDS[Level.SCAN][k].owner == "imageScanData"}
+                    want = {k: v for k, v in want.items() if FIELDS[Level.SCAN][k].generic}
                 assert dict(rsc.fields) == want, f"{e_label}/{scan_id}"
-                assert {k: (r.file_count, r.file_size) for k, r in rsc.resources.items()} == {
-                    k: (len(r.files), sum(f.size for f in r.files.values())) for k, r in sc.resources.items()
-                }
+                stored = {k: (len(r.files), sum(f.size for f in r.files.values())) for k, r in sc.resources.items()}
+                read = {k: (r.file_count, r.file_size) for k, r in rsc.resources.items()}
+                assert read == (stored if se.resources_read else {})
                 if typed:
                     assert rsc.xsi_type == sc.xsi_type

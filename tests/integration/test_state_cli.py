@@ -35,17 +35,20 @@ def write_spec(tmp_path: Path, server: str) -> Path:
 
 def test_state_tree_from_the_spec(emu: Emulator, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = write_spec(tmp_path, emu.url)
-    assert main(["state", "--spec", str(spec)]) == 0
+    assert main(["state", "--spec", str(spec), "--files"]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines()[0].startswith("project CCF_TEST at http://127.0.0.1:")
     assert "subject sub1 (XNAT_S00001)  age=25  gender=female  fields.site=LONI" in out
     assert "  session session1 (XNAT_E00001, xnat:mrSessionData)  scanner=SIEMENS" in out
     assert "    scan 1, xnat:mrScanData  series_description=Structural  type=T1w  DICOM: 3 files" in out
+    assert main(["state", "--spec", str(spec)]) == 0  # without --files: no counts, one request fewer
+    out, err = capsys.readouterr()
+    assert "    scan 1, xnat:mrScanData  series_description=Structural  type=T1w\n" in out
     assert "read CCF_TEST from http://127.0.0.1" in err and "1 subject, 1 session, 1 scan in" in err
 
 
 def test_state_json_with_explicit_project_and_server(emu: Emulator, capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["state", "--project", "CCF_TEST", "--server", emu.url, "--json"]) == 0
+    assert main(["state", "--project", "CCF_TEST", "--server", emu.url, "--json", "--files"]) == 0
     data = json.loads(capsys.readouterr().out)
     session = data["subjects"]["sub1"]["sessions"]["session1"]
     assert session["scans"]["1"]["resources"]["DICOM"]["file_count"] == 3

@@ -120,6 +120,7 @@ class R:
                     subject_id=self.session_subject,
                     fields=FrozenMap(self.session_fields),
                     scans=FrozenMap(self.scans),
+                    resources_read=True,
                 )
             subjects["sub1"] = RemoteSubject(
                 "XNAT_S00001", "sub1", FrozenMap(self.subject_fields), FrozenMap(self.custom), FrozenMap(sessions)

@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+
 from tests.unit.test_plan_diff import MR, STUDY, R, desired, fv, rscan
 from xsync.model.desired import DesiredSession, DesiredState, DesiredSubject, LocalSeries, LocalStudy
 from xsync.model.frozen import FrozenMap
 from xsync.model.remote import RemoteSession, RemoteState, RemoteSubject
-from xsync.plan.build import HIDDEN, build_plan
-from xsync.plan.fingerprint import fingerprint, local_dependencies, remote_dependencies
+from xsync.plan.build import build_plan
+from xsync.plan.fingerprint import (
+    fingerprint,
+    local_dependencies,
+    part_digests,
+    remote_dependencies,
+    remote_fingerprint,
+    short_parts,
+)
+from xsync.plan.mask import HIDDEN, masked
+from xsync.render.jsonplan import render_json
+from xsync.render.markdown import render_markdown
+from xsync.render.text import render_text
 
 
 def build(want: DesiredState, remote: RemoteState, **kw: bool):  # type: ignore[no-untyped-def]
@@ -52,19 +66,39 @@ def test_a_retyped_series_description_changes_the_inventory_digest() -> None:
     assert a != b
 
 
-def test_birth_dates_are_compared_but_hidden_unless_asked() -> None:
+def _with_dob(dob: str) -> RemoteState:
+    return RemoteState("http://x", "P", FrozenMap({"sub1": RemoteSubject("S1", "sub1", FrozenMap({"dob": dob}))}))
+
+
+def test_birth_dates_are_compared_and_kept_for_apply_but_hidden_when_shown() -> None:
     want = DesiredState("P", FrozenMap({"sub1": DesiredSubject("sub1", fv(dob="1990-01-01"))}))
-    same = RemoteState(
-        "http://x", "P", FrozenMap({"sub1": RemoteSubject("S1", "sub1", FrozenMap({"dob": "1990-01-01"}))})
-    )
-    other = RemoteState(
-        "http://x", "P", FrozenMap({"sub1": RemoteSubject("S1", "sub1", FrozenMap({"dob": "1980-02-02"}))})
-    )
-    assert build(want, same).operations == ()
-    [op] = build(want, other).operations
-    assert (op.changes[0].before, op.changes[0].after) == (HIDDEN, HIDDEN)
-    [shown] = build(want, other, show_phi=True).operations
-    assert (shown.changes[0].before, shown.changes[0].after) == ("1980-02-02", "1990-01-01")
+    assert build(want, _with_dob("1990-01-01")).operations == ()
+    plan = build(want, _with_dob("1980-02-02"))
+    [op] = plan.operations
+    assert (op.changes[0].before, op.changes[0].after) == ("1980-02-02", "1990-01-01")  # what apply sends
+    [shown] = masked(plan).operations
+    assert (shown.changes[0].before, shown.changes[0].after) == (HIDDEN, HIDDEN)
+    for text in (render_text(plan), render_markdown(plan), render_json(plan)):
+        assert "1980" not in text and "1990" not in text and HIDDEN in text
+    assert "1980-02-02" in render_json(plan, show_phi=True)
+
+
+def test_a_hidden_birth_date_cannot_be_recovered_by_trying_every_date() -> None:
+    """The attack on a saved plan: rebuild the digests it carries for every date of 1900-2029
+    and see which date reproduces them. It must not single out the server's birth date."""
+    want = DesiredState("P", FrozenMap({"sub1": DesiredSubject("sub1", fv(dob="1990-01-01"))}))
+    secret = "1983-07-14"
+    saved = json.loads(render_json(build(want, _with_dob(secret))))
+    assert secret not in json.dumps(saved)
+    day, last, matches, tried = dt.date(1900, 1, 1), dt.date(2029, 12, 31), [], 0
+    while day <= last:
+        parts = part_digests(remote_dependencies(want, _with_dob(day.isoformat())))
+        if short_parts(parts) == saved["remote_parts"] and remote_fingerprint(parts) == saved["remote_fingerprint"]:
+            matches.append(day.isoformat())
+        tried += 1
+        day += dt.timedelta(days=1)
+    assert secret in matches  # the attack is sound: the true date does reproduce the digests...
+    assert len(matches) == tried  # ...but so does every other date: nothing singles it out
 
 
 def test_unmanaged_objects_enter_the_plan_only_when_asked() -> None:

@@ -27,17 +27,20 @@ SESSION_ROWS = {
 }  # fmt: skip
 SCAN_ROWS = {
     "xnat:mrSessionData": [
-        {"ID": "XNAT_E00001", "label": "session1", "xnat:imagescandata/id": "10", "xnat:imagescandata/type": "rest",
-         "xnat:imagescandata/file/label": "DICOM", "xnat:imagescandata/file/file_count": "5",
-         "xnat:imagescandata/file/file_size": "5000", "xnat:imagescandata/file/format": "DICOM"},
+        {"ID": "XNAT_E00001", "label": "session1", "xnat:imagescandata/id": "10", "xnat:imagescandata/type": "rest"},
         {"ID": "XNAT_E00001", "label": "session1", "xnat:imagescandata/id": "1", "xnat:imagescandata/type": "T1w",
-         "xnat:imagescandata/series_description": "Structural", "xnat:imagescandata/uid": "1.2.3",
-         "xnat:imagescandata/file/label": "DICOM", "xnat:imagescandata/file/file_count": "3",
-         "xnat:imagescandata/file/file_size": "300", "xnat:imagescandata/file/format": "DICOM"},
-        {"ID": "XNAT_E00001", "label": "session1", "xnat:imagescandata/id": "1", "xnat:imagescandata/type": "T1w",
-         "xnat:imagescandata/series_description": "Structural", "xnat:imagescandata/uid": "1.2.3",
-         "xnat:imagescandata/file/label": "SNAPSHOTS", "xnat:imagescandata/file/file_count": "2",
-         "xnat:imagescandata/file/file_size": "20", "xnat:imagescandata/file/format": "GIF"},
+         "xnat:imagescandata/series_description": "Structural", "xnat:imagescandata/uid": "1.2.3"},
+    ]
+}  # fmt: skip
+# /data/experiments/XNAT_E00001/scans/ALL/resources: one row per scan resource (cat_id = scan ID)
+RESOURCE_ROWS = {
+    "XNAT_E00001": [
+        {"xnat_abstractresource_id": "11", "label": "DICOM", "cat_id": "1", "file_count": "3", "file_size": "300",
+         "format": "DICOM"},
+        {"xnat_abstractresource_id": "12", "label": "SNAPSHOTS", "cat_id": "1", "file_count": "2", "file_size": "20",
+         "format": "GIF"},
+        {"xnat_abstractresource_id": "13", "label": "DICOM", "cat_id": "10", "file_count": "", "file_size": "",
+         "format": "DICOM"},
     ]
 }  # fmt: skip
 
@@ -56,6 +59,7 @@ def parse(**overrides):  # type: ignore[no-untyped-def]
             }
         },
         prearchive_rows=[],
+        resource_rows=RESOURCE_ROWS,
     )
     args.update(overrides)
     return parse_state(**args)
@@ -79,10 +83,17 @@ def test_sessions_scans_resources_and_probed_types() -> None:
     scan1 = session.scans["1"]
     # MR-only fields come from the MR listing (their columns join MR scans only)
     assert dict(scan1.fields) == {"type": "T1w", "series_description": "Structural", "UID": "1.2.3", "coil": "HEA"}
+    assert session.resources_read
     assert scan1.dicom_file_count == 3
     assert set(scan1.resources) == {"DICOM", "SNAPSHOTS"}
+    assert session.scans["10"].dicom_file_count is None  # the server kept no count: unknown, not 0
     assert scan1.xsi_type == "xnat:mrScanData"
     assert session.scans["10"].xsi_type == ""  # not probed as MR: unknown, not guessed
+
+
+def test_sessions_whose_resources_were_not_read_have_no_counts() -> None:
+    session = parse(resource_rows={}).subjects["sub1"].sessions["session1"]
+    assert not session.resources_read and session.scans["1"].resources == {}
 
 
 def test_session_of_a_subject_outside_the_project_stays_visible() -> None:

@@ -963,7 +963,7 @@ CASES = [
             """,
         },
         [
-            'xsync.yaml:9:17: subjects.sub1.sessions.s1.scans.1.coil: "coil" applies only to scans of MR sessions (xnat:mrSessionData, xnat:petmrSessionData), not to xnat:petSessionData',
+            'xsync.yaml:9:17: subjects.sub1.sessions.s1.scans.1.coil: "coil" applies only to xnat:mrScanData scans (in xnat:mrSessionData, xnat:petmrSessionData sessions), not to scans of xnat:petSessionData',
         ],
     ),
     Case(

@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from xsync.errors import SpecError
-from xsync.spec import Spec, field_values, load_spec, match_scan_rules, put_parameter
+from xsync.spec import Spec, field_values, load_spec, match_scan_rules
 
 
 def write(root: Path, files: dict[str, str]) -> Path:
@@ -115,14 +115,11 @@ def test_locate_points_at_keys_in_every_file(site: Spec, tmp_path: Path) -> None
     assert where is not None and (where.line, where.col) == (14, 7)
 
 
-def test_field_values_and_put_parameters(site: Spec) -> None:
+def test_field_values(site: Spec) -> None:
     s1 = site.subjects["sub1"].sessions["s1"]
     values = field_values(s1)
     assert values == {"scanner": "SIEMENS", "acquisition_site": "WashU", "coil": "HEAD32"}
-    assert put_parameter(s1.xsi_type, "coil") == "coil"
-    assert put_parameter(s1.xsi_type, "acquisition_site") == "xnat:mrSessionData/acquisition_site"
     assert field_values(site.subjects["sub1"])["fields.cohort"] == "B"
-    assert put_parameter("xnat:subjectData", "fields.cohort") == "xnat:subjectData/fields/field[name=cohort]/field"
 
 
 def test_models_are_frozen(site: Spec) -> None:

@@ -68,9 +68,7 @@ def _users(values: tuple[str, ...]) -> dict[str, str]:
     help="Prearchive sessions turn READY after this long without new files.",
 )
 @click.option("--context-path", default="", metavar="PATH", help="Serve under a context path, e.g. /xnat.")
-@click.option(
-    "--strict", is_flag=True, help="Refuse what XNAT 1.8 refuses where the emulator is otherwise lenient."
-)
+@click.option("--strict", is_flag=True, help="Refuse what XNAT 1.8 refuses where the emulator is otherwise lenient.")
 def serve(
     host: str,
     port: int,

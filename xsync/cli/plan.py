@@ -30,12 +30,12 @@ from xsync.xnat.client import XnatClient
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _render(plan: Plan, fmt: str, *, color: bool) -> str:
+def _render(plan: Plan, fmt: str, *, color: bool, show_phi: bool = False) -> str:
     if fmt == "json":
-        return render_json(plan)
+        return render_json(plan, show_phi=show_phi)
     if fmt == "markdown":
-        return render_markdown(plan)
-    return render_text(plan, color=color)
+        return render_markdown(plan, show_phi=show_phi)
+    return render_text(plan, color=color, show_phi=show_phi)
 
 
 def _format_options(fn: F) -> F:
@@ -88,13 +88,12 @@ def plan(
     """Compare the spec and the local DICOM with the server and print what apply would do."""
     if out is not None:
         check_plan_target(out, spec_path)
-    result = _make_plan(spec_path, connection, no_cache=no_cache, strict=strict, show_unmanaged=show_unmanaged,
-                        show_phi=show_phi)  # fmt: skip
+    result = _make_plan(spec_path, connection, no_cache=no_cache, strict=strict, show_unmanaged=show_unmanaged)
     if out is not None:
-        write_atomically(out, render_json(result))
+        write_atomically(out, render_json(result, show_phi=show_phi))
         click.echo(f"saved the plan to {out}", err=True)
     color = use_color(sys.stdout, os.environ, disabled=no_color)
-    sys.stdout.write(_render(result, fmt, color=color))
+    sys.stdout.write(_render(result, fmt, color=color, show_phi=show_phi))
     return EXIT_CHANGES if detailed_exitcode and result.has_changes else EXIT_OK
 
 
@@ -105,7 +104,6 @@ def _make_plan(
     no_cache: bool,
     strict: bool,
     show_unmanaged: bool,
-    show_phi: bool,
 ) -> Plan:
     """The plan pipeline with its progress on stderr: spec, login, DICOM scan, server read."""
     from xsync.inventory.scan import raise_for_diagnostics
@@ -138,7 +136,7 @@ def _make_plan(
             f"({time.monotonic() - started:.2f} s)",
             err=True,
         )
-    return compute_plan(spec, inventory, remote, show_unmanaged=show_unmanaged, show_phi=show_phi)
+    return compute_plan(spec, inventory, remote, show_unmanaged=show_unmanaged)
 
 
 @click.command()
@@ -160,8 +158,7 @@ def show(
     except (ValueError, ValidationError, TypeError, AttributeError, UnicodeDecodeError) as e:
         raise UsageError(f"{plan_file} is not an xsync plan file: {_why(e)}") from None
     if check:
-        fresh = _make_plan(spec_path, connection, no_cache=no_cache, strict=False, show_unmanaged=False,
-                           show_phi=False)  # fmt: skip
+        fresh = _make_plan(spec_path, connection, no_cache=no_cache, strict=False, show_unmanaged=False)
         reasons = staleness(saved, fresh)
         if reasons:
             raise StalePlanError(f"the saved plan {plan_file} is stale", "\n".join(f"  {r}" for r in reasons))

@@ -37,9 +37,14 @@ def _spec_defaults(spec_path: Path, explicit: bool) -> tuple[str | None, str | N
 @click.option("--project", metavar="ID", help="Project ID (default: `project:` in the spec).")
 @spec_option
 @click.option("--json", "as_json", is_flag=True, help="Print the state as JSON.")
-@click.option("--show-phi", is_flag=True, help="Also print prearchive folders/subjects (may hold patient names).")
+@click.option(
+    "--show-phi", is_flag=True, help="Also read birth dates and print prearchive folders/subjects (may hold names)."
+)
+@click.option("--files", is_flag=True, help="Also read each session's file counts (one request per session).")
 @connection_options
-def state(project: str | None, spec_path: Path, as_json: bool, show_phi: bool, connection: ConnectionOptions) -> int:
+def state(
+    project: str | None, spec_path: Path, as_json: bool, show_phi: bool, files: bool, connection: ConnectionOptions
+) -> int:
     """Print the project as xsync reads it from XNAT (tree or JSON)."""
     spec_project, spec_server = None, None
     if project is None or (connection.server is None and "XNAT_HOST" not in os.environ):
@@ -52,7 +57,9 @@ def state(project: str | None, spec_path: Path, as_json: bool, show_phi: bool, c
     warn_if_insecure(settings)
     started = time.monotonic()
     with spinner(f"reading {project} from {settings.base_url}"), XnatClient(settings) as client:
-        remote = read_project(client, project, probe_scan_types=SCAN_TYPE_PROBES)
+        remote = read_project(
+            client, project, probe_scan_types=SCAN_TYPE_PROBES, phi=show_phi, count_sessions="all" if files else ()
+        )
         requests_made = client.request_count
     elapsed = time.monotonic() - started
     counts = remote.counts()
@@ -72,4 +79,6 @@ def state(project: str | None, spec_path: Path, as_json: bool, show_phi: bool, c
         sys.stdout.write("\n")
     else:
         sys.stdout.write(render_state_text(remote, show_phi=show_phi))
+    for note in remote.notes:
+        click.echo(f"warning: {note}", err=True)
     return EXIT_OK

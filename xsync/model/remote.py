@@ -25,8 +25,8 @@ def _empty() -> FrozenMap[str, str]:
 @dataclass(frozen=True)
 class RemoteResource:
     label: str
-    file_count: int
-    file_size: int
+    file_count: int | None  # None: the server keeps no count for it
+    file_size: int | None
     format: str = ""
 
 
@@ -38,7 +38,8 @@ class RemoteScan:
     resources: FrozenMap[str, RemoteResource] = field(default_factory=FrozenMap)
 
     @property
-    def dicom_file_count(self) -> int:
+    def dicom_file_count(self) -> int | None:
+        """The files of the `DICOM` resource: 0 without one, None when the server gave no count."""
         r = self.resources.get("DICOM")
         return r.file_count if r else 0
 
@@ -52,6 +53,8 @@ class RemoteSession:
     fields: FrozenMap[str, str] = field(default_factory=_empty)
     custom: FrozenMap[str, str] = field(default_factory=_empty)
     scans: FrozenMap[str, RemoteScan] = field(default_factory=FrozenMap)
+    # Whether the scans' resources (file counts) were read: only for the sessions that need them.
+    resources_read: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,7 @@ class RemoteState:
     project: str
     subjects: FrozenMap[str, RemoteSubject] = field(default_factory=FrozenMap)
     prearchive: tuple[PrearchiveEntry, ...] = ()
+    notes: tuple[str, ...] = ()  # what could not be read, said in plans (e.g. file counts)
 
     def session(self, label: str) -> RemoteSession | None:
         """Session labels are unique within a project."""
@@ -140,6 +144,7 @@ class RemoteState:
                 "fields": dict(sorted(se.fields.items())),
                 "custom": dict(sorted(se.custom.items())),
                 "scans": {k: scan(v) for k, v in se.scans.items()},
+                "resources_read": se.resources_read,
             }
 
         return {
@@ -156,6 +161,7 @@ class RemoteState:
                 for label, s in sorted(self.subjects.items())
             },
             "prearchive": [vars(p) for p in self.prearchive],
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -172,7 +178,7 @@ class RemoteState:
             scans = {k: scan(v) for k, v in d["scans"].items()}
             return RemoteSession(
                 d["id"], d["label"], d["xsi_type"], subject_id, FrozenMap(d["fields"]), FrozenMap(d["custom"]),
-                FrozenMap(scans),
+                FrozenMap(scans), d.get("resources_read", bool(scans)),
             )  # fmt: skip
 
         subjects = {
@@ -186,7 +192,7 @@ class RemoteState:
             for label, s in data["subjects"].items()
         }
         prearchive = tuple(PrearchiveEntry(**p) for p in data.get("prearchive", []))
-        return cls(data["server"], data["project"], FrozenMap(subjects), prearchive)
+        return cls(data["server"], data["project"], FrozenMap(subjects), prearchive, tuple(data.get("notes", ())))
 
     def fingerprint(self) -> str:
         """sha256 of the canonical JSON; equal states have equal fingerprints."""

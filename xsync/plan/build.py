@@ -5,7 +5,6 @@ from __future__ import annotations
 from xsync import __version__
 from xsync.errors import PlanError
 from xsync.model.desired import DesiredState
-from xsync.model.fields import FIELDS, Level
 from xsync.model.remote import RemoteState
 from xsync.plan.diff import diff
 from xsync.plan.fingerprint import (
@@ -16,28 +15,7 @@ from xsync.plan.fingerprint import (
     remote_fingerprint,
     short_parts,
 )
-from xsync.plan.ops import CreateSubject, FieldChange, Operation, UpdateSubject
 from xsync.plan.plan import PendingEntry, Plan
-
-HIDDEN = "(hidden; --show-phi)"
-_PHI_SUBJECT_FIELDS = frozenset(f.name for f in FIELDS[Level.SUBJECT].values() if f.phi)
-
-
-def _masked(change: FieldChange) -> FieldChange:
-    if change.custom or change.name not in _PHI_SUBJECT_FIELDS:
-        return change
-    return change.model_copy(
-        update={"before": None if change.before is None else HIDDEN, "after": None if change.after is None else HIDDEN}
-    )
-
-
-def _mask_phi(op: Operation) -> Operation:
-    """Birth dates the spec manages are compared for real but shown as hidden."""
-    if isinstance(op, CreateSubject):
-        return op.model_copy(update={"fields": tuple(_masked(c) for c in op.fields)})
-    if isinstance(op, UpdateSubject):
-        return op.model_copy(update={"changes": tuple(_masked(c) for c in op.changes)})
-    return op
 
 
 def build_plan(
@@ -48,11 +26,11 @@ def build_plan(
     inventory_digest: str,
     version: str = __version__,
     show_unmanaged: bool = False,
-    show_phi: bool = False,
 ) -> Plan:
     """`inventory_digest` is the inventory's file digest; the plan records a digest of that and
     of every header value the plan predicted. Unmanaged server objects are kept only when asked
-    (their labels may come from patient names); patient identifiers are hidden unless asked."""
+    (their labels may come from patient names). The plan holds patient identifiers the spec
+    manages (apply needs them); renderers hide them (`plan.mask`)."""
     result = diff(desired, remote)
     parts = part_digests(remote_dependencies(desired, remote))
     if result.conflicts:
@@ -69,7 +47,8 @@ def build_plan(
         inventory_digest=fingerprint(local_dependencies(desired, inventory_digest)),
         remote_fingerprint=remote_fingerprint(parts),
         remote_parts=short_parts(parts),
-        operations=result.operations if show_phi else tuple(_mask_phi(op) for op in result.operations),
+        operations=result.operations,
         pending=tuple(PendingEntry(**vars(p)) for p in result.pending),
         unmanaged=result.unmanaged if show_unmanaged else (),
+        notes=remote.notes,
     )

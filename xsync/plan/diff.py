@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from xsync.model.address import Address
 from xsync.model.desired import DesiredScan, DesiredSession, DesiredState, DesiredSubject, FieldValue, LocalSeries
-from xsync.model.fields import Level, field_def, has_field
+from xsync.model.fields import Level, field_def
 from xsync.model.remote import RemoteScan, RemoteSession, RemoteState, RemoteSubject
 from xsync.model.values import same_value
 from xsync.plan.ops import (
@@ -300,7 +300,8 @@ def _match_series(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSess
             missing.append(series)
             continue
         mapping[series.scan_id] = scan.id
-        if scan.dicom_file_count < series.instances:
+        files = scan.dicom_file_count if rs.resources_read else None  # None: not known, nothing planned
+        if files is not None and files < series.instances:
             b.imports.append(
                 ResendInstances(
                     address=Address(addr.project, addr.subject, addr.session, scan.id),
@@ -308,9 +309,9 @@ def _match_series(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSess
                     study_uid=study.uid,
                     series_uid=series.uid,
                     local_instances=series.instances,
-                    remote_files=scan.dicom_file_count,
+                    remote_files=files,
                     bytes=series.bytes,
-                    reason=f"{series.instances - scan.dicom_file_count} instances missing on the server",
+                    reason=f"{series.instances - files} instances missing on the server",
                 )
             )
     if missing:
@@ -334,12 +335,12 @@ def _diff_scan(b: _Buckets, rs: RemoteSession, addr: Address, ds: DesiredScan, s
     remote_scan = rs.scans.get(addr.scan)
     if ds.absent:
         if remote_scan is not None:
-            b.delete_scans.append(DeleteScan(address=addr, session_id=rs.id, files=remote_scan.dicom_file_count))
+            b.delete_scans.append(DeleteScan(address=addr, session_id=rs.id, files=remote_scan.dicom_file_count or 0))
         return
     if remote_scan is not None:
         if remote_scan.xsi_type:
             lacking = [
-                n for n in ds.fields if (d := field_def(Level.SCAN, n)) and not has_field(remote_scan.xsi_type, d)
+                n for n in ds.fields if (d := field_def(Level.SCAN, n)) and not d.applies_to(remote_scan.xsi_type)
             ]
             if lacking:
                 b.conflicts.append(

@@ -16,10 +16,12 @@ import json
 from typing import Any
 
 from xsync.model.desired import DesiredScan, DesiredSession, DesiredState
+from xsync.model.fields import Level, phi_names
 from xsync.model.frozen import FrozenMap
 from xsync.model.remote import RemoteSession, RemoteState, RemoteSubject
 
 _NO_SCANS: FrozenMap[str, DesiredScan] = FrozenMap()
+_PHI = phi_names(Level.SUBJECT)
 
 
 def _session(rs: RemoteSession, ds: DesiredSession | None) -> dict[str, Any]:
@@ -48,7 +50,7 @@ def _subject(rs: RemoteSubject, desired: DesiredState) -> dict[str, Any]:
     wanted = ds.sessions if ds is not None else FrozenMap()
     return {
         "id": rs.id,
-        "fields": {k: rs.fields.get(k) for k in ds.fields} if ds is not None else {},
+        "fields": {k: rs.fields.get(k) for k in ds.fields if k not in _PHI} if ds is not None else {},
         "custom": {k: rs.custom.get(k) for k in ds.custom} if ds is not None else {},
         "sessions": {label: _session(se, wanted.get(label)) for label, se in rs.sessions.items()},
     }
@@ -61,15 +63,22 @@ def remote_dependencies(desired: DesiredState, remote: RemoteState) -> dict[str,
         label: se for subject in desired.subjects.values() for label, se in subject.sessions.items()
     }
     studies = {se.study.uid for se in wanted_sessions.values() if se.study is not None}
-    sessions = {}
+    sessions: dict[str, Any] = {}
+    held: dict[str, Any] = {}
     for subject in remote.subjects.values():
         for label, se in subject.sessions.items():
-            if label in wanted_sessions or se.fields.get("UID", "") in studies:
-                sessions[label] = _session(se, wanted_sessions.get(label))
-    prearchive = sorted(
-        [p.timestamp, p.folder, p.status, p.study_uid] for p in remote.prearchive if p.study_uid in studies
-    )
-    return {"project": desired.project, "subjects": subjects, "sessions": sessions, "prearchive": prearchive}
+            if label in wanted_sessions:
+                sessions[label] = _session(se, wanted_sessions[label])
+            elif se.fields.get("UID", "") in studies:
+                held[se.fields["UID"]] = _session(se, None)
+    prearchive = sorted([p.timestamp, p.status, p.study_uid] for p in remote.prearchive if p.study_uid in studies)
+    return {
+        "project": desired.project,
+        "subjects": subjects,
+        "sessions": sessions,
+        "studies": held,
+        "prearchive": prearchive,
+    }
 
 
 def fingerprint(data: Any) -> str:
@@ -81,6 +90,7 @@ def part_digests(dependencies: dict[str, Any]) -> dict[str, str]:
     """A digest per subject, per session and for the prearchive entries (and the project)."""
     parts = {f"subject {k}": v for k, v in dependencies["subjects"].items()}
     parts |= {f"session {k}": v for k, v in dependencies["sessions"].items()}
+    parts |= {f"study {k}": v for k, v in dependencies["studies"].items()}
     parts["prearchive"] = dependencies["prearchive"]
     parts["project"] = dependencies["project"]
     return {k: fingerprint(v)[len("sha256:") :] for k, v in parts.items()}

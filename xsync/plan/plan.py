@@ -3,7 +3,8 @@
 It records what it was computed from — the spec and inventory digests and a fingerprint of
 every remote value it depends on — so that a saved plan can detect that the world moved.
 The JSON form (`Plan.model_dump(mode="json")`) is the `--json` output and the plan file; its
-schema is `schemas/plan.schema.json`. No patient identifiers and no credentials ever enter it.
+schema is `schemas/plan.schema.json`. No credentials ever enter it; patient identifiers the
+spec manages are held for apply and hidden whenever a plan is printed or saved (`mask.py`).
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Plan(_Frozen):
     operations: tuple[Operation, ...] = ()
     pending: tuple[PendingEntry, ...] = ()
     unmanaged: tuple[AddressField, ...] = ()
+    notes: tuple[str, ...] = ()  # what the plan could not check (e.g. file counts the server did not give)
 
     @computed_field  # type: ignore[prop-decorator]
     @property

@@ -22,7 +22,7 @@ from xsync.model.desired import (
     LocalSeries,
     LocalStudy,
 )
-from xsync.model.fields import FIELDS, Level, has_field
+from xsync.model.fields import FIELDS, Level
 from xsync.model.frozen import FrozenMap
 from xsync.model.inventory import Inventory, Series, Study
 from xsync.plan.predict import scan_fields as predicted_scan_fields
@@ -177,7 +177,7 @@ class _Resolver:
         }  # fmt: skip
         for name in list(values):
             definition = FIELDS[Level.SCAN].get(name)
-            if definition is None or has_field(series.scan_xsi_type, definition):
+            if definition is None or definition.applies_to(series.scan_xsi_type):
                 continue
             if sources[name] == "defaults":
                 del values[name]  # defaults give a field only to the scans that have it

@@ -6,15 +6,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from xsync.plan.mask import masked
 from xsync.plan.plan import Plan
 
 
-def plan_document(plan: Plan) -> dict[str, Any]:
-    return plan.model_dump(mode="json")
+def plan_document(plan: Plan, *, show_phi: bool = False) -> dict[str, Any]:
+    """The document printed and saved: patient identifiers hidden unless `show_phi`."""
+    return (plan if show_phi else masked(plan)).model_dump(mode="json")
 
 
-def render_json(plan: Plan) -> str:
-    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
+def render_json(plan: Plan, *, show_phi: bool = False) -> str:
+    return json.dumps(plan_document(plan, show_phi=show_phi), indent=2, ensure_ascii=False) + "\n"
 
 
 def load_plan_document(text: str) -> Plan:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from xsync.plan.mask import masked
 from xsync.plan.ops import IMPORT_KINDS, Operation, ResendInstances
 from xsync.plan.plan import Plan
 from xsync.render.text import Painter, operation_lines, summary_line
@@ -50,7 +51,8 @@ def _kind_table(operations: tuple[Operation, ...]) -> list[str]:
     return lines
 
 
-def render_markdown(plan: Plan, *, limit: int = MAX_CHARS) -> str:
+def render_markdown(plan: Plan, *, limit: int = MAX_CHARS, show_phi: bool = False) -> str:
+    plan = plan if show_phi else masked(plan)
     head = [f"### xsync plan for `{plan.project}`", ""]
     if not plan.operations:
         head.append("**No changes.** The project matches the spec.")
@@ -67,6 +69,8 @@ def render_markdown(plan: Plan, *, limit: int = MAX_CHARS) -> str:
     bound = sum(1 for p in plan.pending if p.session)
     if plan.pending:
         head += ["", f"{plural(len(plan.pending), 'session')} waiting in the prearchive ({bound} bound by the spec)."]
+    if plan.notes:
+        head += ["", "Not checked:", "", *(f"- {n}" for n in plan.notes)]
     if plan.unmanaged:
         head += ["", f"{plural(len(plan.unmanaged), 'object')} on the server that the spec does not mention "
                      "(never changed; listed in the details)."]  # fmt: skip

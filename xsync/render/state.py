@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from xsync.model.remote import RemoteState
+from xsync.model.remote import RemoteResource, RemoteState
 from xsync.render.units import human_bytes, plural
 
 
@@ -18,6 +18,12 @@ def _fields(fields: Mapping[str, str], custom: Mapping[str, str] | None = None) 
     parts = [f"{k}={_value(v)}" for k, v in sorted(fields.items())]
     parts += [f"fields.{k}={_value(v)}" for k, v in sorted((custom or {}).items())]
     return "  ".join(parts)
+
+
+def _resource(r: RemoteResource) -> str:
+    count = "? files" if r.file_count is None else plural(r.file_count, "file")
+    size = "" if r.file_size is None else f", {human_bytes(r.file_size)}"
+    return f"{r.label}: {count}{size}"
 
 
 def render_state_text(state: RemoteState, *, show_phi: bool = False) -> str:
@@ -35,9 +41,7 @@ def render_state_text(state: RemoteState, *, show_phi: bool = False) -> str:
             lines.append(f"{head}  {_fields(session.fields, session.custom)}".rstrip())
             for scan in session.scans.values():
                 kind = f", {scan.xsi_type}" if scan.xsi_type else ""
-                files = "  ".join(
-                    f"{r.label}: {r.file_count} files, {human_bytes(r.file_size)}" for r in scan.resources.values()
-                )
+                files = "  ".join(_resource(r) for r in scan.resources.values())
                 lines.append(f"    scan {scan.id}{kind}  {_fields(scan.fields)}  {files}".rstrip())
     if state.prearchive:
         lines.append("prearchive:")

@@ -8,6 +8,7 @@ import json
 from collections.abc import Iterable
 from typing import assert_never
 
+from xsync.plan.mask import masked
 from xsync.plan.ops import (
     AppendSeries,
     CreateSubject,
@@ -174,8 +175,10 @@ def summary_line(summary: Summary) -> str:
     return f"Plan: {summary.create} to create, {imports}, {summary.change} to change, {summary.delete} to delete."
 
 
-def render_text(plan: Plan, *, color: bool = False) -> str:
-    """Unmanaged objects are listed when the plan holds them (`plan --show-unmanaged`)."""
+def render_text(plan: Plan, *, color: bool = False, show_phi: bool = False) -> str:
+    """Unmanaged objects are listed when the plan holds them (`plan --show-unmanaged`); patient
+    identifiers only with `show_phi`."""
+    plan = plan if show_phi else masked(plan)
     paint = Painter(color)
     lines = [paint("bold", f"xsync plan for project {plan.project} at {plan.server}"), ""]
     if plan.operations:
@@ -190,6 +193,8 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
             lines += operation_lines(op, paint)
             lines.append("")
     lines += _pending_lines(plan)
+    if plan.notes:
+        lines += ["Not checked:", *(f"  {n}" for n in plan.notes), ""]
     if plan.unmanaged:
         lines.append("Objects on the server that the spec does not mention (never changed):")
         lines += [f"  {a}" for a in plan.unmanaged]

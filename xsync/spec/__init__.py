@@ -27,7 +27,6 @@ from xsync.spec.model import (
     SubjectFields,
     UploadConfig,
     field_values,
-    put_parameter,
 )
 from xsync.spec.rules import RuleConflict, RuleOutcome, match_scan_rules, resolve_scan_fields
 
@@ -68,6 +67,5 @@ __all__ = [
     "field_values",
     "load_spec",
     "match_scan_rules",
-    "put_parameter",
     "resolve_scan_fields",
 ]

@@ -10,14 +10,13 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+from xsync.model.fields import FIELDS, Level
 from xsync.spec.model import DicomBinding, Session, SpecModel, Subject
 from xsync.spec.xsitypes import (
-    MR_SCAN_FIELDS,
-    MR_SCAN_SESSIONS,
-    TYPE_SPECIFIC_SESSION_FIELDS,
-    scan_field_applies,
-    session_field_applies,
-    session_types_of_field,
+    owners_text,
+    scan_field_may_apply,
+    session_types_holding,
+    session_types_with,
 )
 
 Loc = tuple[str | int, ...]
@@ -43,7 +42,7 @@ def _absent(obj: SpecModel, loc: Loc, what: str) -> Iterator[Problem]:
 def _investigator(obj: Subject | Session, loc: Loc) -> Iterator[Problem]:
     # investigatorData requires firstname and lastname [uncertain whether XNAT's PUT refuses
     # one alone; refusing here keeps a half-written investigator off the server].
-    first, last = obj.pi_firstname, obj.pi_lastname
+    first, last = getattr(obj, "pi_firstname", None), getattr(obj, "pi_lastname", None)
     if (first is None) != (last is None):
         given, needed = ("pi_firstname", "pi_lastname") if last is None else ("pi_lastname", "pi_firstname")
         yield (*loc, given), f"{given} needs {needed} too: XNAT's investigator record requires both", True
@@ -61,19 +60,22 @@ def _subject(subject: Subject, loc: Loc) -> Iterator[Problem]:
 def _session(session: Session, loc: Loc) -> Iterator[Problem]:
     yield from _absent(session, loc, "session")
     yield from _investigator(session, loc)
-    for name in _given(session) if TYPE_SPECIFIC_SESSION_FIELDS & session.model_fields_set else ():
-        if name in TYPE_SPECIFIC_SESSION_FIELDS and not session_field_applies(name, session.xsi_type):
-            types = ", ".join(session_types_of_field(name))
+    for name in _given(session):
+        definition = FIELDS[Level.SESSION].get(name)
+        if definition is not None and not definition.applies_to(session.xsi_type):
+            types = ", ".join(session_types_with(definition))
             yield (*loc, name), f'"{name}" applies only to {types} sessions, not to {session.xsi_type}', True
     for scan_id, scan in session.scans.items():
         scan_loc = (*loc, "scans", scan_id)
         yield from _absent(scan, scan_loc, "scan")
-        for name in _given(scan) if MR_SCAN_FIELDS & scan.model_fields_set else ():
-            if name in MR_SCAN_FIELDS and not scan_field_applies(name, session.xsi_type):
-                sessions = ", ".join(sorted(MR_SCAN_SESSIONS))
+        for name in _given(scan):
+            definition = FIELDS[Level.SCAN].get(name)
+            if definition is not None and not scan_field_may_apply(definition, session.xsi_type):
+                sessions = ", ".join(session_types_holding(definition))
                 yield (
                     (*scan_loc, name),
-                    f'"{name}" applies only to scans of MR sessions ({sessions}), not to {session.xsi_type}',
+                    f'"{name}" applies only to {owners_text(definition)} scans (in {sessions} sessions), '
+                    f"not to scans of {session.xsi_type}",
                     True,
                 )
 

@@ -20,12 +20,13 @@ from pydantic import BaseModel, ValidationError
 
 from xsync.dicom.labels import LABEL_RE
 from xsync.errors import Diagnostic, SpecError
+from xsync.model.fields import FIELDS, Level
 from xsync.spec.checks import check_bindings, check_session_labels, check_subjects
 from xsync.spec.messages import did_you_mean, translate
 from xsync.spec.model import SPEC_VERSION, Defaults, DicomConfig, Location, ScanRule, Spec, Subject
 from xsync.spec.rules import check_rules
 from xsync.spec.values import LABEL_RULE, kind_of
-from xsync.spec.xsitypes import DEFAULT_SESSION_TYPE, resolve_session_type, session_field_applies
+from xsync.spec.xsitypes import DEFAULT_SESSION_TYPE, resolve_session_type
 from xsync.spec.yamlsrc import Document, Mark, PathKey, parse
 
 INCLUDED_FILE_KEYS = ("include", "subjects")
@@ -385,9 +386,10 @@ def _session_defaults(raw: Any, defaults: Defaults) -> Any:
     given_type = raw.get("xsi_type", defaults.session.xsi_type or DEFAULT_SESSION_TYPE)
     xsi_type = resolve_session_type(given_type) if isinstance(given_type, str) else None
     session_defaults = defaults.session.model_dump(exclude_unset=True)
+    fields = FIELDS[Level.SESSION]
     applicable = {
         k: v
         for k, v in session_defaults.items()
-        if k == "xsi_type" or xsi_type is None or session_field_applies(k, xsi_type)
+        if xsi_type is None or k not in fields or fields[k].applies_to(xsi_type)
     }
     return _merge(raw, applicable)

@@ -1,8 +1,8 @@
 """The spec as frozen, validated models (pydantic v2). Pure: no YAML, no files, no network.
 
-Field names are XNAT's REST shortcut names exactly as XMLPathShortcuts spells them
-(REST-CONTRACT §4.2), so each maps to a PUT parameter of the same name; custom variables
-live under `fields:`. `put_parameter()` gives the one exception (`acquisition_site`).
+Field keys, their types and bounds come from the field catalog (`xsync.model.fields`): XNAT's
+shortcut names as XMLPathShortcuts spells them (REST-CONTRACT §4.2); custom variables live
+under `fields:`. How each is written to XNAT is the catalog's business, not the spec's.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,33 +24,24 @@ from pydantic import (
     PrivateAttr,
     ValidationInfo,
     WithJsonSchema,
+    create_model,
     field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
 
+from xsync.model.fields import FIELDS, FieldDef, Level
 from xsync.spec.values import (
     AETitle,
     Bool,
     Date,
-    DateTime,
     DicomUID,
-    Documentation,
-    Education,
     FieldName,
-    Float,
-    Gender,
-    Handedness,
-    Int,
     Label,
-    Note,
     Port,
     Text,
-    Text25,
-    Text255,
-    Time,
-    ValidationNotes,
     as_text,
+    field_type,
     kind_of,
 )
 from xsync.spec.xsitypes import DEFAULT_SESSION_TYPE, SessionType
@@ -107,72 +98,41 @@ class _HasCustomFields(SpecModel):
     fields: CustomFields = {}
 
 
-# ---------------------------------------------------------------- subjects
+# ---------------------------------------------------------------- fields, from the catalog
 
 
-class SubjectFields(_HasCustomFields):
-    """xnat:subjectData shortcut fields (D = demographics)."""
-
-    group: Text | None = None
-    src: Text | None = None
-    pi_firstname: Text25 | None = None
-    pi_lastname: Text25 | None = None
-    dob: Date | None = None
-    yob: Int | None = None
-    age: Int | None = None
-    gender: Gender | None = None
-    handedness: Handedness | None = None
-    ses: Int | None = None
-    education: Education | None = None
-    educationDesc: Text | None = None  # noqa: N815 - XNAT's spelling
-    race: Text | None = None
-    ethnicity: Text | None = None
-    weight: Float | None = None
-    height: Float | None = None
-    gestational_age: Float | None = None
-    post_menstrual_age: Float | None = None
-    birth_weight: Float | None = None
+def _field_model(name: str, level: Level, base: type[SpecModel], doc: str) -> type[SpecModel]:
+    """A model with one optional key per settable catalog field of `level`, in catalog order,
+    each typed and bounded as XNAT validates it; the field's owner types are its description."""
+    fields: dict[str, Any] = {
+        f.name: (field_type(f) | None, Field(default=None, description=_owners(f)))
+        for f in FIELDS[level].values()
+        if f.settable
+    }
+    model: type[SpecModel] = create_model(name, __base__=base, __doc__=doc, __module__=__name__, **fields)
+    return model
 
 
-# ---------------------------------------------------------------- sessions
+def _owners(definition: FieldDef) -> str:
+    return "field of " + ", ".join(definition.owners())
 
 
-class SessionFields(_HasCustomFields):
-    """Experiment and image-session shortcut fields; MR and PET ones apply to those types only."""
-
-    date: Date | None = None
-    time: Time | None = None
-    visit_id: Text | None = None
-    protocol: Text | None = None
-    note: Note | None = None
-    pi_firstname: Text25 | None = None
-    pi_lastname: Text25 | None = None
-    validation_method: Text | None = None
-    validation_status: Text | None = None
-    validation_date: Date | None = None
-    validation_notes: ValidationNotes | None = None
-    scanner: Text | None = None
-    operator: Text255 | None = None
-    session_type: Text | None = None
-    acquisition_site: Text | None = None  # not a shortcut: sent as <xsiType>/acquisition_site
-    # MR sessions
-    coil: Text255 | None = None
-    fieldStrength: Text255 | None = None  # noqa: N815
-    marker: Text255 | None = None
-    stabilization: Text255 | None = None  # MR and PET
-    # PET sessions
-    studyType: Text | None = None  # noqa: N815
-    tracer_name: Text | None = None
-    tracer_isotope: Text | None = None
-    tracer_dose: Float | None = None
-    tracer_sa: Float | None = None
-    tracer_totalmass: Float | None = None
-    tracer_intermediate: Float | None = None
-    tracer_transmissions: Int | None = None
-    tracer_startTime: DateTime | None = None  # noqa: N815
-    tracer_transmissions_start: DateTime | None = None
-    scan_start_time: DateTime | None = None
-    injection_start_time: DateTime | None = None
+if TYPE_CHECKING:
+    # The models are built from the catalog at import; for the type checker they are their bases.
+    SubjectFields = _HasCustomFields
+    SessionFields = _HasCustomFields
+    ScanFields = SpecModel
+else:
+    SubjectFields = _field_model("SubjectFields", Level.SUBJECT, _HasCustomFields, "xnat:subjectData fields.")
+    SessionFields = _field_model(
+        "SessionFields", Level.SESSION, _HasCustomFields,
+        "Experiment and image-session fields; the MR and PET ones apply to sessions of those types only.",
+    )  # fmt: skip
+    # No `fields:` on scans: xnat:imageScanData has no custom-variable element in xnat.xsd.
+    ScanFields = _field_model(
+        "ScanFields", Level.SCAN, SpecModel,
+        "xnat:imageScanData fields; the MR ones apply to MR scans only.",
+    )  # fmt: skip
 
 
 class DicomBinding(SpecModel):
@@ -206,30 +166,6 @@ class DicomBinding(SpecModel):
 
 
 # ---------------------------------------------------------------- scans
-
-
-class ScanFields(SpecModel):
-    """xnat:imageScanData shortcut fields; the MR ones apply to scans of MR and PET-MR sessions.
-
-    No `fields:`: xnat:imageScanData has no custom-variable element in xnat.xsd.
-    """
-
-    type: Text | None = None
-    series_description: Text | None = None
-    quality: Text | None = None
-    condition: Text | None = None
-    note: Note | None = None
-    documentation: Documentation | None = None
-    scanner: Text | None = None
-    validation_method: Text | None = None
-    validation_status: Text | None = None
-    validation_date: Date | None = None
-    validation_notes: ValidationNotes | None = None
-    scanTime: Time | None = None  # noqa: N815
-    coil: Text255 | None = None
-    fieldStrength: Text255 | None = None  # noqa: N815
-    marker: Text255 | None = None
-    stabilization: Text255 | None = None
 
 
 class Scan(ScanFields):
@@ -482,15 +418,6 @@ def _relative_paths(value: Any, base: Path) -> Any:
     if isinstance(value, Path):
         return Path(os.path.relpath(value, base)).as_posix() if value.is_absolute() else value.as_posix()
     return value
-
-
-def put_parameter(xsi_type: str, field: str) -> str:
-    """The PUT query parameter that sets `field` (a model field name or `fields.<name>`)."""
-    if field.startswith("fields."):
-        return f"{xsi_type}/fields/field[name={field.removeprefix('fields.')}]/field"
-    if field == "acquisition_site":
-        return f"{xsi_type}/acquisition_site"
-    return field
 
 
 def field_values(obj: SubjectFields | SessionFields | ScanFields) -> dict[str, str]:

@@ -17,6 +17,7 @@ from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from xsync.dicom.labels import LABEL_RE
+from xsync.model.fields import JAVA_INT_MAX, JAVA_INT_MIN, FieldDef, ValueKind
 
 SCALAR_INPUT_SCHEMA: dict[str, Any] = {"type": ["string", "number", "boolean"]}
 
@@ -97,11 +98,6 @@ def text_type(max_length: int | None = None) -> Any:
 
 
 Text = text_type()
-Text255 = text_type(255)
-Text25 = text_type(25)  # xnat:investigatorData first/last name
-Note = text_type(2500)  # experiment and scan `note`
-Documentation = text_type(1000)
-ValidationNotes = text_type(500)
 
 _INT_TEXT = re.compile(r"[-+]?[0-9]+")
 _FLOAT_TEXT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
@@ -109,8 +105,7 @@ _FLOAT_TEXT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 
 # XNAT's validator parses xs:integer with Java's Integer.valueOf: a number beyond a 32-bit int
 # is refused (400 "Must Be A Valid Integer"). Every whole-number field of the spec is an
-# xs:integer, none an xs:long.
-JAVA_INT_MIN, JAVA_INT_MAX = -(2**31), 2**31 - 1
+# xs:integer, none an xs:long (the bounds live in the field catalog).
 # Every decimal field of the spec is an xs:float, parsed with Java's Float.valueOf: from
 # Float.MAX_VALUE plus half an ulp on, that gives Infinity, which XNAT cannot store; nor NaN.
 JAVA_FLOAT_LIMIT = 3.4028235677973366e38
@@ -154,7 +149,6 @@ def _to_float(value: Any) -> float:
 
 
 Int = int_type()
-Education = int_type(0, 30)  # xnat:demographicData/education
 Port = int_type(1, 65535)
 Float = Annotated[
     float,
@@ -240,11 +234,6 @@ def enum_type(name: str, allowed: tuple[str, ...]) -> Any:
     return Annotated[str, BeforeValidator(check), WithJsonSchema(schema)]
 
 
-GENDERS = ("male", "female", "other", "unknown", "M", "F")
-HANDEDNESS = ("left", "right", "ambidextrous", "unknown")
-Gender = enum_type("gender", GENDERS)
-Handedness = enum_type("handedness", HANDEDNESS)
-
 LABEL_SCHEMA = {"type": "string", "pattern": "^[A-Za-z0-9_-]+$"}
 
 
@@ -300,3 +289,16 @@ def _to_ae_title(value: Any) -> str:
 
 
 AETitle = Annotated[str, BeforeValidator(_to_ae_title), WithJsonSchema({"type": "string", "maxLength": 16})]
+
+
+def field_type(definition: FieldDef) -> Any:
+    """The spec's value type of a catalog field: its kind checked with its bounds, as XNAT's
+    validator checks them."""
+    kind, bounds = definition.kind, definition.bounds
+    if kind is ValueKind.INT:
+        return int_type(bounds.low, bounds.high)
+    if kind is ValueKind.ENUM:
+        return enum_type(definition.name, bounds.choices)
+    simple: dict[ValueKind, Any] = {ValueKind.FLOAT: Float, ValueKind.DATE: Date, ValueKind.TIME: Time,
+                                    ValueKind.DATETIME: DateTime}  # fmt: skip
+    return simple.get(kind) or text_type(bounds.max_length)

@@ -1,74 +1,52 @@
-"""Session data types the spec accepts, and which fields belong to which type.
-
-XNAT silently ignores a PUT parameter that does not belong to the item's type (NRG bug
-XNAT-7176: `coil` on a CT session answers 200 and stores nothing), so the spec refuses
-such fields instead of letting them vanish on the server.
+"""Session data types as the spec spells them (`mr`, `MR`, `xnat:mrSessionData`, or a plugin
+type), and which of the spec's fields a type has: both from the model's type table and field
+catalog, so that the spec refuses exactly what XNAT would silently drop (NRG bug XNAT-7176:
+`coil` on a CT session answers 200 and stores nothing).
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
+from xsync.model import xsitypes as t
+from xsync.model.fields import FieldDef
 from xsync.spec.values import kind_of
 
-# Image session types of xnat.xsd, by the short name a spec may use instead (`mr`).
-_XNAT_SESSION_SHORT_NAMES = (
-    "mr", "pet", "ct", "petmr", "us", "xa", "xa3D", "cr", "dx", "dx3DCraniofacial", "mg", "nm",
-    "rt", "rf", "sr", "opt", "op", "sm", "gm", "gmv", "es", "esv", "xc", "xcv", "io", "hd", "eps",
-    "ecg", "eeg", "meg", "rg", "otherDicom",
-)  # fmt: skip
-SESSION_TYPES: dict[str, str] = {s.lower(): f"xnat:{s}SessionData" for s in _XNAT_SESSION_SHORT_NAMES}
-KNOWN_SESSION_TYPES = frozenset(SESSION_TYPES.values())
-DEFAULT_SESSION_TYPE = "xnat:mrSessionData"
-MR_SESSION = "xnat:mrSessionData"
-PET_SESSION = "xnat:petSessionData"
-PETMR_SESSION = "xnat:petmrSessionData"
-
-# Plugin types live outside the `xnat:` namespace; the spec cannot know them, so it takes any.
-_PLUGIN_TYPE = re.compile(r"(?!xnat:)[A-Za-z][A-Za-z0-9_]*:[A-Za-z][A-Za-z0-9_]*")
-
-# Session fields that XNAT's shortcuts define only for some types. Shortcuts are defined per
-# data type in XMLPathShortcuts; PET-MR is left out because whether the MR and PET shortcuts
-# resolve for it was not established [uncertain].
-MR_SESSION_FIELDS = frozenset({"coil", "fieldStrength", "marker", "stabilization"})
-PET_SESSION_FIELDS = frozenset(
-    {
-        "stabilization", "studyType", "tracer_name", "tracer_isotope", "tracer_dose", "tracer_sa",
-        "tracer_totalmass", "tracer_intermediate", "tracer_transmissions", "tracer_startTime",
-        "tracer_transmissions_start", "scan_start_time", "injection_start_time",
-    }
-)  # fmt: skip
-_SESSION_TYPE_FIELDS: dict[str, frozenset[str]] = {MR_SESSION: MR_SESSION_FIELDS, PET_SESSION: PET_SESSION_FIELDS}
-TYPE_SPECIFIC_SESSION_FIELDS = MR_SESSION_FIELDS | PET_SESSION_FIELDS
-
-# Scan fields of xnat:mrScanData; a scan's type comes from its DICOM, so the spec checks them
-# against the session that holds the scan (PET-MR sessions hold MR scans too).
-MR_SCAN_FIELDS = frozenset({"coil", "fieldStrength", "marker", "stabilization"})
-MR_SCAN_SESSIONS = frozenset({MR_SESSION, PETMR_SESSION})
+SESSION_TYPES: dict[str, str] = {s.lower(): f"xnat:{s}SessionData" for s in t.SESSION_SHORT_NAMES}
+KNOWN_SESSION_TYPES = t.SESSION_TYPES
+DEFAULT_SESSION_TYPE = t.DEFAULT_SESSION_TYPE
 
 
-def session_field_applies(field: str, xsi_type: str) -> bool:
-    if field not in TYPE_SPECIFIC_SESSION_FIELDS:
+def owners_text(definition: FieldDef) -> str:
+    """The types that have a field, as messages name them: `xnat:mrSessionData, xnat:petSessionData`."""
+    return ", ".join(definition.owners())
+
+
+def session_types_with(definition: FieldDef) -> list[str]:
+    """The known session types that have a session field (PET-MR has the PET ones by extension)."""
+    return sorted(s for s in KNOWN_SESSION_TYPES if definition.applies_to(s))
+
+
+def scan_field_may_apply(definition: FieldDef, session_xsi_type: str) -> bool:
+    """Whether a scan of a session of this type can have the scan field, judged before any DICOM
+    is read: generic fields always; type-specific ones when the session's own scan kinds have
+    them (`coil` in MR and PET-MR sessions, never in CT ones)."""
+    if definition.generic:
         return True
-    return field in _SESSION_TYPE_FIELDS.get(xsi_type, frozenset())
+    return any(definition.applies_to(scan_type) for scan_type in t.scan_types_in(session_xsi_type))
 
 
-def session_types_of_field(field: str) -> list[str]:
-    return sorted(t for t, names in _SESSION_TYPE_FIELDS.items() if field in names)
-
-
-def scan_field_applies(field: str, session_xsi_type: str) -> bool:
-    return field not in MR_SCAN_FIELDS or session_xsi_type in MR_SCAN_SESSIONS
+def session_types_holding(definition: FieldDef) -> list[str]:
+    return sorted(s for s in KNOWN_SESSION_TYPES if scan_field_may_apply(definition, s))
 
 
 def resolve_session_type(value: str) -> str | None:
     """The full type name for a full or short spelling (`mr`, `MR`, `xnat:mrSessionData`)."""
-    if value in KNOWN_SESSION_TYPES or _PLUGIN_TYPE.fullmatch(value):
+    if value in KNOWN_SESSION_TYPES or t.is_plugin_type(value):
         return value
     return SESSION_TYPES.get(value.lower())
 
