@@ -80,7 +80,9 @@ def test_output_key_is_the_shortcut_when_the_xpath_is_its_path() -> None:
     assert shortcuts.key_for_xpath(shortcuts.SUBJECT, "xnat:subjectData/demographics/gender") == "gender"
 
 
-def test_shared_shortcut_names_resolve_by_type() -> None:
+def test_names_registered_twice_keep_their_last_path() -> None:
+    # XMLPathShortcuts puts both into one Hashtable: the PET registration replaces the MR one
     stabilization = shortcuts.EXPERIMENT["stabilization"]
     assert shortcuts.xpath_for(stabilization, "xnat:petSessionData") == "xnat:petSessionData/stabilization"
-    assert shortcuts.xpath_for(stabilization, "xnat:mrSessionData") == "xnat:mrSessionData/stabilization"
+    assert shortcuts.xpath_for(stabilization, "xnat:mrSessionData") == "xnat:petSessionData/stabilization"
+    assert shortcuts.EXPERIMENT["tracer_isotope"].xpaths == ("xnat:petSessionData/tracer/isotope/half-life",)

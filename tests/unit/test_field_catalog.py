@@ -17,9 +17,9 @@ def test_stabilization_is_written_by_xpath_on_mr_sessions_and_by_shortcut_on_pet
     f = FIELDS[Level.SESSION]["stabilization"]
     assert f.put_parameter(MR) == "xnat:mrSessionData/stabilization"  # the shortcut means PET's
     assert f.put_parameter(PET) == "stabilization"
-    assert f.put_parameter(PETMR) == "stabilization"  # PET-MR extends PET
+    assert f.put_parameter(PETMR) == "xnat:petmrSessionData/stabilization"  # its own field, no shortcut
     assert f.listing_column(MR) == "xnat:mrSessionData/stabilization"
-    assert f.listing_keys(MR) == ("xnat:mrsessiondata/stabilization",)
+    assert f.listing_keys(MR) == ("xnat:mrsessiondata/stabilization", "stabilization")
     assert f.listing_keys(PET) == ("stabilization", "xnat:petsessiondata/stabilization")
     assert not f.applies_to(CT)
 
@@ -29,6 +29,14 @@ def test_the_isotope_name_is_never_written_by_its_shortcut() -> None:
     f = FIELDS[Level.SESSION]["tracer_isotope"]
     assert f.put_parameter(PET) == "xnat:petSessionData/tracer/isotope"
     assert f.put_parameter(PETMR) == "xnat:petmrSessionData/tracer/isotope"
+
+
+def test_pet_mr_sessions_take_every_mr_and_pet_field_by_xpath() -> None:
+    # their own members: the shortcuts name xnat:mrSessionData or xnat:petSessionData, siblings
+    for name in ("coil", "fieldStrength", "tracer_name", "tracer_dose", "scan_start_time"):
+        f = FIELDS[Level.SESSION][name]
+        assert f.put_parameter(PETMR) == f"xnat:petmrSessionData/{f.path_in(PETMR)}"
+        assert f.listing_column(PETMR) == f"xnat:petmrSessionData/{f.path_in(PETMR)}"
 
 
 def test_acquisition_site_has_no_shortcut() -> None:
@@ -42,7 +50,7 @@ def test_acquisition_site_has_no_shortcut() -> None:
     [
         ("coil", Level.SESSION, MR, True),
         ("coil", Level.SESSION, PET, False),
-        ("coil", Level.SESSION, PETMR, False),  # PET-MR extends PET, not MR
+        ("coil", Level.SESSION, PETMR, True),  # PET-MR declares the MR and PET fields itself
         ("tracer_dose", Level.SESSION, PETMR, True),
         ("scanner", Level.SESSION, "myplugin:fooSessionData", True),
         ("coil", Level.SESSION, "myplugin:fooSessionData", False),
@@ -70,3 +78,13 @@ def test_the_spec_models_are_the_catalog() -> None:
     for level, model in models.items():
         keys = [k for k in model.model_fields if k != "fields"]
         assert keys == [f.name for f in CATALOG if f.level is level and f.settable]
+
+
+def test_text_lengths_count_the_xml_escaped_form_xnat_stores() -> None:
+    from pydantic import ValidationError
+
+    SubjectFields(pi_firstname="R and D " * 3, pi_lastname="x")  # 24 characters: fine
+    with pytest.raises(ValidationError, match=r"is 21 characters long \(41 as XNAT stores it, XML-escaped\)"):
+        SubjectFields(pi_firstname="R&D " * 5 + "x", pi_lastname="x")
+    with pytest.raises(ValidationError, match="at most 255"):  # xs:string without maxLength: varchar(255)
+        SessionFields(scanner="x" * 256)

@@ -944,7 +944,7 @@ CASES = [
             """,
         },
         [
-            'xsync.yaml:6:26: subjects.sub1.sessions.s1.coil: "coil" applies only to xnat:mrSessionData sessions, not to xnat:ctSessionData',
+            'xsync.yaml:6:26: subjects.sub1.sessions.s1.coil: "coil" applies only to xnat:mrSessionData, xnat:petmrSessionData sessions, not to xnat:ctSessionData',
         ],
     ),
     Case(

@@ -2,10 +2,11 @@
 listings accept in `columns=`/filters and item PUTs accept as parameters, each standing for a
 full xpath. Read-only shortcuts work in listings only; a PUT ignores them.
 
-Two type-specific shortcuts share a name (`stabilization` is MR and PET): each shortcut keeps its
-candidate xpaths in order and `resolve` picks the first whose type fits the item or listing
-(the emulator's choice; XNAT keeps one map per group, which it resolves the same way for a
-single-type request [inferred]).
+XNAT keeps one Hashtable per family (scans, experiments, subjects) and registers some names twice;
+the later registration replaces the earlier one, so `stabilization` stands for
+xnat:petSessionData/stabilization only (an MR session's is reached by its xpath) and
+`tracer_isotope` for the isotope's `half-life` attribute, not its name (XMLPathShortcuts.java,
+the constructor's order). A shortcut may still list several candidate xpaths (`xpath_for`).
 
 `meta/...` and `xnat:subjectData/...` xpaths in the experiment table are computed columns (the
 insert date and user, the xsi type, the subject's label and project), not stored fields.
@@ -84,7 +85,7 @@ EXPERIMENT = _table(
     _rw("UID", _IMG + "UID"),
     _rw("studyInstanceUID", _IMG + "UID"),
     *(_rw(k, _MR + k) for k in ("coil", "fieldStrength", "marker")),
-    _rw("stabilization", (_MR + "stabilization", _PET + "stabilization")),
+    _rw("stabilization", _PET + "stabilization"),  # registered for MR first, then replaced by PET
     *(_rw(k, _PET + k) for k in ("studyType", "patientID", "patientName")),
     _rw("scan_start_time", _PET + "start_time_scan"),
     _rw("injection_start_time", _PET + "start_time_injection"),
@@ -94,7 +95,7 @@ EXPERIMENT = _table(
     _rw("tracer_sa", _PET + "tracer/specificActivity"),
     _rw("tracer_totalmass", _PET + "tracer/totalMass"),
     _rw("tracer_intermediate", _PET + "tracer/intermediate"),
-    _rw("tracer_isotope", _PET + "tracer/isotope"),
+    _rw("tracer_isotope", _PET + "tracer/isotope/half-life"),  # the second registration wins
     _rw("tracer_transmissions", _PET + "tracer/transmissions"),
     _rw("tracer_transmissions_start", _PET + "tracer/transmissions_starttime"),
     _rw("subject_ID", "xnat:subjectAssessorData/subject_ID"),

@@ -16,6 +16,9 @@ Facts from XNAT's source that shape the table (web/.../helpers/xmlpath/XMLPathSh
   (XNAT-7176), so a parameter is always a shortcut that resolves to the item's own lineage or
   an xpath rooted at the item's own type.
 - `acquisition_site` has no shortcut at all.
+- xnat:petmrSessionData extends xnat:imageSessionData and declares the MR and the PET session
+  fields itself: every shortcut of those names a sibling type, so on PET-MR sessions they are all
+  written and read by xpath.
 """
 
 from __future__ import annotations
@@ -44,15 +47,18 @@ class ValueKind(StrEnum):
 
 
 JAVA_INT_MIN, JAVA_INT_MAX = -(2**31), 2**31 - 1
+# XFT stores an xs:string without maxLength in a varchar(255) column; XNAT escapes a PUT value for
+# XML (`&` -> `&amp;`) before it validates and stores it, so lengths count the escaped text.
+TEXT_MAX_DEFAULT = 255
 
 
 @dataclass(frozen=True)
 class Bounds:
-    """What XNAT's validator accepts: text length (xs:maxLength), whole-number range (xs:integer
-    parsed as a Java int, narrowed where the schema narrows it), or an enumeration (compared
-    case-insensitively)."""
+    """What XNAT's validator accepts: text length (xs:maxLength, else the column's 255, counted
+    after XML escaping), whole-number range (xs:integer parsed as a Java int, narrowed where the
+    schema narrows it), or an enumeration (compared case-insensitively)."""
 
-    max_length: int | None = None
+    max_length: int = TEXT_MAX_DEFAULT
     low: int = JAVA_INT_MIN
     high: int = JAVA_INT_MAX
     choices: tuple[str, ...] = ()
@@ -116,9 +122,10 @@ class FieldDef:
 
     def listing_keys(self, xsi_type: str) -> tuple[str, ...]:
         """The keys a row may carry the value under: XNAT names a column by the shortcut whose
-        path it is, else by its lower-cased xpath (REST-CONTRACT.md §2.1)."""
+        path it is, else by its lower-cased xpath (REST-CONTRACT.md §2.1). Both are accepted, the
+        expected one first, so a server whose shortcut table differs still reads right."""
         p = self._required(xsi_type)
-        return (self.name, p.xpath.lower()) if p.shortcut else (p.xpath.lower(),)
+        return (self.name, p.xpath.lower()) if p.shortcut else (p.xpath.lower(), self.name)
 
     def path_in(self, xsi_type: str) -> str:
         """The field's path relative to an item of `xsi_type` (which must have it)."""
@@ -163,6 +170,17 @@ def _demographic(name: str, kind: ValueKind = K.STRING, bounds: Bounds | None = 
 
 _PET_TRACER = "tracer/"
 
+
+def _mr(path: str, *, shortcut: bool = True) -> tuple[Placement, ...]:
+    """An MR session field: by shortcut on MR sessions, by xpath on PET-MR ones."""
+    return (Placement(t.MR_SESSION, path, shortcut), Placement(t.PETMR_SESSION, path, shortcut=False))
+
+
+def _pet(path: str, *, shortcut: bool = True) -> tuple[Placement, ...]:
+    """A PET session field: by shortcut on PET sessions, by xpath on PET-MR ones."""
+    return (Placement(t.PET_SESSION, path, shortcut), Placement(t.PETMR_SESSION, path, shortcut=False))
+
+
 CATALOG: tuple[FieldDef, ...] = (
     # -- subjects (xnat:subjectData, demographics as xnat:demographicData)
     _subject("group"),
@@ -200,28 +218,22 @@ CATALOG: tuple[FieldDef, ...] = (
     _f("operator", E, K.STRING, _on(t.IMAGE_SESSION, "operator"), _TEXT255),
     _f("session_type", E, K.STRING, _on(t.IMAGE_SESSION, "session_type")),
     _f("acquisition_site", E, K.STRING, _on(t.IMAGE_SESSION, "acquisition_site", shortcut=False)),
-    _f("coil", E, K.STRING, _on(t.MR_SESSION, "coil"), _TEXT255),
-    _f("fieldStrength", E, K.STRING, _on(t.MR_SESSION, "fieldStrength"), _TEXT255),
-    _f("marker", E, K.STRING, _on(t.MR_SESSION, "marker"), _TEXT255),
-    _f(
-        "stabilization",
-        E,
-        K.STRING,
-        (Placement(t.MR_SESSION, "stabilization", shortcut=False), Placement(t.PET_SESSION, "stabilization")),
-        _TEXT255,
-    ),  # fmt: skip
-    _f("studyType", E, K.STRING, _on(t.PET_SESSION, "studyType")),
-    _f("tracer_name", E, K.STRING, _on(t.PET_SESSION, _PET_TRACER + "name")),
-    _f("tracer_isotope", E, K.STRING, _on(t.PET_SESSION, _PET_TRACER + "isotope", shortcut=False)),
-    _f("tracer_dose", E, K.FLOAT, _on(t.PET_SESSION, _PET_TRACER + "dose")),
-    _f("tracer_sa", E, K.FLOAT, _on(t.PET_SESSION, _PET_TRACER + "specificActivity")),
-    _f("tracer_totalmass", E, K.FLOAT, _on(t.PET_SESSION, _PET_TRACER + "totalMass")),
-    _f("tracer_intermediate", E, K.FLOAT, _on(t.PET_SESSION, _PET_TRACER + "intermediate")),
-    _f("tracer_transmissions", E, K.INT, _on(t.PET_SESSION, _PET_TRACER + "transmissions")),
-    _f("tracer_startTime", E, K.DATETIME, _on(t.PET_SESSION, _PET_TRACER + "startTime")),
-    _f("tracer_transmissions_start", E, K.DATETIME, _on(t.PET_SESSION, _PET_TRACER + "transmissions_starttime")),
-    _f("scan_start_time", E, K.DATETIME, _on(t.PET_SESSION, "start_time_scan")),
-    _f("injection_start_time", E, K.DATETIME, _on(t.PET_SESSION, "start_time_injection")),
+    _f("coil", E, K.STRING, _mr("coil"), _TEXT255),
+    _f("fieldStrength", E, K.STRING, _mr("fieldStrength"), _TEXT255),
+    _f("marker", E, K.STRING, _mr("marker"), _TEXT255),
+    _f("stabilization", E, K.STRING, _mr("stabilization", shortcut=False) + _pet("stabilization")[:1], _TEXT255),
+    _f("studyType", E, K.STRING, _pet("studyType")),
+    _f("tracer_name", E, K.STRING, _pet(_PET_TRACER + "name")),
+    _f("tracer_isotope", E, K.STRING, _pet(_PET_TRACER + "isotope", shortcut=False)),
+    _f("tracer_dose", E, K.FLOAT, _pet(_PET_TRACER + "dose")),
+    _f("tracer_sa", E, K.FLOAT, _pet(_PET_TRACER + "specificActivity")),
+    _f("tracer_totalmass", E, K.FLOAT, _pet(_PET_TRACER + "totalMass")),
+    _f("tracer_intermediate", E, K.FLOAT, _pet(_PET_TRACER + "intermediate")),
+    _f("tracer_transmissions", E, K.INT, _pet(_PET_TRACER + "transmissions")),
+    _f("tracer_startTime", E, K.DATETIME, _pet(_PET_TRACER + "startTime")),
+    _f("tracer_transmissions_start", E, K.DATETIME, _pet(_PET_TRACER + "transmissions_starttime")),
+    _f("scan_start_time", E, K.DATETIME, _pet("start_time_scan")),
+    _f("injection_start_time", E, K.DATETIME, _pet("start_time_injection")),
     # read for identity and display; XNAT sets them from the DICOM
     _f("visit", E, K.STRING, _on(t.EXPERIMENT, "visit"), settable=False),
     _f("modality", E, K.STRING, _on(t.IMAGE_SESSION, "modality"), settable=False),

@@ -1,7 +1,8 @@
 """Field values compared the way XNAT stores them, so that a plan never shows a change XNAT
 would not make: enums case-insensitive, integers and floats by value, dates as YYYY-MM-DD,
-times as HH:MM:SS. XML entities are undone once, where values are read from XNAT (the client
-does it): comparing never unescapes, so a literal `&lt;` in the spec stays different from `<`."""
+times as HH:MM:SS, date-times as YYYY-MM-DDTHH:MM:SS. XML entities are undone once, where
+values are read from XNAT (the client does it): comparing never unescapes, so a literal `&lt;`
+in the spec stays different from `<`."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from xsync.model.fields import FieldDef, ValueKind
 
 _US_DATE = re.compile(r"(\d{1,2})/(\d{1,2})/(\d{4})")
 _TIME = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2})(\.\d+)?)?")
+_DATETIME = re.compile(r"(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(\.0+)?")
 
 
 def unescape_xml(value: str) -> str:
@@ -39,6 +41,10 @@ def canonical(definition: FieldDef | None, value: str) -> str:
         if m:
             return f"{m.group(3)}-{int(m.group(1)):02d}-{int(m.group(2)):02d}"
         return stripped[:10]
+    if kind is ValueKind.DATETIME:
+        # XNAT keeps a timestamp and lists it as Java's Timestamp prints it (`2001-02-03 04:05:06.0`)
+        m = _DATETIME.fullmatch(stripped)
+        return f"{m.group(1)}T{m.group(2)}" if m else stripped
     if kind is ValueKind.TIME:
         m = _TIME.fullmatch(stripped)
         if m:

@@ -39,11 +39,10 @@ _SCAN_STEMS: tuple[str, ...] = (
 SCAN_TYPES: frozenset[str] = frozenset(f"xnat:{s}ScanData" for s in _SCAN_STEMS)
 
 # Every type's base, as xnat.xsd declares it. Sessions and scans not listed extend the image
-# session or image scan directly.
+# session or image scan directly; PET-MR too: it declares the MR and the PET fields itself.
 _BASE: dict[str, str] = {
     IMAGE_SESSION: "xnat:subjectAssessorData",
     "xnat:subjectAssessorData": EXPERIMENT,
-    PETMR_SESSION: PET_SESSION,
 }
 
 _PLUGIN_TYPE = re.compile(r"(?!xnat:)[A-Za-z][A-Za-z0-9_]*:[A-Za-z][A-Za-z0-9_]*")

@@ -80,11 +80,20 @@ def as_text(value: Any) -> str:
     raise _fail("text_type", f"expected text, got {kind_of(value)}")
 
 
+_XML_ESCAPE_GROWTH = {"&": 4, "<": 3, ">": 3, '"': 5, "'": 5}  # `&amp;` is 4 longer than `&` ...
+
+
+def xml_escaped_length(text: str) -> int:
+    """The length of `text` as XNAT stores a PUT value: XML-escaped (TurbineUtils.escapeParam)."""
+    return len(text) + sum(_XML_ESCAPE_GROWTH.get(c, 0) for c in text)
+
+
 def _text_validator(max_length: int | None) -> Callable[[Any], str]:
     def check(value: Any) -> str:
         text = as_text(value)
-        if max_length is not None and len(text) > max_length:
-            raise _fail("too_long", f"is {len(text)} characters long; XNAT allows at most {max_length}")
+        if max_length is not None and (stored := xml_escaped_length(text)) > max_length:
+            escaped = "" if stored == len(text) else f" ({stored} as XNAT stores it, XML-escaped)"
+            raise _fail("too_long", f"is {len(text)} characters long{escaped}; XNAT allows at most {max_length}")
         return text
 
     return check
