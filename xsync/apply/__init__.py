@@ -1,0 +1,1 @@
+"""Apply: make XNAT match a plan, verify every write by reading the server again."""
