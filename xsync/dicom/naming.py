@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-_UNSAFE_NAME_CHAR = re.compile(r"[^\w.-]")
+_UNSAFE_NAME_CHAR = re.compile(r"[^A-Za-z0-9_.-]")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -64,6 +64,7 @@ def template_file_name(
 
 
 def safe_incoming_name(name: str) -> str:
-    """An uploaded file's own name as XNAT keeps it: last path part, other than [\\w.-] -> `_`."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    """An uploaded file's own name as XNAT keeps it: the part after the last `/` (a backslash
+    is no separator there), characters other than [A-Za-z0-9_.-] -> `_`."""
+    base = name.rstrip("/").rsplit("/", 1)[-1]
     return _UNSAFE_NAME_CHAR.sub("_", base)
