@@ -39,8 +39,9 @@ class RemoteScan:
 
     @property
     def dicom_file_count(self) -> int:
-        r = self.resources.get("DICOM")
-        return r.file_count if r else 0
+        """The scan's DICOM instances: XNAT keeps those of primary imaging SOP classes in
+        `DICOM` and the others (secondary captures ...) in `secondary`."""
+        return sum(r.file_count for label, r in self.resources.items() if label in ("DICOM", "secondary"))
 
 
 @dataclass(frozen=True)

@@ -246,6 +246,16 @@ def to_bytes(ds: Dataset, *, transfer_syntax: str = "explicit-le", preamble: boo
     return buf.getvalue()
 
 
+def series_folder(study: StudySpec, series_index: int) -> str:
+    """The folder (or zip prefix) a series is written under: its number, `<number>-<position>`
+    when another series of the study shares that number, else its UID."""
+    s = study.series[series_index]
+    if s.number is None:
+        return study.series_uid(series_index)
+    shared = sum(1 for other in study.series if other.number == s.number) > 1
+    return f"{s.number}-{series_index + 1}" if shared else str(s.number)
+
+
 def iter_instances(study: StudySpec, **dataset_options: Any) -> Iterable[tuple[int, int, Dataset]]:
     for si, s in enumerate(study.series):
         for n in range(1, s.instances + 1):
@@ -266,13 +276,13 @@ def write_study(
 ) -> list[Path]:
     """Write every instance of `study` under `root` and return the paths in write order.
 
-    layout "series": root/<SeriesNumber or uid>/<n>.dcm; "flat": root/<series>_<n>.dcm.
+    layout "series": root/<series folder>/<n>.dcm; "flat": root/<series folder>_<n>.dcm (see
+    `series_folder`).
     `rows`, `cols` and `realistic` are passed to `make_dataset`.
     """
     paths: list[Path] = []
     for si, n, ds in iter_instances(study, rows=rows, cols=cols, realistic=realistic):
-        s = study.series[si]
-        series_dir = str(s.number) if s.number is not None else study.series_uid(si)
+        series_dir = series_folder(study, si)
         name = f"{n:04d}.dcm" + (".gz" if gzipped else "")
         path = root / series_dir / name if layout == "series" else root / f"{series_dir}_{name}"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -296,8 +306,7 @@ def zip_studies(studies: Sequence[StudySpec], zip_path: Path, *, extra: Sequence
         for study in studies:
             prefix = f"{study.patient_id}/" if len(studies) > 1 else ""
             for si, n, ds in iter_instances(study):
-                s = study.series[si]
-                series_dir = str(s.number) if s.number is not None else study.series_uid(si)
+                series_dir = series_folder(study, si)
                 info = zipfile.ZipInfo(f"{prefix}{series_dir}/{n:04d}.dcm", date_time=(2024, 1, 1, 0, 0, 0))
                 zf.writestr(info, to_bytes(ds))
         for name, data in extra:
