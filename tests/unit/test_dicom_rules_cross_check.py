@@ -89,7 +89,7 @@ def test_template_names_agree() -> None:
     for _ in range(200):
         values = {
             "StudyInstanceUID": f"1.2.{rng.randint(0, 10**9)}",
-            "SeriesNumber": rng.choice(["", "4", "+4", "1001"]),
+            "SeriesNumber": rng.choice(["", " ", "4", "+4", "1001"]),
             "InstanceNumber": str(rng.randint(1, 500)),
             "SOPClassUID": rng.choice(SOP_CLASSES),
             "SOPInstanceUID": f"1.3.{rng.randint(0, 10**12)}.{rng.randint(0, 99)}",

@@ -55,7 +55,7 @@ def template_file_name(
     """The name XNAT gives an instance with `rename=true` or when it has no usable name."""
 
     def part(value: str | None, tag: str) -> str:
-        return value if value not in (None, "") else f"no-value-for-{tag}"
+        return value if value and value.strip() else f"no-value-for-{tag}"  # XNAT: defaultIfBlank
 
     return (
         f"{part(study_uid, 'StudyInstanceUID')}-{part(series_number, 'SeriesNumber')}-"
