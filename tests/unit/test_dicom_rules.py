@@ -11,7 +11,7 @@ import pytest
 from xsync.dicom.labels import clean_label, contained_assignment, is_valid_label
 from xsync.dicom.naming import base36, java_string_hash, safe_incoming_name, sop_hash, template_file_name
 from xsync.dicom.scanids import SeriesKey, assign_scan_ids, series_number_label
-from xsync.dicom.sop import lead_modality, scan_type, session_type
+from xsync.dicom.sop import is_primary, lead_modality, scan_type, session_type
 
 MR = "1.2.840.10008.5.1.4.1.1.4"
 SC = "1.2.840.10008.5.1.4.1.1.7"
@@ -37,6 +37,10 @@ def test_clean_label(raw: str, cleaned: str) -> None:
         ("xProject:abc", "Project", None),  # key must start a word
         ("Project:a.b", "Project", None),  # value with a dot does not match
         ("Project:has space", "Project", "has"),
+        ("Project:A Project:B", "Project", "B"),  # XNAT's greedy prefix: the last one wins
+        ("Project:A Project:", "Project", None),  # ... even when it is empty
+        ("a\nb Project:P", "Project", None),  # Java's `.` does not cross a line break
+        ("notes\nProject:P", "Project", "P"),
         ("", "Project", None),
         (None, "Project", None),
     ],
@@ -66,7 +70,8 @@ def test_template_name_marks_missing_values() -> None:
 
 def test_safe_incoming_name() -> None:
     assert safe_incoming_name("dir/sub dir/IM 0001.dcm") == "IM_0001.dcm"
-    assert safe_incoming_name("C:\\x\\a+b.dcm") == "a_b.dcm"
+    assert safe_incoming_name("C:\\x\\a+b.dcm") == "C__x_a_b.dcm"  # XNAT splits at `/` only
+    assert safe_incoming_name("Müller.dcm") == "M_ller.dcm"  # Java's \\w is ASCII
 
 
 @pytest.mark.nrg
@@ -120,7 +125,7 @@ def test_series_number_label() -> None:
 
 def test_scan_ids_numeric_order_and_clash_rule() -> None:
     series = [
-        SeriesKey("1.9", "10", frozenset({"MR"})),
+        SeriesKey("1.9", "9", frozenset({"MR"})),
         SeriesKey("1.5", "4", frozenset({"MR"})),
         SeriesKey("1.3", "4", frozenset({"MR"})),
         SeriesKey("1.4", "4", frozenset({"OT"})),
@@ -128,11 +133,24 @@ def test_scan_ids_numeric_order_and_clash_rule() -> None:
         SeriesKey("1.7", "", frozenset({"MR"})),
     ]
     ids = [(scan_id, s.uid) for scan_id, s in assign_scan_ids(series)]
+    # XNAT's comparator orders a UID-derived ID among the numbers as text: "1_7" < "2".
     assert ids == [
+        ("1_7", "1.7"),
         ("2", "1.2"),
         ("4-MR1", "1.3"),
         ("4-OT1", "1.4"),
         ("4-MR2", "1.5"),
-        ("10", "1.9"),
-        ("1_7", "1.7"),
+        ("9", "1.9"),
     ]
+
+
+def test_scan_numbers_equal_as_integers_are_one_number() -> None:
+    series = [SeriesKey("1.1", "4", frozenset({"MR"})), SeriesKey("1.2", "04", frozenset({"MR"}))]
+    assert [(i, s.uid) for i, s in assign_scan_ids(series)] == [("04-MR1", "1.1"), ("04-MR2", "1.2")]
+    assert [i for i, _ in assign_scan_ids([SeriesKey("1.1", "10"), SeriesKey("1.2", "2")])] == ["2", "10"]
+
+
+def test_pet_mr_and_primary_classes() -> None:
+    assert session_type([PET, MR], ["PT", "MR"]) == "petmrSessionData"  # XNAT's default PET/MR handling
+    assert session_type(["1.2.840.10008.5.1.4.1.1.481.1"], ["RTIMAGE"]) == "otherDicomSessionData"
+    assert is_primary(MR) and is_primary(CT) and not is_primary(SC)

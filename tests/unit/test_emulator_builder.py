@@ -176,7 +176,10 @@ def test_frames_count_primary_objects(tmp_path: Path) -> None:
     built = build_session(write(tmp_path / "sc", StudySpec(), secondary), "/p")
     assert built.scans[0].xsi_type == "xnat:mrScanData"
     assert built.scans[0].fields["frames"] == "2"
-    assert built.fields["modality"] == "MR"
+    assert [b.primary for b in built.scans[0].files] == [True, True, False]  # the SC file is secondary
+    # Modality is an ordinary session attribute: MR and OT files leave it out, with a warning.
+    assert "modality" not in built.fields
+    assert any(w.startswith("modality:") for w in built.warnings)
 
 
 def test_a_secondary_capture_only_study_is_other_dicom(tmp_path: Path) -> None:

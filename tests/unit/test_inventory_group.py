@@ -107,20 +107,21 @@ def test_scan_ids_follow_xnat_clash_rule_and_order() -> None:
     tree.series("/d/a", 1, series_instance_uid="1.5", series_number="4")
     tree.series("/d/b", 1, series_instance_uid="1.3", series_number="4")
     tree.series("/d/c", 1, series_instance_uid="1.4", series_number="4", modality="OT", sop_class_uid=SC)
-    tree.series("/d/d", 1, series_instance_uid="1.9", series_number="10")
+    tree.series("/d/d", 1, series_instance_uid="1.9", series_number="9")
     tree.series("/d/e", 1, series_instance_uid="1.2", series_number="2")
     tree.series("/d/f", 1, series_instance_uid="1.7.8", series_number="")
     [study] = tree.build().studies
+    # A UID-derived ID sorts among the numbers as text, as XNAT's comparator has it: "1_7_8" < "2".
     assert [(s.scan_id, s.uid, s.scan_xsi_type) for s in study.series] == [
+        ("1_7_8", "1.7.8", "xnat:mrScanData"),
         ("2", "1.2", "xnat:mrScanData"),
         ("4-MR1", "1.3", "xnat:mrScanData"),
         ("4-OT1", "1.4", "xnat:scScanData"),
         ("4-MR2", "1.5", "xnat:mrScanData"),
-        ("10", "1.9", "xnat:mrScanData"),
-        ("1_7_8", "1.7.8", "xnat:mrScanData"),
+        ("9", "1.9", "xnat:mrScanData"),
     ]
     assert study.session_xsi_type == "xnat:mrSessionData"  # a screenshot does not make it another session type
-    assert study.scan("4-OT1") is study.series[2] and study.series_by_uid("1.9") is study.series[4]
+    assert study.scan("4-OT1") is study.series[3] and study.series_by_uid("1.9") is study.series[5]
 
 
 def test_screenshots_alone_make_an_other_dicom_session() -> None:
@@ -128,6 +129,8 @@ def test_screenshots_alone_make_an_other_dicom_session() -> None:
     tree.series("/d/sc", 2, modality="OT", sop_class_uid=SC)
     [study] = tree.build().studies
     assert study.session_xsi_type == "xnat:otherDicomSessionData"
+    # Secondary captures are no primary imaging class: XNAT counts no frames for them.
+    assert [(s.scan_xsi_type, s.n_instances, s.frames) for s in study.series] == [("xnat:scScanData", 2, 0)]
 
 
 def test_frames_count_multi_frame_objects_of_the_primary_class_only() -> None:

@@ -18,19 +18,29 @@ def clean_label(value: str) -> str:
     return _NOT_LABEL_CHAR.sub("_", value)
 
 
+# What Java's `.` and `\s` match (XNAT's patterns use neither DOTALL nor Unicode classes).
+_NOT_LINE_END = "[^\n\r\u0085\u2028\u2029]"
+_SPACE = "[ \t\n\x0b\f\r]"
+_SEPARATOR = "[ \t\n\x0b\f\r,;]"
+
+
 def contained_assignment(text: str | None, key: str) -> str | None:
     """The value of `key:value` inside a free-text DICOM field, as XNAT's
     ContainedAssignmentExtractor reads it.
 
-    The key is case-insensitive and must start the field or follow whitespace, `,` or `;`;
-    spaces may surround the colon; the value is made of [A-Za-z0-9_-] only and must end the
-    field or be followed by whitespace, `,` or `;`. Returns None when there is no such value.
+    The whole field must match: the key (case-insensitive) starts the field or follows
+    whitespace, `,` or `;`; spaces may surround the colon; the value is made of [A-Za-z0-9_-]
+    and ends the field or is followed by whitespace, `,` or `;`. The text before the key and
+    after the value may not cross more than that one separating line break. Of several
+    assignments the last one wins; an empty last one means no value. Returns None when there
+    is no value.
     """
     if not text:
         return None
     pattern = re.compile(
-        r"(?:^|[\s,;])" + re.escape(key) + r"\s*:\s*([A-Za-z0-9_-]+)(?=$|[\s,;])",
-        re.IGNORECASE,
+        f"(?:{_NOT_LINE_END}*{_SEPARATOR})?{re.escape(key)}{_SPACE}*:{_SPACE}*([A-Za-z0-9_-]*)"
+        f"(?:{_SEPARATOR}{_NOT_LINE_END}*)?",
+        re.IGNORECASE | re.ASCII,
     )
-    m = pattern.search(text)
-    return m.group(1) if m else None
+    m = pattern.fullmatch(text)
+    return m.group(1) or None if m else None

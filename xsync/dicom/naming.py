@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-_UNSAFE_NAME_CHAR = re.compile(r"[^\w.-]")
+_UNSAFE_NAME_CHAR = re.compile(r"[^A-Za-z0-9_.-]")
 _DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -55,7 +55,7 @@ def template_file_name(
     """The name XNAT gives an instance with `rename=true` or when it has no usable name."""
 
     def part(value: str | None, tag: str) -> str:
-        return value if value not in (None, "") else f"no-value-for-{tag}"
+        return value if value and value.strip() else f"no-value-for-{tag}"  # XNAT: defaultIfBlank
 
     return (
         f"{part(study_uid, 'StudyInstanceUID')}-{part(series_number, 'SeriesNumber')}-"
@@ -64,6 +64,7 @@ def template_file_name(
 
 
 def safe_incoming_name(name: str) -> str:
-    """An uploaded file's own name as XNAT keeps it: last path part, other than [\\w.-] -> `_`."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    """An uploaded file's own name as XNAT keeps it: the part after the last `/` (a backslash
+    is no separator there), characters other than [A-Za-z0-9_.-] -> `_`."""
+    base = name.rstrip("/").rsplit("/", 1)[-1]
     return _UNSAFE_NAME_CHAR.sub("_", base)

@@ -1,7 +1,11 @@
 """Archiving a built prearchive session (XNAT's PrearcSessionArchiver, DICOM-IMPORT.md §5.5, §7):
 resolve project, label and subject, check the existing experiment for conflicts, then create or
-merge the experiment, its scans and their `DICOM` resources, move the files to
-`<root>/archive/<project>/arc001/<label>/SCANS/<scan>/DICOM/` and drop the prearchive row.
+merge the experiment, its scans and their resources, move the files to
+`<root>/archive/<project>/arc001/<label>/SCANS/<scan>/<DICOM|secondary>/` and drop the
+prearchive row. A scan's files of primary imaging SOP classes form its `DICOM` resource (content
+`RAW`), the others its `secondary` resource (content `secondary`), each with its catalog
+(`scan_<id>_catalog.xml`, `scan_<id>_secondary_catalog.xml`), as dicom-xnat's CatalogBuilder
+writes them.
 
 All checks run before anything changes, so a refused archive leaves the archive untouched; the
 row turns CONFLICT (409) or ERROR (anything else) -- except for invalid xpath overrides, a
@@ -26,11 +30,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-from xsync.dicom.labels import clean_label
 from xsync.emulator import params
-from xsync.emulator.builder import BuildError, BuiltScan, BuiltSession
+from xsync.emulator.builder import BuildError, BuiltFile, BuiltScan, BuiltSession
 from xsync.emulator.fields import archive_scan_type
 from xsync.emulator.http import XnatHTTPError
+from xsync.emulator.labels import label_chars
 from xsync.emulator.params import Changes
 from xsync.emulator.prearchive import (
     AUTO_ARCHIVE,
@@ -51,6 +55,8 @@ MODALITY_MOD = "Invalid modification of session modality via archive process.  D
 DUPLICATE_FILE = "Duplicate DICOM file uploaded."
 DEFAULT_QUALITY = "usable"
 ARCHIVE_FOLDER = "arc001"
+PRIMARY_RESOURCE, SECONDARY_RESOURCE = "DICOM", "secondary"
+_CONTENT = {PRIMARY_RESOURCE: "RAW", SECONDARY_RESOURCE: "secondary"}
 
 
 @dataclass(frozen=True)
@@ -159,11 +165,11 @@ def _plan(store: Store, row: PrearchiveSession, built: BuiltSession, options: Ar
     project = store.project(ref) if ref != UNASSIGNED else None
     if project is None:
         raise XnatHTTPError(400, "unable to identify destination project")
-    label = clean_label(options.label or row.name or row.folder)
+    label = label_chars(options.label or row.name or row.folder)
     raw_subject = options.subject or row.subject or built.fields.get("dcmPatientName", "")
     if not raw_subject:
         raise XnatHTTPError(400, "Unable to identify subject.")
-    subject_label = clean_label(raw_subject)
+    subject_label = label_chars(raw_subject)
     subject = _matching_subject(store, project.id, subject_label)
     existing = store.experiment(project.id, label)
     scan_ids = _scan_ids(existing, built) if existing is not None else {s.id: s.id for s in built.scans}
@@ -250,12 +256,15 @@ def _check_duplicate_files(plan: _Plan, built: BuiltSession, options: ArchiveOpt
     assert plan.existing is not None
     for scan in built.scans:
         target = plan.existing.scans.get(plan.scan_ids[scan.id])
-        resource = target.resources.get("DICOM") if target is not None else None
-        if resource is None:
-            continue
-        archived = {f.sop_instance_uid for f in resource.files.values()}
+        archived = {f.sop_instance_uid for r in _dicom_resources(target) for f in r.files.values()}
         if any(f.sop_instance_uid in archived for f in scan.files):
             raise XnatHTTPError(409, DUPLICATE_FILE)
+
+
+def _dicom_resources(scan: Scan | None) -> list[Resource]:
+    if scan is None:
+        return []
+    return [r for label, r in scan.resources.items() if label in _CONTENT]
 
 
 def _commit(store: Store, row: PrearchiveSession, built: BuiltSession, plan: _Plan) -> str:
@@ -307,34 +316,44 @@ def _archive_scan(store: Store, experiment: Experiment, scan: BuiltScan, scan_id
         target.fields.setdefault("type", archive_scan_type(scan.fields.get("series_description", "")))
         target.fields.setdefault("quality", DEFAULT_QUALITY)
         added_frames = int(previous) if previous.isdigit() else 0
-    resource = target.resources.get("DICOM")
-    if resource is None:
-        resource = Resource(id=store.next_resource_pk(), label="DICOM", format="DICOM", content="RAW")
-        target.resources["DICOM"] = resource
-    folder = session_dir / "SCANS" / scan_id / "DICOM"
-    folder.mkdir(parents=True, exist_ok=True)
-    by_uid = {f.sop_instance_uid: name for name, f in resource.files.items()}
-    for f in scan.files:
-        replaced = by_uid.get(f.sop_instance_uid)
-        if replaced is not None:  # overwrite: the new copy replaces the archived one
-            resource.files.pop(replaced).path.unlink(missing_ok=True)
-        elif added_frames is not None and f.primary:
-            added_frames += f.frames
-        name = _free_name(f.name, resource.files)
-        dest = folder / name
-        shutil.move(str(f.path), dest)
-        resource.files[name] = FileEntry(
-            name=name,
-            path=dest,
-            size=dest.stat().st_size,
-            sop_instance_uid=f.sop_instance_uid,
-            sop_class_uid=f.sop_class_uid,
-            instance_number=f.instance_number,
-            md5=hashlib.md5(dest.read_bytes()).hexdigest(),
-        )
+    archived = {f.sop_instance_uid: (r, name) for r in _dicom_resources(target) for name, f in r.files.items()}
+    for label in (PRIMARY_RESOURCE, SECONDARY_RESOURCE):
+        files = [f for f in scan.files if f.primary == (label == PRIMARY_RESOURCE)]
+        if not files:
+            continue
+        resource = target.resources.get(label)
+        if resource is None:
+            resource = Resource(id=store.next_resource_pk(), label=label, format="DICOM", content=_CONTENT[label])
+            target.resources[label] = resource
+        folder = session_dir / "SCANS" / scan_id / label
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in files:
+            replaced = archived.get(f.sop_instance_uid)
+            if replaced is not None:  # overwrite: the new copy replaces the archived one
+                old_resource, old_name = replaced
+                old_resource.files.pop(old_name).path.unlink(missing_ok=True)
+            elif added_frames is not None and f.primary:
+                added_frames += f.frames
+            _move_in(f, resource, folder)
+        suffix = "" if label == PRIMARY_RESOURCE else f"_{label}"
+        _write_catalog(folder / f"scan_{scan_id}{suffix}_catalog.xml", target, resource)
     if added_frames is not None:
         target.fields["frames"] = str(added_frames)
-    _write_catalog(folder / f"scan_{scan_id}_catalog.xml", target, resource)
+
+
+def _move_in(f: BuiltFile, resource: Resource, folder: Path) -> None:
+    name = _free_name(f.name, resource.files)
+    dest = folder / name
+    shutil.move(str(f.path), dest)
+    resource.files[name] = FileEntry(
+        name=name,
+        path=dest,
+        size=dest.stat().st_size,
+        sop_instance_uid=f.sop_instance_uid,
+        sop_class_uid=f.sop_class_uid,
+        instance_number=f.instance_number,
+        md5=hashlib.md5(dest.read_bytes()).hexdigest(),
+    )
 
 
 def _free_name(name: str, taken: dict[str, FileEntry]) -> str:

@@ -1,23 +1,32 @@
-"""The session builder: what XNAT's DICOMSessionBuilder makes of a prearchive session's files.
+"""The session builder: what XNAT's DICOMSessionBuilder makes of a prearchive session's files
+(dicom-xnat-mx `org/nrg/dcm/xnat/DICOMSessionBuilder.java`, `DICOMScanBuilder.java`,
+`CatalogBuilder.java`, `ImageURIComparator.java`).
 
-One scan per SeriesInstanceUID, scan IDs by `xsync.dicom.scanids` (SeriesNumber, `4-MR1` on
-clashes), session and scan data types by `xsync.dicom.sop`, fields by `xsync.emulator.fields`,
-and per scan a `DICOM` catalog of the files sorted by instance number. Files that do not parse
+One scan per SeriesInstanceUID, scan IDs and order by `xsync.emulator.scan_ids` (SeriesNumber,
+`4-MR1` on clashes), session and scan data types by `xsync.emulator.sopmodel`, fields by
+`xsync.emulator.fields`. A scan's files are in instance-number order; those of a primary
+imaging SOP class are its `DICOM` files and count its `frames`, the others (a secondary capture
+in an MR series, a series of screenshots) are its `secondary` files. Files that do not parse
 are left out with a warning (they stay on disk; XNAT's archiver then complains about them).
+
+Choice: XNAT keys a series by (SeriesNumber, SeriesInstanceUID) pairs, so files of one UID that
+disagree on their number become several scans sharing that UID and its files; the emulator
+keeps one scan per UID, numbered by the number its files agree on, the lowest in XNAT's order
+when they disagree, the UID when none has one.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import cmp_to_key
 from pathlib import Path
 
 from pydicom.dataset import Dataset
 
-from xsync.dicom import sop
-from xsync.dicom.scanids import SeriesKey, assign_scan_ids, maybe_numeric_key
-from xsync.emulator import fields
-from xsync.emulator.headers import element_text, read_dataset
+from xsync.emulator import fields, sopmodel
+from xsync.emulator.headers import element_text, first_value, read_dataset
+from xsync.emulator.scan_ids import SeriesIdentity, assign, compare_maybe_numeric, instance_order, java_int
 
 
 class BuildError(Exception):
@@ -40,8 +49,8 @@ class BuiltFile:
     sop_instance_uid: str
     sop_class_uid: str
     instance_number: str
-    frames: int  # NumberOfFrames, 1 when absent
-    primary: bool = True  # of the scan's own kind (a secondary capture in an MR series is not)
+    frames: int  # NumberOfFrames, 1 when absent or not a number
+    primary: bool = True  # of a primary imaging SOP class: in `DICOM`, else in `secondary`
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ class BuiltScan:
     xsi_type: str  # e.g. xnat:mrScanData
     uid: str  # SeriesInstanceUID
     fields: Mapping[str, str]  # item-JSON paths -> values, including `frames`
-    files: tuple[BuiltFile, ...]  # the DICOM resource, in catalog order
+    files: tuple[BuiltFile, ...]  # in catalog order; `primary` tells DICOM from secondary
 
 
 @dataclass(frozen=True)
@@ -82,21 +91,17 @@ def build_session(files: Iterable[SourceFile], prearchive_path: str) -> BuiltSes
     if len(study_uids) != 1:
         raise BuildError(f"{len(study_uids)} Study Instance UIDs in one session")
     datasets = [ds for _, ds in parsed]
-    sop_classes = [element_text(ds, "SOPClassUID") for ds in datasets]
-    modalities = [element_text(ds, "Modality") for ds in datasets]
-    session_kind = sop.session_type(sop_classes, modalities)
+    sop_classes = {first_value(ds, "SOPClassUID") for ds in datasets}
+    modalities = {first_value(ds, "Modality") for ds in datasets}
+    session_kind = sopmodel.session_type(sop_classes, modalities)
     if session_kind is None:
-        raise BuildError("no session data type fits these SOP classes and modalities")
+        raise BuildError("no session type identified")
 
+    # `modality` is an ordinary session attribute: kept when every file agrees (an MR study
+    # with a secondary-capture series of Modality OT has none), as ImageSessionAttributes has it.
     session_fields = fields.evaluate(fields.SESSION_ATTRS, datasets, warnings)
-    if session_kind == "mrSessionData":
+    if session_kind in ("mrSessionData", sopmodel.PETMR_SESSION):
         session_fields.update(fields.evaluate(fields.MR_SESSION_ATTRS, datasets, warnings))
-    # Choice (inferred): the session's modality is the lead modality of its files (an MR
-    # study with a secondary-capture series is "MR"), falling back to the common value.
-    present = {m for m in modalities if m}
-    lead = sop.lead_modality(present) or (present.pop() if len(present) == 1 else None)
-    if lead:
-        session_fields["modality"] = lead
     custom = {}
     if fields.STUDY_COMMENTS in session_fields:
         custom["studyComments"] = session_fields.pop(fields.STUDY_COMMENTS)
@@ -112,53 +117,51 @@ def build_session(files: Iterable[SourceFile], prearchive_path: str) -> BuiltSes
     )
 
 
+def _series_number(members: Sequence[tuple[SourceFile, Dataset]]) -> str:
+    numbers = {first_value(ds, "SeriesNumber") for _, ds in members} - {""}
+    return min(numbers, key=cmp_to_key(compare_maybe_numeric)) if numbers else ""
+
+
 def _build_scans(parsed: Sequence[tuple[SourceFile, Dataset]], warnings: list[str]) -> list[BuiltScan]:
     by_series: dict[str, list[tuple[SourceFile, Dataset]]] = {}
     for f, ds in parsed:
         by_series.setdefault(element_text(ds, "SeriesInstanceUID"), []).append((f, ds))
-    keys = [
-        SeriesKey(
+    identities = [
+        SeriesIdentity(
             uid=uid,
-            number=element_text(members[0][1], "SeriesNumber"),
-            modalities=frozenset(element_text(ds, "Modality") for _, ds in members),
+            number=_series_number(members),
+            modalities=frozenset(first_value(ds, "Modality") for _, ds in members) - {""},
         )
         for uid, members in by_series.items()
     ]
-    scans = []
-    for scan_id, key in assign_scan_ids(keys):
-        scans.append(_build_scan(scan_id, key.uid, by_series[key.uid], warnings))
-    return scans
+    return [_build_scan(scan_id, s.uid, by_series[s.uid], warnings) for scan_id, s in assign(identities)]
 
 
 def _build_scan(scan_id: str, uid: str, members: list[tuple[SourceFile, Dataset]], warnings: list[str]) -> BuiltScan:
     datasets = [ds for _, ds in members]
-    kind = sop.scan_type(element_text(ds, "SOPClassUID") for ds in datasets)
+    kind = sopmodel.scan_type({first_value(ds, "SOPClassUID") for ds in datasets})
     scan_warnings: list[str] = []
     values = fields.evaluate(fields.SCAN_ATTRS, datasets, scan_warnings)
     if kind == "mrScanData":
         values.update(fields.evaluate(fields.MR_SCAN_ATTRS, datasets, scan_warnings))
     warnings.extend(f"scan {scan_id}: {w}" for w in scan_warnings)
 
-    files = sorted(
-        (_built_file(f, ds) for f, ds in members),
-        key=lambda b: (maybe_numeric_key(b.instance_number), b.name),
-    )
-    # frames counts the primary objects only (an MR series' secondary captures do not add);
-    # a series of secondary objects only counts them all.
-    if any(sop.scan_type([b.sop_class_uid]) == kind for b in files):
-        files = [replace(b, primary=sop.scan_type([b.sop_class_uid]) == kind) for b in files]
+    files = sorted((_built_file(f, ds) for f, ds in members), key=lambda b: (instance_order(b.instance_number), b.name))
+    # CatalogBuilder: the frame count is that of the primary files (0 for a scan of screenshots).
     values["frames"] = str(sum(b.frames for b in files if b.primary))
     return BuiltScan(id=scan_id, xsi_type=f"xnat:{kind}", uid=uid, fields=values, files=tuple(files))
 
 
 def _built_file(f: SourceFile, ds: Dataset) -> BuiltFile:
-    frames = element_text(ds, "NumberOfFrames")
+    frames = java_int(first_value(ds, "NumberOfFrames"))
+    sop_class = first_value(ds, "SOPClassUID")
     return BuiltFile(
         name=f.name,
         path=f.path,
         size=f.path.stat().st_size,
-        sop_instance_uid=element_text(ds, "SOPInstanceUID"),
-        sop_class_uid=element_text(ds, "SOPClassUID"),
-        instance_number=element_text(ds, "InstanceNumber"),
-        frames=int(frames) if frames.isdigit() and int(frames) > 0 else 1,
+        sop_instance_uid=first_value(ds, "SOPInstanceUID"),
+        sop_class_uid=sop_class,
+        instance_number=first_value(ds, "InstanceNumber"),
+        frames=frames if frames is not None else 1,
+        primary=sopmodel.is_primary(sop_class),
     )

@@ -235,6 +235,7 @@ SESSION_ATTRS: tuple[Attr, ...] = (
     _attr(STUDY_COMMENTS, text(STUDY_COMMENTS, "StudyComments")),
     _attr("UID", text("UID", "StudyInstanceUID")),
     _attr("session_type", text("session_type", "StudyDescription")),
+    _attr("modality", text("modality", "Modality")),
     _attr("scanner", text("scanner", "StationName"), joined),
     _attr("scanner/manufacturer", text("scanner/manufacturer", "Manufacturer")),
     _attr("scanner/model", text("scanner/model", "ManufacturerModelName")),

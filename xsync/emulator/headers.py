@@ -50,6 +50,11 @@ class ReceivedObject:
         """A top-level string value as XNAT reads it ("" when absent); multi-values joined by `\\`."""
         return element_text(self.dataset, keyword)
 
+    def first(self, keyword: str) -> str:
+        """The first value of a top-level element, as dcm4che's `getString(tag)` gives it to
+        XNAT's identifiers and file namer ("" when absent)."""
+        return first_value(self.dataset, keyword)
+
     @property
     def sop_class_uid(self) -> str:
         return self.text("SOPClassUID")
@@ -79,6 +84,18 @@ def element_text(ds: Dataset, keyword: str) -> str:
     if isinstance(value, MultiValue | list | tuple):
         return "\\".join(str(v) for v in value)
     return str(value).strip()
+
+
+def first_value(ds: Dataset, keyword: str) -> str:
+    """The first of a multi-valued element's values, the value itself otherwise ("" when absent
+    or empty). Text VRs (LT, ST, UT) are single-valued: a `\\` in them is kept."""
+    try:
+        value = ds.get(keyword)
+    except Exception:  # a value pydicom cannot convert counts as absent, as in element_text
+        return ""
+    if isinstance(value, MultiValue | list | tuple):
+        value = value[0] if len(value) else ""
+    return "" if value is None else str(value).strip()
 
 
 def read_dataset(data: bytes, *, stop_before_pixels: bool = False) -> Dataset:

@@ -1,31 +1,39 @@
 """Which project, subject and session a received DICOM object belongs to: XNAT's default
-DicomObjectIdentifier (DICOM-IMPORT.md §1, REST-CONTRACT.md §7.1) behind the explicit request
-parameters.
+DicomObjectIdentifier behind the explicit request parameters (DICOM-IMPORT.md §1,
+REST-CONTRACT.md §7.1). Source: XNAT's `web/.../org/nrg/dcm/id/Xnat15DicomProjectIdentifier.java`
+and `DbBackedProjectIdentifier.java` (project), dicom-xnat-mx
+`org/nrg/dcm/id/XnatDefaultDicomObjectIdentifier.java` and `CompositeDicomObjectIdentifier.java`
+(subject, session, `AA:`), `GradualDicomImporter.call` (parameters and `dicom_upload`).
 
 Project: `PROJECT_ID` (or the project part of `dest`) when it names a project the user may use,
 else, in order, `Project:` in Patient Comments, Study Comments and Additional Patient History,
 the whole Study Description, the whole Accession Number -- the first that names an existing
 project by ID or alias; a value naming none passes to the next -- else none ("Unassigned").
-Subject: `SUBJECT_ID` verbatim, else `Subject:` in the three comment fields, else Patient Name;
-header values are label-cleaned. Session: `EXPT_LABEL` verbatim, else `Session:` in the comment
-fields, else Patient ID, cleaned, else `dicom_upload`.
-`AA:` in the comment fields: true/t -> auto-archive, false/f -> manual, else no opinion.
+Subject: `SUBJECT_ID` verbatim, else the first non-empty of `Subject:` in the three comment
+fields and Patient Name, in label characters. Session: `EXPT_LABEL` verbatim, else the same
+chain with `Session:` and Patient ID, in label characters, else `dicom_upload`.
+`AA:` in the comment fields: t/true -> auto-archive, f/false -> manual (any case), else no
+opinion. Assignments are read as `xsync.emulator.assignments` describes (the last one wins).
 
 Site and per-receiver routing rules are not emulated (none are configured on a fresh XNAT).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from xsync.dicom.labels import clean_label, contained_assignment
+from xsync.emulator.assignments import assignment, first_of
 from xsync.emulator.config import EmulatorConfig
 from xsync.emulator.headers import ReceivedObject
+from xsync.emulator.labels import label_chars
 from xsync.emulator.store import Project, Store
 
 COMMENT_FIELDS = ("PatientComments", "StudyComments", "AdditionalPatientHistory")
 DEFAULT_SESSION_LABEL = "dicom_upload"
+_TRUE = re.compile(r"t(?:rue)?", re.IGNORECASE | re.ASCII)
+_FALSE = re.compile(r"f(?:alse)?", re.IGNORECASE | re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -41,14 +49,22 @@ def may_use(config: EmulatorConfig, user: str, project: Project) -> bool:
     return user in config.admins or user in project.members
 
 
-def _comment_assignment(obj: ReceivedObject, key: str) -> str | None:
-    """The first comment field's `key:` value: subject, session and `AA:` chains stop at the
-    first value found, whatever it names."""
-    for keyword in COMMENT_FIELDS:
-        value = contained_assignment(obj.text(keyword), key)
-        if value:
-            return value
-    return None
+def _assignments(obj: ReceivedObject, key: str) -> list[str | None]:
+    """`key:` in each comment field, in the identifier's order."""
+    return [assignment(obj.text(keyword), key) for keyword in COMMENT_FIELDS]
+
+
+def _chained_label(obj: ReceivedObject, key: str, fallback: str) -> str:
+    """A subject or session label from the headers ("" when nothing names one)."""
+    return label_chars(first_of([*_assignments(obj, key), obj.first(fallback)]) or "")
+
+
+def requests_auto_archive(obj: ReceivedObject) -> bool | None:
+    """CompositeDicomObjectIdentifier.requestsAutoarchive."""
+    aa = first_of(_assignments(obj, "AA"))
+    if aa is None:
+        return None
+    return True if _TRUE.fullmatch(aa) else False if _FALSE.fullmatch(aa) else None
 
 
 def identify_project(
@@ -63,10 +79,9 @@ def identify_project(
     # Header lookups run as the received-file user (admin by default): any existing project.
     # Every candidate is tried in turn until one names a project (DbBackedProjectIdentifier):
     # a `Project:` in Patient Comments that names none does not stop the Study Comments one.
-    candidates = [contained_assignment(obj.text(keyword), "Project") for keyword in COMMENT_FIELDS]
-    candidates += [obj.text("StudyDescription"), obj.text("AccessionNumber")]
+    candidates = [*_assignments(obj, "Project"), obj.first("StudyDescription"), obj.first("AccessionNumber")]
     for value in candidates:
-        if value:
+        if value and value.strip():
             p = store.project(value)
             if p is not None:
                 return p.id
@@ -81,10 +96,8 @@ def identify(
     project = identify_project(store, config, user, obj, params.get("PROJECT_ID"))
     subject = params.get("SUBJECT_ID")
     if subject is None:
-        subject = clean_label(_comment_assignment(obj, "Subject") or obj.text("PatientName"))
+        subject = _chained_label(obj, "Subject", "PatientName")
     session = params.get("EXPT_LABEL")
     if session is None:
-        session = clean_label(_comment_assignment(obj, "Session") or obj.text("PatientID"))
-    aa = (_comment_assignment(obj, "AA") or "").lower()
-    auto_archive = True if aa in ("t", "true") else False if aa in ("f", "false") else None
-    return Identity(project, subject, session or DEFAULT_SESSION_LABEL, auto_archive)
+        session = _chained_label(obj, "Session", "PatientID")
+    return Identity(project, subject, session or DEFAULT_SESSION_LABEL, requests_auto_archive(obj))

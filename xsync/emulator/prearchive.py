@@ -17,10 +17,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from pathlib import Path
 
-from xsync.dicom.naming import safe_incoming_name, template_file_name
 from xsync.emulator.builder import BuildError, BuiltSession, SourceFile, build_session
 from xsync.emulator.config import EmulatorConfig
 from xsync.emulator.fields import dicom_date
+from xsync.emulator.filenames import FileNameTemplate, kept_name, scan_directory
 from xsync.emulator.headers import ReceivedObject
 from xsync.emulator.http import XnatHTTPError
 from xsync.emulator.identify import identify
@@ -154,28 +154,19 @@ def _reopen(row: PrearchiveSession) -> None:
         row.status, row.built = RECEIVING, None
 
 
-def _scan_dir(obj: ReceivedObject) -> str:
-    """SeriesNumber when it is a valid file name, else the cleaned series UID, else `NA`."""
-    number = obj.text("SeriesNumber")
-    if number.startswith("+"):
-        number = "_" + number[1:]
-    if number and safe_incoming_name(number) == number and number not in (".", ".."):
-        return number
-    uid = safe_incoming_name(obj.series_uid)
-    return uid if uid else "NA"
+# The site preference `dicomFileNameTemplate` at its default (it is not configurable here).
+FILE_NAMES = FileNameTemplate()
 
 
 def _file_name(row: PrearchiveSession, scan_dir: str, obj: ReceivedObject, rename: bool) -> str:
     """GradualDicomImporter.getSafeFile: the template name with `rename=true` or when the object
     came without a name (C-STORE); else its own name, cleaned, when that is free or holds the
     same instance (then it is overwritten); else the template name."""
-    template = template_file_name(
-        obj.study_uid, obj.text("SeriesNumber"), obj.text("InstanceNumber"), obj.sop_class_uid, obj.sop_instance_uid
-    ).lstrip(".")
+    template = FILE_NAMES.name(obj.first).lstrip(".")
     if rename or not obj.name:
         return template
-    wanted = safe_incoming_name(obj.name)
-    if not wanted or wanted in (".", ".."):
+    wanted = kept_name(obj.name)
+    if wanted is None:
         return template
     for f in row.files:
         if f.scan_dir == scan_dir and f.name == wanted:
@@ -197,7 +188,7 @@ def receive(
         created = row is None
         if row is None:
             row = _new_row(store, project, obj, ident.subject, ident.session, ident.auto_archive, params)
-        scan_dir = _scan_dir(obj)
+        scan_dir = scan_directory(obj.first("SeriesNumber"), obj.series_uid)
         name = _file_name(row, scan_dir, obj, (params.get("rename") or "").lower() == "true")
         path = session_dir(store, row) / "SCANS" / scan_dir / "DICOM" / name
         _write_atomically(path, obj.data)  # first: a failed write leaves the prearchive as it was

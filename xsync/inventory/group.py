@@ -11,7 +11,7 @@ from itertools import chain, groupby
 from operator import itemgetter
 
 from xsync.dicom.scanids import SeriesKey, assign_scan_ids
-from xsync.dicom.sop import scan_type, session_type
+from xsync.dicom.sop import is_primary, scan_type, session_type
 from xsync.errors import Diagnostic, Severity
 from xsync.inventory.items import SHARED_INDEX, Item, Shared
 from xsync.model.inventory import DicomFile, Inventory, Series, Study
@@ -208,9 +208,9 @@ def _series(uid: str, items: list[Item]) -> tuple[Series, set[Shared], list[str]
     xsi_type = scan_type(sop_classes)
     # The first file of each SOP instance: a dict keeps the last value it is given for a key.
     distinct = dict(zip(map(_sop_of, reversed(files)), reversed(files), strict=True))
-    # XNAT counts frames of the series' primary objects only (a screenshot in an MR series is not a frame).
-    primary = {c for c in sop_classes if scan_type([c]) == xsi_type} | ({""} if not sop_classes else set())
-    counted = distinct.values() if classes <= primary else [f for f in distinct.values() if f.sop_class_uid in primary]
+    # XNAT counts frames of primary imaging objects only: a screenshot in an MR series is not a
+    # frame, and a series of screenshots has none.
+    counted = [f for f in distinct.values() if is_primary(f.sop_class_uid)]
     series = Series(
         uid=uid,
         number=values["series_number"],

@@ -17,6 +17,8 @@ from typing import Any
 
 from xsync.model.frozen import FrozenMap
 
+DICOM_RESOURCES = ("DICOM", "secondary")  # where XNAT files a scan's DICOM instances
+
 
 def _empty() -> FrozenMap[str, str]:
     return FrozenMap()
@@ -39,9 +41,11 @@ class RemoteScan:
 
     @property
     def dicom_file_count(self) -> int | None:
-        """The files of the `DICOM` resource: 0 without one, None when the server gave no count."""
-        r = self.resources.get("DICOM")
-        return r.file_count if r else 0
+        """The scan's DICOM instances: XNAT keeps those of primary imaging SOP classes in `DICOM`
+        and the others (secondary captures ...) in `secondary`. 0 without either; None when the
+        server gave no count for one of them."""
+        counts = [r.file_count for label, r in self.resources.items() if label in DICOM_RESOURCES]
+        return None if None in counts else sum(c for c in counts if c is not None)
 
 
 @dataclass(frozen=True)

@@ -65,6 +65,10 @@ class SeriesSpec:
     inversion_time: float | None = 1000.0
     flip_angle: float = 8.0
     orientation: tuple[float, ...] = (0.0, 1.0, 0.0, 0.0, 0.0, -1.0)  # sagittal
+    # Multi-echo within the series: instance n is echo ((n - 1) % len) + 1 with that echo time.
+    echo_times: tuple[float, ...] = ()
+    # Instances (1-based) that are secondary captures (Modality OT) inside this series.
+    secondary_instances: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +120,8 @@ def make_dataset(
     sizes are those of real MR files (about 70 elements).
     """
     s = study.series[series_index]
+    if instance in s.secondary_instances:
+        s = replace(s, modality="OT", sop_class_uid=SECONDARY_CAPTURE, secondary_instances=())
     ds = Dataset()
     if study.specific_character_set:
         ds.SpecificCharacterSet = study.specific_character_set
@@ -147,6 +153,10 @@ def make_dataset(
         ds.SliceThickness = "1"
         ds.RepetitionTime = f"{s.repetition_time:g}"
         ds.EchoTime = f"{s.echo_time:g}"
+        if s.echo_times:
+            echo = (instance - 1) % len(s.echo_times)
+            ds.EchoNumbers = echo + 1
+            ds.EchoTime = f"{s.echo_times[echo]:g}"
         if s.inversion_time is not None:
             ds.InversionTime = f"{s.inversion_time:g}"
         ds.MagneticFieldStrength = f"{study.field_strength:g}"
@@ -236,6 +246,16 @@ def to_bytes(ds: Dataset, *, transfer_syntax: str = "explicit-le", preamble: boo
     return buf.getvalue()
 
 
+def series_folder(study: StudySpec, series_index: int) -> str:
+    """The folder (or zip prefix) a series is written under: its number, `<number>-<position>`
+    when another series of the study shares that number, else its UID."""
+    s = study.series[series_index]
+    if s.number is None:
+        return study.series_uid(series_index)
+    shared = sum(1 for other in study.series if other.number == s.number) > 1
+    return f"{s.number}-{series_index + 1}" if shared else str(s.number)
+
+
 def iter_instances(study: StudySpec, **dataset_options: Any) -> Iterable[tuple[int, int, Dataset]]:
     for si, s in enumerate(study.series):
         for n in range(1, s.instances + 1):
@@ -256,13 +276,13 @@ def write_study(
 ) -> list[Path]:
     """Write every instance of `study` under `root` and return the paths in write order.
 
-    layout "series": root/<SeriesNumber or uid>/<n>.dcm; "flat": root/<series>_<n>.dcm.
+    layout "series": root/<series folder>/<n>.dcm; "flat": root/<series folder>_<n>.dcm (see
+    `series_folder`).
     `rows`, `cols` and `realistic` are passed to `make_dataset`.
     """
     paths: list[Path] = []
     for si, n, ds in iter_instances(study, rows=rows, cols=cols, realistic=realistic):
-        s = study.series[si]
-        series_dir = str(s.number) if s.number is not None else study.series_uid(si)
+        series_dir = series_folder(study, si)
         name = f"{n:04d}.dcm" + (".gz" if gzipped else "")
         path = root / series_dir / name if layout == "series" else root / f"{series_dir}_{name}"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -275,13 +295,20 @@ def write_study(
 def zip_study(study: StudySpec, zip_path: Path, *, extra: Sequence[tuple[str, bytes]] = ()) -> Path:
     """A zip of the study's instances (entry names `<series>/<n>.dcm`), plus any `extra`
     (name, bytes) entries, e.g. a README that is not DICOM."""
+    return zip_studies([study], zip_path, extra=extra)
+
+
+def zip_studies(studies: Sequence[StudySpec], zip_path: Path, *, extra: Sequence[tuple[str, bytes]] = ()) -> Path:
+    """A zip of several studies' instances: entry names `<series>/<n>.dcm` for a single study,
+    `<patient ID>/<series>/<n>.dcm` when there are several."""
     zip_path.parent.mkdir(parents=True, exist_ok=True)
     with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_STORED) as zf:
-        for si, n, ds in iter_instances(study):
-            s = study.series[si]
-            series_dir = str(s.number) if s.number is not None else study.series_uid(si)
-            info = zipfile.ZipInfo(f"{series_dir}/{n:04d}.dcm", date_time=(2024, 1, 1, 0, 0, 0))
-            zf.writestr(info, to_bytes(ds))
+        for study in studies:
+            prefix = f"{study.patient_id}/" if len(studies) > 1 else ""
+            for si, n, ds in iter_instances(study):
+                series_dir = series_folder(study, si)
+                info = zipfile.ZipInfo(f"{prefix}{series_dir}/{n:04d}.dcm", date_time=(2024, 1, 1, 0, 0, 0))
+                zf.writestr(info, to_bytes(ds))
         for name, data in extra:
             zf.writestr(zipfile.ZipInfo(name, date_time=(2024, 1, 1, 0, 0, 0)), data)
     return zip_path
