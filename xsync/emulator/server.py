@@ -21,6 +21,7 @@ from xsync.emulator import (
     projects,
     resources,
     scan_writes,
+    schemas,
     writes,
     xapi,
 )
@@ -39,6 +40,7 @@ def all_routes() -> list[Route]:
     routes: list[Route] = []
     routes += auth.routes.routes + xapi.routes.routes + projects.routes.routes + listings.routes.routes  # REST
     routes += item_routes.routes.routes + writes.routes.routes + scan_writes.routes.routes + resources.routes.routes
+    routes += schemas.routes.routes  # /xapi/schemas
     routes += importer.routes.routes + prearchive_routes.routes.routes + archive_service.routes.routes  # DICOM ingest
     return routes
 
