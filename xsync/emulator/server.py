@@ -22,6 +22,7 @@ from xsync.emulator import (
     resources,
     scan_writes,
     schemas,
+    search,
     writes,
     xapi,
 )
@@ -41,6 +42,7 @@ def all_routes() -> list[Route]:
     routes += auth.routes.routes + xapi.routes.routes + projects.routes.routes + listings.routes.routes  # REST
     routes += item_routes.routes.routes + writes.routes.routes + scan_writes.routes.routes + resources.routes.routes
     routes += schemas.routes.routes  # /xapi/schemas
+    routes += search.routes.routes  # /data/search
     routes += importer.routes.routes + prearchive_routes.routes.routes + archive_service.routes.routes  # DICOM ingest
     return routes
 
