@@ -64,7 +64,7 @@ def test_users_api_answers_the_user_and_admins_only(emulator: Emulator) -> None:
 
 def test_schema_list_and_documents(emulator: Emulator) -> None:
     s = session(emulator)
-    assert s.get(emulator.url + "/xapi/schemas").json() == ["xnat"]
+    assert s.get(emulator.url + "/xapi/schemas").json() == ["xdat", "xnat"]
     one = s.get(emulator.url + "/xapi/schemas/xnat")
     assert s.get(emulator.url + "/xapi/schemas/xnat/xnat").content == one.content
     missing = s.get(emulator.url + "/xapi/schemas/security")
