@@ -126,6 +126,9 @@ def _import(ctx: Ctx) -> Response:
     dest = parse_dest(dest_text) if dest_text else None
     upload = request_upload(ctx)
     if upload is None:
+        if ctx.config.strict and ctx.param("import-handler") is None:
+            # Importer hands its first file to the default importer: there is none (XNAT 1.8).
+            raise XnatHTTPError(500, "Internal Server Error")
         raise XnatHTTPError(400, "Unable to identify upload format.")
     with upload.body:
         params = _params(ctx, handler, dest)
@@ -152,7 +155,7 @@ def _import_archive(ctx: Ctx, upload: Upload, params: dict[str, str], dest: Dest
     touched: dict[str, PrearchiveSession] = {}
     skipped: XnatHTTPError | None = None
     try:
-        for name, data in entries(upload.name, upload.body):
+        for name, data in entries(upload.name, upload.body, sniff=not ctx.config.strict):
             try:
                 row = _receive(ctx, data, name, params)
             except XnatHTTPError as e:
