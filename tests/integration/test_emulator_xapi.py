@@ -62,6 +62,14 @@ def test_users_api_answers_the_user_and_admins_only(emulator: Emulator) -> None:
     assert missing.text.endswith("An error occurred initializing the user nobody")
 
 
+@pytest.mark.parametrize("emulator", TWO_USERS, indirect=True)
+def test_user_lists_are_open_to_every_user(emulator: Emulator) -> None:
+    alice = session(emulator, "alice", "pw")
+    assert alice.get(emulator.url + "/xapi/users").json() == ["admin", "alice"]
+    for path in ("/xapi/users/profiles", "/xapi/users/current"):
+        assert [u["username"] for u in alice.get(emulator.url + path).json()] == ["admin", "alice"]
+
+
 def test_schema_list_and_documents(emulator: Emulator) -> None:
     s = session(emulator)
     assert s.get(emulator.url + "/xapi/schemas").json() == ["xdat", "xnat"]

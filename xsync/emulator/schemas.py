@@ -17,7 +17,8 @@ declares the fields the emulator keeps for a project.
 
 SchemaApi answers the list as JSON (the name of every `schemas/<folder>/<name>.xsd` on the
 classpath, `xnat` for `schemas/xnat/xnat.xsd`) and a document as XML, by `{schema}` (folder and
-name alike) or `{namespace}/{schema}`; an unknown one is 404.
+name alike) or `{namespace}/{schema}`; an unknown one is 404. The emulator lists `xnat` and
+`xdat`, the latter without types (see `xdat_schema`).
 """
 
 from __future__ import annotations

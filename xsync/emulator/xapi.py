@@ -1,7 +1,7 @@
 """The XAPI calls (Spring MVC, under `/xapi`, not `/data`) clients make before anything else
 (REST-CONTRACT.md §8.5): the build information (xnatpy reads the version from it, pyxnat after
 `/data/version`, which XNAT 1.8 no longer has: the router's 404 answers it) and the user calls
-(`/xapi/users/username`, `/xapi/users/{name}`).
+(`/xapi/users`, `/profiles`, `/current`, `/username`, `/{name}`).
 
 XAPI errors are not Restlet's status pages: XapiRestControllerAdvice answers `text/plain` with
 `<what failed>: <the exception's message>`, or an empty body for a 403 (`XapiError`).
@@ -55,6 +55,20 @@ def build_property(ctx: Ctx, prop: str) -> Response:
     """One property as bare text (Spring writes a returned String as it is, though the mapping
     produces JSON); an unknown one is an empty 200."""
     return Response(BUILD_INFO.get(prop, ""), mimetype="application/json")
+
+
+@routes.route("/xapi/users", site_root=True)
+def list_users(ctx: Ctx) -> Response:
+    """Every login. UserResourceXapiAuthorization lets any user list them unless the site
+    restricts user lists to administrators (`restrictUserListAccessToAdmins`, false by default)."""
+    return json_response(sorted(ctx.config.users))
+
+
+@routes.route("/xapi/users/profiles", site_root=True)
+@routes.route("/xapi/users/current", site_root=True)
+def list_profiles(ctx: Ctx) -> Response:
+    """Every user's profile (`current`: the enabled or recently active ones, here every user)."""
+    return json_response([user_profile(ctx, name) for name in sorted(ctx.config.users)])
 
 
 @routes.route("/xapi/users/username", site_root=True)
