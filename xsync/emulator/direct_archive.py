@@ -211,15 +211,16 @@ def _remove_empty_tree(folder: Path) -> None:
 
 def sweep(store: Store, quiet_seconds: float) -> None:
     """Archive every RECEIVING session idle for the quiet period (TriggerDirectArchiveRequests)."""
+
+    def idle(s: DirectArchiveSession) -> bool:
+        return s.status == prearchive.RECEIVING and time.monotonic() - s.row.last_file_monotonic >= quiet_seconds
+
     with store.lock:
-        now = time.monotonic()
-        due = [
-            s
-            for s in sessions(store).items
-            if s.status == prearchive.RECEIVING and now - s.row.last_file_monotonic >= quiet_seconds
-        ]
+        due = [s for s in sessions(store).items if idle(s)]
     for session in due:
-        archive_now(store, session)
+        with store.lock:
+            if idle(session):  # a file or a trigger may have come in between
+                archive_now(store, session)
 
 
 def delete(store: Store, session: DirectArchiveSession) -> None:
