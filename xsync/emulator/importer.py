@@ -7,6 +7,10 @@ application/dicom` body defaults to gradual-DICOM); DICOM-zip maps `project`/`su
 and every part of `dest`, builds at once when `dest` or `action=commit` is given, and archives
 synchronously for an `/archive/...` dest.
 
+`Direct-Archive=true` (1.8.3+) sends each object (gradual-DICOM, and DICOM-zip entry by entry;
+never SI) into a direct-to-archive session instead of the prearchive when a project is
+identified (`direct_archive.py`); the answer then lists `/xapi/direct-archive/...` URIs.
+
 Partial imports: a bad entry stops a DICOM-zip upload with its 400, the entries before it stay
 in the prearchive, and the sessions they went to are marked ERROR (as the newest XNAT does),
 so the idle rebuilder never archives part of a study; sending the study again reopens them.
@@ -24,9 +28,10 @@ from dataclasses import dataclass
 
 from werkzeug.wrappers import Response
 
-from xsync.emulator import prearchive
+from xsync.emulator import direct_archive, prearchive
 from xsync.emulator.archiver import ArchiveOptions, archive, overwrite_flags
 from xsync.emulator.builder import BuildError
+from xsync.emulator.direct_archive import DirectArchiveSession
 from xsync.emulator.headers import receive_object
 from xsync.emulator.http import Ctx, RouteTable, XnatHTTPError
 from xsync.emulator.store import PrearchiveSession
@@ -126,6 +131,9 @@ def _import(ctx: Ctx) -> Response:
     dest = parse_dest(dest_text) if dest_text else None
     upload = request_upload(ctx)
     if upload is None:
+        if ctx.config.strict and ctx.param("import-handler") is None:
+            # Importer hands its first file to the default importer: there is none (XNAT 1.8).
+            raise XnatHTTPError(500, "Internal Server Error")
         raise XnatHTTPError(400, "Unable to identify upload format.")
     with upload.body:
         params = _params(ctx, handler, dest)
@@ -135,14 +143,25 @@ def _import(ctx: Ctx) -> Response:
         return _uri_list(_import_archive(ctx, upload, params, dest, si=handler == SI), ctx)
 
 
-def _receive(ctx: Ctx, data: bytes, name: str, params: dict[str, str]) -> PrearchiveSession:
+def _receive(
+    ctx: Ctx, data: bytes, name: str, params: dict[str, str], *, direct: bool = True
+) -> PrearchiveSession | DirectArchiveSession:
+    """One object through gradual-DICOM: into its direct-archive session when `Direct-Archive`
+    asks for one and one can take it (`direct_archive.py`), else into the prearchive."""
     obj = receive_object(data, name, params.get("Transfer-Syntax-UID"))
+    if direct and direct_archive.requested(params):
+        session = direct_archive.receive(ctx.store, ctx.config, ctx.user, obj, params)
+        if session is not None:
+            return session
     return prearchive.receive(ctx.store, ctx.config, ctx.user, obj, params)
 
 
+def _uri(received: PrearchiveSession | DirectArchiveSession) -> str:
+    return received.uri if isinstance(received, DirectArchiveSession) else "/data" + received.url
+
+
 def _import_gradual(ctx: Ctx, upload: Upload, params: dict[str, str]) -> str:
-    row = _receive(ctx, upload.read(), upload.name, params)
-    return "/data" + row.url
+    return _uri(_receive(ctx, upload.read(), upload.name, params))
 
 
 def _import_archive(ctx: Ctx, upload: Upload, params: dict[str, str], dest: Dest | None, *, si: bool) -> list[str]:
@@ -150,21 +169,24 @@ def _import_archive(ctx: Ctx, upload: Upload, params: dict[str, str], dest: Dest
         params.pop("rename", None)  # the session importer keeps the files' own names
     ignore = (params.get("Ignore-Unparsable") or "").lower() == "true" or ctx.param("action") == "commit"
     touched: dict[str, PrearchiveSession] = {}
+    uris: dict[str, None] = {}  # every session's URI, in the order first met
     skipped: XnatHTTPError | None = None
     try:
-        for name, data in entries(upload.name, upload.body):
+        for name, data in entries(upload.name, upload.body, sniff=not ctx.config.strict):
             try:
-                row = _receive(ctx, data, name, params)
+                received = _receive(ctx, data, name, params, direct=not si)  # SI never archives directly
             except XnatHTTPError as e:
                 if ignore and e.status == 400:
                     skipped = e
                     continue
                 raise
-            touched[row.url] = row
+            uris.setdefault(_uri(received))
+            if isinstance(received, PrearchiveSession):
+                touched[received.url] = received
     except XnatHTTPError:
         _mark_failed(ctx, touched.values())
         raise
-    if not touched:
+    if not uris:
         if skipped is not None:
             raise skipped
         if si:
@@ -174,7 +196,11 @@ def _import_archive(ctx: Ctx, upload: Upload, params: dict[str, str], dest: Dest
     if si:
         return _finish_si(ctx, rows, params, dest)
     if dest is None and ctx.param("action") != "commit":
-        return ["/data" + r.url for r in rows]  # RECEIVING; the idle rebuilder takes over
+        return list(uris)  # RECEIVING; the idle rebuilder (or the direct-archive trigger) takes over
+    if len(rows) < len(uris):
+        # DicomZipImporter.xmlBuild looks every URI up as a prearchive session: a direct-archive
+        # one is not, and the commit fails. Choice: before anything is built, not at that URI.
+        raise XnatHTTPError(400, "unable to archive for the Prearchive session")
     _build_all(ctx, rows)
     # A dest decides alone (DICOM-zip sets AA from it); without one, AA/auto-archive do.
     auto = dest.archive if dest is not None else _flag(params, "AA") or _flag(params, "auto-archive")

@@ -14,6 +14,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from xsync.emulator import (
     archive_service,
     auth,
+    direct_archive_api,
     importer,
     item_routes,
     listings,
@@ -21,6 +22,8 @@ from xsync.emulator import (
     projects,
     resources,
     scan_writes,
+    schemas,
+    search,
     writes,
     xapi,
 )
@@ -39,6 +42,9 @@ def all_routes() -> list[Route]:
     routes: list[Route] = []
     routes += auth.routes.routes + xapi.routes.routes + projects.routes.routes + listings.routes.routes  # REST
     routes += item_routes.routes.routes + writes.routes.routes + scan_writes.routes.routes + resources.routes.routes
+    routes += schemas.routes.routes  # /xapi/schemas
+    routes += search.routes.routes  # /data/search
+    routes += direct_archive_api.routes.routes  # /xapi/direct-archive
     routes += importer.routes.routes + prearchive_routes.routes.routes + archive_service.routes.routes  # DICOM ingest
     return routes
 

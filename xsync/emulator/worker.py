@@ -16,6 +16,7 @@ import logging
 import threading
 import time
 
+from xsync.emulator import direct_archive
 from xsync.emulator.archiver import archive, auto_archive_options
 from xsync.emulator.builder import BuildError
 from xsync.emulator.config import EmulatorConfig
@@ -74,6 +75,7 @@ class QuietPeriodWorker:
             ]
 
     def tick(self) -> None:
+        direct_archive.sweep(self.store, self.quiet_seconds)  # direct-to-archive sessions idle as long
         for row in self._due():
             with self.store.lock:
                 if row.status != RECEIVING or row not in self.store.prearchive or not self._idle(row, time.monotonic()):
