@@ -47,10 +47,11 @@ from xsync.emulator import prearchive
 from xsync.emulator.archiver import ARCHIVE_FOLDER, ArchiveOptions, archive
 from xsync.emulator.builder import BuildError
 from xsync.emulator.config import EmulatorConfig
+from xsync.emulator.filenames import scan_directory
 from xsync.emulator.headers import ReceivedObject
 from xsync.emulator.http import XnatHTTPError
 from xsync.emulator.identify import identify
-from xsync.emulator.prearchive import _file_name, _new_row, _scan_dir, _write_atomically
+from xsync.emulator.prearchive import file_name, new_row, write_atomically
 from xsync.emulator.store import PrearchiveFile, PrearchiveSession, Store, now_timestamp
 
 PARAM = "Direct-Archive"
@@ -115,7 +116,7 @@ def receive(
         registry = sessions(store)
         session = registry.find(project.id, obj.study_uid, ident.session)
         if session is None:
-            row = _new_row(store, project, obj, ident.subject, ident.session, ident.auto_archive, params)
+            row = new_row(store, project, obj, ident.subject, ident.session, ident.auto_archive, params)
             location = store.root / "archive" / project.id / ARCHIVE_FOLDER / row.folder
             taken = any(s.location == location and s.status != prearchive.ERROR for s in registry.items)
             if location.exists() or taken:
@@ -130,10 +131,10 @@ def receive(
 
 def _write(store: Store, session: DirectArchiveSession, obj: ReceivedObject, rename: bool) -> None:
     row = session.row
-    scan_dir = _scan_dir(obj)
-    name = _file_name(row, scan_dir, obj, rename)
+    scan_dir = scan_directory(obj.first("SeriesNumber"), obj.series_uid)
+    name = file_name(row, scan_dir, obj, rename)
     path = session.location / "SCANS" / scan_dir / "DICOM" / name
-    _write_atomically(path, obj.data)
+    write_atomically(path, obj.data)
     record = PrearchiveFile(
         scan_dir, name, path, len(obj.data), obj.sop_instance_uid, obj.sop_class_uid, obj.series_uid
     )

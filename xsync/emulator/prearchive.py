@@ -93,7 +93,7 @@ def _scan_time(value: str) -> str:
     return out + (f".{frac[:3]}" if frac.isdigit() else "")
 
 
-def _new_row(store: Store, project: Project | None, obj: ReceivedObject, subject: str, label: str,
+def new_row(store: Store, project: Project | None, obj: ReceivedObject, subject: str, label: str,
              auto_archive: bool | None, params: Mapping[str, str]) -> PrearchiveSession:  # fmt: skip
     timestamp = params.get("PREARC_TIMESTAMP") or make_timestamp()
     folder = params.get("PREARC_SESSION_FOLDER") or label
@@ -158,7 +158,7 @@ def _reopen(row: PrearchiveSession) -> None:
 FILE_NAMES = FileNameTemplate()
 
 
-def _file_name(row: PrearchiveSession, scan_dir: str, obj: ReceivedObject, rename: bool) -> str:
+def file_name(row: PrearchiveSession, scan_dir: str, obj: ReceivedObject, rename: bool) -> str:
     """GradualDicomImporter.getSafeFile: the template name with `rename=true` or when the object
     came without a name (C-STORE); else its own name, cleaned, when that is free or holds the
     same instance (then it is overwritten); else the template name."""
@@ -187,11 +187,11 @@ def receive(
         row = _find_row(store, project.id if project else UNASSIGNED, obj.study_uid, ident.session)
         created = row is None
         if row is None:
-            row = _new_row(store, project, obj, ident.subject, ident.session, ident.auto_archive, params)
+            row = new_row(store, project, obj, ident.subject, ident.session, ident.auto_archive, params)
         scan_dir = scan_directory(obj.first("SeriesNumber"), obj.series_uid)
-        name = _file_name(row, scan_dir, obj, (params.get("rename") or "").lower() == "true")
+        name = file_name(row, scan_dir, obj, (params.get("rename") or "").lower() == "true")
         path = session_dir(store, row) / "SCANS" / scan_dir / "DICOM" / name
-        _write_atomically(path, obj.data)  # first: a failed write leaves the prearchive as it was
+        write_atomically(path, obj.data)  # first: a failed write leaves the prearchive as it was
         if created:
             store.prearchive.append(row)
         else:
@@ -206,7 +206,7 @@ def receive(
         return row
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.part")
     tmp.write_bytes(data)
