@@ -119,3 +119,15 @@ def test_lenient_default_keeps_reading_every_column(seeded: Emulator) -> None:
     scans = rows(_get(seeded, P + "/experiments/mr1/scans", columns="type"))
     assert [(r["xnat_imagescandata_id"], r["type"]) for r in scans] == [("1", "T1w"), ("2", "")]
     assert _get(seeded, P + "/subjects", columns="ID,xnat:nosuchData/x").status_code == 400
+
+
+@pytest.mark.parametrize("emulator", STRICT, indirect=True)
+def test_xsitype_as_xnats_root_element_name_reads_it(seeded: Emulator) -> None:
+    # An unknown type fails the query organizer; a list of types is not read at all.
+    r = _get(seeded, P + "/experiments", xsiType="xnat:noSuchData")
+    assert (r.status_code, r.content) == (200, b"")
+    r = _get(seeded, "/data/experiments", xsiType="xnat:noSuchData")
+    assert (r.status_code, h3(r)) == (500, INTERNAL_ERROR)
+    got = rows(_get(seeded, P + "/experiments", xsiType="xnat:mrSessionData,xnat:ctSessionData", columns="ID,label"))
+    assert [r["label"] for r in got] == ["mr1"]
+    assert _get(seeded, P + "/experiments", xsiType="a,b").status_code == 200

@@ -30,7 +30,8 @@ An unknown type or field in `columns` is a 400; unknown parameters are ignored. 
 type is left out (XNAT logs it and drops the column), a field XFT cannot resolve raises
 `UnresolvedColumn` (the listing answers as its XNAT resource does, `listings.py`), a field XFT
 resolves but the emulator does not store gives empty cells, and a filter XFT cannot resolve is
-ignored.
+ignored. An unknown `xsiType=` fails the query the same way; a comma-separated one is not read
+(QueryOrganizerResource.getRootElementName).
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ class Column:
 
 
 class UnresolvedColumn(Exception):
-    """A column XFT cannot resolve (strict mode): XNAT's query fails with FieldNotFoundException."""
+    """A column XFT cannot resolve (strict mode): XNAT's query fails with FieldNotFoundException
+    (or, for an unknown `xsiType=`, ElementNotFoundException), which the resource handles."""
 
     def __init__(self, xpath: str) -> None:
         super().__init__(xpath)
@@ -279,8 +281,12 @@ class Query:
         return out
 
     def _root(self, xsi_type: str | None, xpaths: Iterable[str]) -> str:
+        if xsi_type and self.strict and "," in xsi_type:
+            xsi_type = None  # getRootElementName takes a single type only; a list is not read
         if xsi_type:
             root = xsd.canonical(xsi_type)
+            if root is None and self.strict:
+                raise UnresolvedColumn(xsi_type)  # the query organizer's ElementNotFoundException
             if root is None:
                 raise XnatHTTPError(400, f"Unknown data type: {xsi_type}")
             return root
