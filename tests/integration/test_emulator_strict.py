@@ -51,13 +51,14 @@ def test_resource_fields_of_xnat_resource_fail_the_project_experiment_listing(se
 def test_abstract_resource_fields_resolve(seeded: Emulator) -> None:
     (e,) = seeded.store.experiments.values()
     cols = "ID,xnat:imagescandata/id,xnat:imagescandata/file/label,xnat:imagescandata/file/file_count,"
-    cols += "xnat:imagescandata/file/file_size,xnat:imagescandata/file/note"
+    cols += "xnat:imagescandata/file/file_size,xnat:imagescandata/file/note,xnat:imagescandata/file/tags/tag/name"
     got = rows(_get(seeded, P + "/experiments", xsiType="xnat:mrSessionData", columns=cols))
     assert sorted(
         (r["xnat:imagescandata/id"], r["xnat:imagescandata/file/label"], r["xnat:imagescandata/file/file_count"])
         for r in got
     ) == [("1", "DICOM", "2"), ("2", "", "")]
     assert {r["xnat:imagescandata/file/note"] for r in got} == {""}  # resolved; nothing stored
+    assert {r["xnat:imagescandata/file/tags/tag/name"] for r in got} == {""}
     # With the xsi:type predicate XFT looks `format` up in xnat:resourceCatalog.
     typed = "ID,xnat:imagescandata/id,xnat:imagescandata/file[@xsi:type=xnat:resourceCatalog]/format"
     got = rows(_get(seeded, P + "/experiments", xsiType="xnat:mrSessionData", columns=typed))

@@ -331,9 +331,9 @@ class Query:
         elif xsd.is_a(t, "xnat:subjectData") and family == "xnat:experimentData":
             level = Level.SUBJECT
             getter = _getter("subject", t, path)
-        else:
-            level, getter = Level.BASE, None
-        if getter is None and self.strict and xsd.is_a(t, family) and resolve(xpath) is Resolution.RESOLVED:
+        else:  # a type unrelated to the rows: XNAT's joins to it are not modelled
+            raise XnatHTTPError(400, f"Invalid column or filter: {xpath}")
+        if getter is None and self.strict and resolve(xpath) is Resolution.RESOLVED:
             getter = _empty  # XFT has the column; the emulator stores nothing for it
         if getter is None:
             raise XnatHTTPError(400, f"Invalid column or filter: {xpath}")
