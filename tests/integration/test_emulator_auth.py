@@ -27,7 +27,8 @@ POST_PARAMS = {
     "scans": {"ID": "2", "xsiType": "xnat:mrScanData"},
 }
 _METHOD_ORDER = {"GET": 0, "PUT": 1, "POST": 2, "DELETE": 3}
-_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+")
+# Listing timestamps (`2023-09-27 17:31:21.352`) and item meta dates (`Wed Sep 27 17:31:21 UTC 2023`).
+_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+|\w{3} \w{3} \d\d \d\d:\d\d:\d\d \w+ \d{4}")
 
 
 ARCHIVE_ROOTS = ("/projects", "/subjects", "/experiments")  # XNATApplication's attachArchiveURI routes
@@ -125,6 +126,36 @@ def test_browser_without_credentials_is_redirected_to_login(emulator: Emulator) 
     )
     assert r.status_code == 302
     assert "Login" in r.headers["Location"]
+
+
+def test_site_root_without_credentials_redirects_to_the_login_page(emulator: Emulator) -> None:
+    # Not a data path, so even a script gets LoginUrlAuthenticationEntryPoint's 302 to the form
+    # SecurityConfig names, absolute, with the new session Spring saved the request in.
+    r = requests.get(emulator.url + "/", allow_redirects=False)
+    assert r.status_code == 302
+    sid = r.cookies["JSESSIONID"]
+    assert r.headers["Location"] == f"{emulator.url}/app/template/Login.vm;jsessionid={sid}"
+    followed = requests.get(emulator.url + "/")
+    assert (followed.status_code, followed.headers["Content-Type"]) == (200, "text/html; charset=utf-8")
+    assert followed.url.startswith(emulator.url + "/app/template/Login.vm;jsessionid=")
+    # With the session cookie back, the session is known: no new one, no URL rewriting.
+    s = requests.Session()
+    s.get(emulator.url + "/", allow_redirects=False)
+    again = s.get(emulator.url + "/", allow_redirects=False)
+    assert (again.status_code, again.headers["Location"]) == (302, f"{emulator.url}/app/template/Login.vm")
+    assert "Set-Cookie" not in again.headers
+    assert requests.get(emulator.url + "/data/projects").status_code == 401  # data paths keep the challenge
+
+
+@pytest.mark.parametrize("emulator", [{"projects": ("P",), "context_path": "/xnat"}], indirect=True)
+def test_context_root_without_credentials(emulator: Emulator) -> None:
+    host = emulator.url.removesuffix("/xnat")
+    r = requests.get(host + "/xnat", allow_redirects=False)
+    assert (r.status_code, r.headers["Location"]) == (302, "/xnat/")  # Tomcat's mapper, before security
+    r = requests.get(host + "/xnat/", allow_redirects=False)
+    assert r.status_code == 302
+    assert r.headers["Location"] == f"{host}/xnat/app/template/Login.vm;jsessionid={r.cookies['JSESSIONID']}"
+    assert requests.get(host + "/xnat").url.startswith(host + "/xnat/app/template/Login.vm")
 
 
 def test_wrong_credentials_get_tomcats_login_failed_page(emulator: Emulator) -> None:

@@ -71,3 +71,29 @@ def test_bad_user_option_is_a_usage_error() -> None:
     )
     assert done.returncode == 4
     assert "NAME:PASSWORD" in done.stderr
+
+
+def test_serve_with_strict_quirk_and_fault_kinds() -> None:
+    args = ("--project", "P", "--strict", "--quirk", "put-by-id-ignored", "--fault-kind", "drop_after")
+    with serve(*args) as (proc, url):
+        s = requests.Session()
+        s.auth = ("admin", "admin")
+        eid = s.put(f"{url}/data/projects/P/subjects/s/experiments/e", params={"xsiType": "xnat:mrSessionData"}).text
+        assert s.put(f"{url}/data/experiments/{eid}", params={"note": "dropped"}).status_code == 200
+        it = s.get(f"{url}/data/experiments/{eid}", params={"format": "json"}).json()["items"][0]
+        assert "note" not in it["data_fields"]
+        r = s.get(f"{url}/data/projects/P/subjects", params={"columns": "ID,xnat:subjectData/no_such_field"})
+        assert r.status_code == 500  # strict
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0
+
+
+def test_cli_choices_match_the_emulators() -> None:
+    from xsync.cli import emulator as cli
+    from xsync.emulator import drops, knobs
+
+    assert (cli.FAULT_KINDS, cli.DEFAULT_FAULT_KINDS, cli.QUIRKS) == (
+        knobs.FAULT_KINDS,
+        knobs.DEFAULT_FAULT_KINDS,
+        drops.QUIRKS,
+    )

@@ -3,6 +3,7 @@ the XML document, 404 pages."""
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from tests.integration.emulator_http import child, h3, item, session
@@ -189,3 +190,40 @@ def test_prearchive_code_setting(emulator: Emulator) -> None:
     assert emulator.store.projects["P"].prearchive_code == 4
     assert s.get(emulator.url + "/data/projects/P/prearchive_code").text == "4"
     assert s.put(emulator.url + "/data/projects/P/prearchive_code/7").status_code == 400
+
+
+JAVA_DATE = r"[A-Z][a-z]{2} [A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d \S+ \d{4}"
+
+
+def test_meta_carries_the_change_event_and_date(emulator: Emulator) -> None:
+    # ItemJSONBuilder: isHistory, create_event_id (the event that wrote the current version),
+    # start_date (its java.util.Date as org.json writes it), xsi:type; no modified_event_id or
+    # end_date for a current row.
+    s = session(emulator)
+    url = emulator.url + "/data/projects/P/subjects/sub1"
+    assert s.put(url, params={"gender": "female"}).status_code == 201
+    meta = item(s.get(url, params={"format": "json"}))["meta"]
+    assert set(meta) == {"isHistory", "create_event_id", "start_date", "xsi:type"}
+    assert re.fullmatch(JAVA_DATE, meta["start_date"]), meta["start_date"]
+    created = meta["create_event_id"]
+    assert isinstance(created, int) and created > 0
+    assert s.put(url, params={"gender": "female"}).status_code == 200  # nothing changes: no new version
+    assert item(s.get(url, params={"format": "json"}))["meta"]["create_event_id"] == created
+    assert s.put(url, params={"gender": "male"}).status_code == 200
+    it = item(s.get(url, params={"format": "json"}))
+    assert it["meta"]["create_event_id"] > created
+    (demo,) = child(it, "demographics")
+    assert demo["meta"]["create_event_id"] == it["meta"]["create_event_id"]
+
+
+def test_scans_carry_their_own_event_or_their_sessions(emulator: Emulator) -> None:
+    e_id = _seed(emulator)  # seeded scans: written with their session
+    s = session(emulator)
+    url = f"{emulator.url}/data/experiments/{e_id}"
+    session_event = item(s.get(url, params={"format": "json"}))["meta"]["create_event_id"]
+    scan = item(s.get(url + "/scans/4", params={"format": "json"}))
+    assert scan["meta"]["create_event_id"] == session_event
+    assert s.put(url + "/scans/4", params={"note": "redone"}).status_code == 200
+    scan = item(s.get(url + "/scans/4", params={"format": "json"}))
+    assert scan["meta"]["create_event_id"] > session_event
+    assert item(s.get(url, params={"format": "json"}))["meta"]["create_event_id"] == session_event

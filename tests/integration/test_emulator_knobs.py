@@ -79,3 +79,83 @@ def test_knobs_from_the_config(emulator: Emulator) -> None:
     start = time.monotonic()
     assert session(emulator).get(emulator.url + "/data/auth").ok
     assert time.monotonic() - start >= 0.1
+
+
+def _fates(emu: Emulator, n: int) -> list[str]:
+    """What the client sees of n GETs: the status, or "none" without an answer."""
+    out = []
+    for _ in range(n):
+        try:
+            out.append(str(requests.get(emu.url + "/data/projects", auth=("admin", "admin"), timeout=5).status_code))
+        except requests.ConnectionError:
+            out.append("none")
+    return out
+
+
+def test_fault_kinds_mix_and_replay(emulator: Emulator) -> None:
+    kinds = ("503", "429", "drop", "drop_after")
+    emulator.set_faults(0.8, seed=7, kinds=kinds)
+    emulator.clear_log()
+    first = _fates(emulator, 60)
+    logged = [r.fault for r in emulator.requests]
+    assert set(logged) == {"", *kinds}
+    expected = {"": "200", "503": "503", "429": "429", "drop": "none", "drop_after": "none"}
+    assert first == [expected[f] for f in logged]
+    emulator.set_faults(0.8, seed=7, kinds=kinds)
+    assert _fates(emulator, 60) == first
+    with pytest.raises(ValueError, match="fault kinds"):
+        emulator.set_faults(0.5, kinds=("teapot",))
+
+
+def test_default_fault_kinds_are_503_and_drop() -> None:
+    with Emulator(EmulatorConfig(projects=("P",), fault_rate=1.0, seed=2)) as emu:
+        _fates(emu, 30)
+        assert {r.fault for r in emu.requests} == {"503", "drop"}
+
+
+def test_drop_after_handles_the_request_then_sends_nothing(emulator: Emulator) -> None:
+    # The case that makes a blind retry of a POST duplicate data: the write happened.
+    s = session(emulator)
+    emulator.knobs.queue_faults("drop_after")
+    with pytest.raises(requests.ConnectionError):
+        s.post(emulator.url + "/data/projects/P/subjects", params={"label": "s1"})
+    assert emulator.store.subject("P", "s1") is not None
+    (logged,) = [r for r in emulator.requests if r.method == "POST"]
+    assert (logged.status, logged.fault, logged.user) == (0, "drop_after", "admin")
+    r = s.post(emulator.url + "/data/projects/P/subjects", params={"label": "s1"})
+    assert r.status_code == 409  # the retry meets the first attempt's subject
+
+
+BIG = 24 * 1024 * 1024  # more than the socket buffers hold: the client is still sending
+
+
+def test_drop_during_a_large_upload(emulator: Emulator) -> None:
+    s = session(emulator)
+    url = emulator.url + "/data/projects/P/resources/R/files/big.bin"
+    emulator.knobs.queue_faults("drop")
+    with pytest.raises(requests.ConnectionError):
+        s.put(url, params={"inbody": "true"}, data=b"\0" * BIG)
+    assert emulator.store.projects["P"].resources == {}
+    emulator.knobs.queue_faults("drop_after")
+    with pytest.raises(requests.ConnectionError):
+        s.put(url, params={"inbody": "true"}, data=b"\1" * BIG)
+    (entry,) = emulator.store.projects["P"].resources["R"].files.values()
+    assert entry.size == BIG
+    assert s.get(emulator.url + "/data/projects").status_code == 200  # the server serves on
+
+
+def test_queued_faults_are_checked(emulator: Emulator) -> None:
+    with pytest.raises(ValueError):
+        emulator.knobs.queue_faults("503", "teapot")
+    emulator.knobs.queue_faults("429", None)
+    assert _fates(emulator, 3) == ["429", "200", "200"]
+
+
+def test_request_log_shows_a_listings_columns(emulator: Emulator) -> None:
+    s = session(emulator)
+    s.get(emulator.url + "/data/projects/P/experiments", params={"columns": "ID,xnat:imagescandata/file/label"})
+    s.get(emulator.url + "/data/projects/P/subjects")
+    listing, plain = emulator.requests[-2:]
+    assert listing.columns == ("ID", "xnat:imagescandata/file/label")
+    assert listing.params["columns"] == ["ID,xnat:imagescandata/file/label"]
+    assert plain.columns == ()

@@ -332,3 +332,20 @@ def test_unknown_xsitype_is_400(project: Emulator) -> None:
 
 def test_unknown_project_is_404(project: Emulator) -> None:
     assert session(project).get(project.url + "/data/projects/NOPE/subjects").status_code == 404
+
+
+def test_custom_variable_column_with_a_name_predicate_is_the_whole_join(project: Emulator) -> None:
+    # XFT drops `[name=site]` (only `[@xsi:type=...]` counts), so the column is the
+    # custom-variable join: one row per variable of the subject, each with its own value, under
+    # the lower-cased xpath as written.
+    key = "xnat:subjectdata/fields/field[name=site]/field"
+    got = get(project, P + "/subjects", columns="ID,label,xnat:subjectData/fields/field[name=site]/field")
+    assert sorted((r["label"], r[key]) for r in got) == [("sub1", "A"), ("sub1", "x"), ("sub2", "")]
+    names = get(project, P + "/subjects", columns="label,xnat:subjectData/fields/field[name=arm]/name")
+    assert sorted((r["label"], r["xnat:subjectdata/fields/field[name=arm]/name"]) for r in names) == [
+        ("sub1", "arm"),
+        ("sub1", "site"),
+        ("sub2", ""),
+    ]
+    mr = get(project, P + "/experiments", columns="label,xnat:mrSessionData/fields/field[name=visit]/field")
+    assert [(r["label"], r["xnat:mrsessiondata/fields/field[name=visit]/field"]) for r in mr] == [("mr1", "v1")]

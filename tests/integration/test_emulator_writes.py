@@ -407,9 +407,10 @@ def test_bare_image_scan_may_be_retyped(emulator: Emulator) -> None:
 
 
 def test_scan_put_on_missing_or_non_image_session(emulator: Emulator) -> None:
+    # No session: the new scan references none, ScanResource's 417 (not a 404).
     s = session(emulator)
     r = s.put(f"{emulator.url}/data/experiments/NOPE/scans/1", params={"xsiType": "xnat:mrScanData"})
-    assert r.status_code == 404
+    assert (r.status_code, h3(r)) == (417, "Specified scan must reference a valid image session.")
     e = emulator.seed.add_session("P", "s", "v", xsi_type="xnat:subjectAssessorData")
     r = s.put(f"{emulator.url}/data/experiments/{e.id}/scans/1", params={"xsiType": "xnat:mrScanData"})
     assert (r.status_code, h3(r)) == (417, "Specified scan must reference a valid image session.")
@@ -495,3 +496,46 @@ def test_audit_parameters_are_accepted_and_ignored(emulator: Emulator) -> None:
     assert r.status_code == 201
     emulator.seed.add_session("P", "s", "e")
     assert s.delete(f"{emulator.url}{P}/experiments/e", params={"event_reason": "cleanup"}).status_code == 200
+
+
+def test_another_scan_types_parameter_on_an_existing_scan_is_ignored(emulator: Emulator) -> None:
+    # XNAT-7015: ScanResource reads the parameters with the existing scan's type, so
+    # `xnat:ctScanData/note` neither retypes an MR scan nor is a 409; it is just not a field.
+    e = emulator.seed.add_session("P", "s", "e", scans=[{"id": "1", "fields": {"note": "orig"}}])
+    url = f"{emulator.url}/data/experiments/{e.id}/scans/1"
+    s = session(emulator)
+    r = s.put(url, params={"xnat:ctScanData/note": "x"})
+    assert (r.status_code, r.text) == (200, "")
+    assert (e.scans["1"].xsi_type, e.scans["1"].fields["note"]) == ("xnat:mrScanData", "orig")
+    r = s.put(url, params={"xnat:ctScanData/note": "x", "xnat:mrScanData/coil": "HEAD"})
+    assert r.status_code == 200
+    assert (e.scans["1"].fields["note"], e.scans["1"].fields["coil"]) == ("orig", "HEAD")
+    # `xsiType=` does name the type: changing it is the 409.
+    r = s.put(url, params={"xsiType": "xnat:ctScanData", "xnat:ctScanData/note": "x"})
+    assert (r.status_code, h3(r)) == (409, "Specified xsiType differs from existing xsiType")
+    # A new scan still takes its type from the first typed key.
+    assert s.put(url.replace("/scans/1", "/scans/9"), params={"xnat:ctScanData/note": "x"}).status_code == 200
+    assert (e.scans["9"].xsi_type, e.scans["9"].fields["note"]) == ("xnat:ctScanData", "x")
+
+
+def test_scan_type_refusals_carry_xnats_texts(emulator: Emulator) -> None:
+    e = emulator.seed.add_session("P", "s", "e")
+    url = f"{emulator.url}/data/experiments/{e.id}/scans/1"
+    s = session(emulator)
+    r = s.put(url, params={"xsiType": "xnat:imageScanData"})
+    assert (r.status_code, h3(r)) == (
+        400,
+        "Multiple scan modalities can be associated here.  Please retry with the specification of a particular "
+        "modality (i.e. ?xsiType=xnat:mrScanData).",
+    )
+    r = s.put(url, params={"xsiType": "xnat:mrSessionData"})
+    assert (r.status_code, h3(r)) == (
+        400,
+        "Only Scan documents can be PUT to this address. Expected: xnat:imageScanData Received: xnat:mrSessionData",
+    )
+    r = s.put(url, params={"xsiType": "xnat:noSuchScanData"})
+    assert (r.status_code, h3(r)) == (
+        400,
+        "org.nrg.xft.exception.ElementNotFoundException: Element not found: 'xnat:noSuchScanData'",
+    )
+    assert e.scans == {}

@@ -11,6 +11,12 @@ import click
 
 from xsync.errors import UsageError, XsyncError
 
+# knobs.FAULT_KINDS and drops.QUIRKS, spelled out so that the command line does not import the
+# emulator before it serves (a test keeps them equal).
+FAULT_KINDS = ("503", "429", "drop", "drop_after")
+DEFAULT_FAULT_KINDS = ("503", "drop")
+QUIRKS = ("put-by-id-ignored",)
+
 
 @click.group()
 def emulator() -> None:
@@ -57,7 +63,15 @@ def _users(values: tuple[str, ...]) -> dict[str, str]:
     type=click.FloatRange(0.0, 1.0),
     default=0.0,
     show_default=True,
-    help="Share of requests that fail: half with 503, half by a dropped connection.",
+    help="Share of requests that fail, in equal parts of each --fault-kind.",
+)
+@click.option(
+    "--fault-kind",
+    "fault_kinds",
+    multiple=True,
+    type=click.Choice(FAULT_KINDS),
+    help="A kind of fault --fault-rate mixes (repeatable; default: 503 and drop). drop_after handles "
+    "the request, then drops the connection without an answer.",
 )
 @click.option("--seed", type=int, help="Seed for the fault dice (the same seed replays the same faults).")
 @click.option(
@@ -69,6 +83,14 @@ def _users(values: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--context-path", default="", metavar="PATH", help="Serve under a context path, e.g. /xnat.")
 @click.option("--strict", is_flag=True, help="Refuse what XNAT 1.8 refuses where the emulator is otherwise lenient.")
+@click.option(
+    "--quirk",
+    "quirks",
+    multiple=True,
+    type=click.Choice(QUIRKS),
+    help="Play another server's reported behaviour (repeatable): put-by-id-ignored is XNAT 1.9's, a "
+    "PUT to /data/experiments/ID saves no fields.",
+)
 def serve(
     host: str,
     port: int,
@@ -79,10 +101,12 @@ def serve(
     dicom_port: int | None,
     latency_ms: float,
     fault_rate: float,
+    fault_kinds: tuple[str, ...],
     seed: int | None,
     quiet_seconds: float,
     context_path: str,
     strict: bool,
+    quirks: tuple[str, ...],
 ) -> int:
     """Serve an XNAT 1.8 emulator until SIGTERM or Ctrl-C.
 
@@ -107,10 +131,12 @@ def serve(
         dicom_port=dicom_port,
         latency_ms=latency_ms,
         fault_rate=fault_rate,
+        fault_kinds=fault_kinds or DEFAULT_FAULT_KINDS,
         seed=seed,
         quiet_seconds=quiet_seconds,
         context_path=context_path.rstrip("/"),
         strict=strict,
+        quirks=quirks,
     )
     stop = threading.Event()
 

@@ -56,10 +56,31 @@ def experiment(ctx: Ctx, p: Project | None, ref: str, subject: Subject | None = 
     return e
 
 
-def scan(e: Experiment, scan_id: str) -> Scan:
-    s = e.scans.get(scan_id)
+def session_for_get(ctx: Ctx, p: Project, ref: str) -> Experiment:
+    """A session under `/projects/P/...`, as SubjAssessmentResource and ExperimentResource
+    represent it: by accession ID in any project the user can read, else by label in P. A
+    subject in the path is not read, so any subject's path finds it."""
+    e = ctx.store.experiment(None, ref)
+    owner = ctx.store.projects.get(e.project) if e is not None else None
+    if e is None or owner is None or not can_read(ctx, owner):
+        e = ctx.store.experiment(p.id, ref)
+    if e is None:
+        raise XnatHTTPError(404, "Unable to find the specified experiment.")
+    return e
+
+
+def scan_session(ctx: Ctx, p: Project | None, ref: str) -> Experiment | None:
+    """A scan's session as ScanResource finds it: by accession ID (within P when the path has a
+    project), else by label in P; a subject in the path is not read."""
+    e = ctx.store.experiment(p.id if p else None, ref)
+    owner = ctx.store.projects.get(e.project) if e is not None else None
+    return e if owner is not None and can_read(ctx, owner) else None
+
+
+def scan(e: Experiment | None, scan_id: str) -> Scan:
+    s = e.scans.get(scan_id) if e is not None else None
     if s is None:
-        raise XnatHTTPError(404, f"Unable to find scan {scan_id} in experiment {e.id}.")
+        raise XnatHTTPError(404, "Unable to find the specified scan.")
     return s
 
 

@@ -11,27 +11,34 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import random
+import re
 import socket
+import struct
 import threading
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qs
 
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from xsync.emulator import drops
 from xsync.emulator.auth import Authenticator, session_cookie
 from xsync.emulator.config import EmulatorConfig
 from xsync.emulator.http import Ctx, Route, XnatHTTPError, status_page
+from xsync.emulator.knobs import Knobs
 from xsync.emulator.store import Store
+
+__all__ = ["DroppedConnection", "EmulatorApp", "Knobs", "LoggedRequest"]
 
 log = logging.getLogger(__name__)
 
 _MUTATING = frozenset({"PUT", "POST", "DELETE"})
+_JSESSIONID_PARAM = re.compile(r";jsessionid=[^/;?]*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -41,52 +48,22 @@ class LoggedRequest:
     query: str
     status: int  # 0 for a dropped connection
     user: str
+    fault: str = ""  # the fault knob's kind that hit this request ("503", "drop", "drop_after" ...)
+
+    @property
+    def params(self) -> dict[str, list[str]]:
+        """The query string, decoded."""
+        return parse_qs(self.query, keep_blank_values=True)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """What a listing's `columns=` asked for, in order (empty when not given)."""
+        value = ",".join(self.params.get("columns", []))
+        return tuple(c.strip() for c in value.split(",") if c.strip())
 
 
 class DroppedConnection(Exception):
     """Raised to make the server close the connection without answering."""
-
-
-class Knobs:
-    """Latency and faults, settable while the server runs. The fault dice are a seeded PRNG, so
-    a seed replays the same fault sequence for the same sequence of requests."""
-
-    def __init__(self, latency_ms: float = 0.0, fault_rate: float = 0.0, seed: int | None = None) -> None:
-        self._lock = threading.Lock()
-        self.latency_ms = latency_ms
-        self.fault_rate = fault_rate
-        self._dice = random.Random(seed)
-        self._queued: list[str | None] = []
-
-    def queue_faults(self, *outcomes: str | None) -> None:
-        """Script the next requests' fates exactly ("503", "drop", "429" — too many requests,
-        with `Retry-After: 1` — or None for a normal answer),
-        before the dice are consulted again — for tests that must count retries."""
-        with self._lock:
-            self._queued.extend(outcomes)
-
-    def set_latency(self, ms: float) -> None:
-        self.latency_ms = max(0.0, float(ms))
-
-    def set_faults(self, rate: float, seed: int | None = None) -> None:
-        """Share `rate` (0..1) of requests fail: half with a 503, half by a dropped connection."""
-        with self._lock:
-            self.fault_rate = min(1.0, max(0.0, float(rate)))
-            self._dice = random.Random(seed)
-
-    def roll(self) -> str | None:
-        """None, "503" or "drop" for the next request."""
-        with self._lock:
-            if self._queued:
-                return self._queued.pop(0)
-        if self.fault_rate <= 0:
-            return None
-        with self._lock:
-            roll = self._dice.random()
-            kind = self._dice.random()
-        if roll >= self.fault_rate:
-            return None
-        return "503" if kind < 0.5 else "drop"
 
 
 _MAPS: dict[tuple[object, ...], tuple[Map, dict[str, Route]]] = {}
@@ -97,7 +74,7 @@ class EmulatorApp:
         self.config = config
         self.store = store
         self.auth = Authenticator(config)
-        self.knobs = Knobs(config.latency_ms, config.fault_rate, config.seed)
+        self.knobs = Knobs(config.latency_ms, config.fault_rate, config.seed, config.fault_kinds, config.quirks)
         self.requests: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self._url_map, self._handlers = self._build_map(routes)
@@ -134,10 +111,10 @@ class EmulatorApp:
         return Map(rules, merge_slashes=False), handlers
 
     # -- request log -----------------------------------------------------------------------
-    def _record(self, request: Request, path: str, status: int, user: str) -> None:
+    def _record(self, request: Request, path: str, status: int, user: str, fault: str = "") -> None:
         with self._log_lock:
             self.requests.append(
-                LoggedRequest(request.method, path, request.query_string.decode("latin-1"), status, user)
+                LoggedRequest(request.method, path, request.query_string.decode("latin-1"), status, user, fault)
             )
 
     def clear_log(self) -> None:
@@ -150,9 +127,13 @@ class EmulatorApp:
         try:
             response = self._handle(request)
         except DroppedConnection:
-            # Close the socket under the server: the client sees a reset/EOF, no status line.
+            # Close the socket under the server, as a server that goes away does: the client
+            # sees a reset or EOF and no status line, also while it is still sending a body.
             sock = environ.get("werkzeug.socket")
             if sock is not None:
+                with contextlib.suppress(OSError):
+                    # No lingering: unread body bytes make the close a reset at once.
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
             # Writing the status line now fails with a broken pipe, which the server treats
@@ -164,9 +145,16 @@ class EmulatorApp:
         return response(environ, start_response)
 
     def _handle(self, request: Request) -> Response:
-        path = request.path
+        # Tomcat takes a `;jsessionid=` path parameter (the login redirect adds one) off the URI
+        # before mapping it.
+        path = _JSESSIONID_PARAM.sub("", request.path)
         cp = self.config.context_path
-        if cp and (path == cp or path.startswith(cp + "/")):
+        if cp and path == cp:
+            # Tomcat's mapper sends the bare context path on to the context root (a relative
+            # Location, Tomcat's default), before any filter runs.
+            self._record(request, path, 302, "")
+            return Response("", status=302, headers={"Location": cp + "/"})
+        if cp and path.startswith(cp + "/"):
             path = path[len(cp) :] or "/"
         elif cp:
             self._record(request, path, 404, "")
@@ -175,27 +163,34 @@ class EmulatorApp:
             time.sleep(self.knobs.latency_ms / 1000.0)
         fault = self.knobs.roll()
         if fault == "drop":
-            self._record(request, path, 0, "")
+            self._record(request, path, 0, "", fault)
             raise DroppedConnection(path)
         if fault == "503":
-            self._record(request, path, 503, "")
+            self._record(request, path, 503, "", fault)
             return Response(status_page("Service Unavailable"), status=503, mimetype="text/html")
         if fault == "429":
-            self._record(request, path, 429, "")
+            self._record(request, path, 429, "", fault)
             r = Response(status_page("Too Many Requests"), status=429, mimetype="text/html")
             r.headers["Retry-After"] = "1"
             return r
+        response, user = self._serve(request, path)
+        if fault == "drop_after":
+            response.close()  # handled in full; the answer is never sent
+            self._record(request, path, 0, user, fault)
+            raise DroppedConnection(path)
+        self._record(request, path, response.status_code, user)
+        return response
+
+    def _serve(self, request: Request, path: str) -> tuple[Response, str]:
+        """Spring's filters, then Restlet's routing and the resource: (answer, user)."""
 
         match = self._match(path, request.method)
         login = self.auth.authenticate(request)
         if login.denial is not None:
-            self._record(request, path, login.denial.status_code, "")
-            return login.denial
+            return login.denial, ""
         public = isinstance(match, tuple) and match[0].public
         if not login.user and not public:
-            denial = self.auth.unauthenticated(request)
-            self._record(request, path, denial.status_code, "")
-            return denial
+            return self.auth.unauthenticated(request, path, login.session_id), ""
         sid, new_session = login.session_id, False
         if login.user and not sid:  # a successful Basic login creates a server session
             sid, new_session = self.auth.new_session(login.user), True
@@ -208,8 +203,7 @@ class EmulatorApp:
             session_cookie(response, sid)
         if request.method in _MUTATING and response.status_code < 400:
             self.store.changed()
-        self._record(request, path, response.status_code, login.user)
-        return response
+        return response, login.user
 
     def _match(self, path: str, method: str) -> tuple[Route, dict[str, Any]] | Response:
         adapter = self._url_map.bind("emulator", path_info=path)
@@ -241,6 +235,7 @@ class EmulatorApp:
         for k in request.args:
             params.setlist(k, request.args.getlist(k))  # query parameters override the body
         prefix = "/REST" if path.startswith("/REST") else "/data"
+        request.environ[drops.ENVIRON_KEY] = self.knobs.drop_predicate(request.method, path)
         ctx = Ctx(request, self.store, self.config, user, params, prefix, sid, self.auth)
         try:
             return route.handler(ctx, **values)

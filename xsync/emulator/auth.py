@@ -22,6 +22,8 @@ from xsync.emulator.http import Ctx, RouteTable, XnatHTTPError, empty, json_resp
 
 SESSION_COOKIE = "JSESSIONID"
 _BROWSER_AGENTS = ("MSIE", "Mozilla", "AppleWebKit", "Opera")
+_DATA_PATHS = ("/data", "/REST", "/xapi", "/fs")
+LOGIN_PAGE = "/app/template/Login.vm"
 TOKEN_LIFETIME_MS = 48 * 3600 * 1000  # the wiki's default
 
 routes = RouteTable()
@@ -73,6 +75,10 @@ def is_browser(request: Request) -> bool:
     return any(a in agent for a in _BROWSER_AGENTS)
 
 
+def _is_data_path(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in _DATA_PATHS)
+
+
 class Authenticator:
     """Users from the config, sessions and alias tokens. Thread-safe."""
 
@@ -116,14 +122,26 @@ class Authenticator:
             return Login(session.user, sid)
         return Login()
 
-    def unauthenticated(self, request: Request) -> Response:
-        """Spring's entry point: 302 to the login page for browsers, else 401 with a challenge."""
-        if is_browser(request):
-            r = Response("", status=302)
-            r.headers["Location"] = f"{self.config.context_path}/app/template/Login.vm"
+    def unauthenticated(self, request: Request, path: str, session_id: str = "") -> Response:
+        """Spring's entry point (XnatAuthenticationEntryPoint): on a data path (`/data`, `/REST`,
+        `/xapi`, `/fs`, SiteConfigPreferences.dataPaths) a client that is not a browser gets 401
+        with a challenge; anything else, `GET /` included, is LoginUrlAuthenticationEntryPoint's
+        302 to the login form SecurityConfig names, `/app/template/Login.vm`, as an absolute URL
+        under the context path. Spring saves the request in a new HTTP session first, so Tomcat
+        adds the session to the Location (`;jsessionid=...`) and sets its cookie, unless the
+        request came with a session cookie [inferred: Tomcat's default session tracking,
+        which XNAT does not restrict]."""
+        if _is_data_path(path) and not is_browser(request):
+            r = Response(tomcat_page(401, "Unauthorized", "Unauthorized"), status=401, mimetype="text/html")
+            r.headers["WWW-Authenticate"] = f'Basic realm="{self.config.site_id}"'
             return r
-        r = Response(tomcat_page(401, "Unauthorized", "Unauthorized"), status=401, mimetype="text/html")
-        r.headers["WWW-Authenticate"] = f'Basic realm="{self.config.site_id}"'
+        location = request.host_url.rstrip("/") + self.config.context_path + LOGIN_PAGE
+        r = Response("", status=302)
+        if not session_id:
+            session_id = self.new_session("")
+            location += f";jsessionid={session_id}"
+            session_cookie(r, session_id)
+        r.headers["Location"] = location
         return r
 
     # -- sessions --------------------------------------------------------------------------
@@ -186,6 +204,17 @@ def _auth(ctx: Ctx) -> Authenticator:
 
 
 # -- routes ----------------------------------------------------------------------------------
+@routes.route(LOGIN_PAGE, ("GET",), public=True, site_root=True)
+def login_page(ctx: Ctx) -> Response:
+    """The page the login redirect leads to (an open URL in XNAT); only a stand-in form."""
+    body = (
+        "<!DOCTYPE html><html><head><title>XNAT</title></head><body>"
+        '<form method="post" action="login"><input name="username"/><input name="password" type="password"/>'
+        "<button>Login</button></form></body></html>"
+    )
+    return Response(body, mimetype="text/html")
+
+
 @routes.route("/JSESSION", ("GET", "POST"))
 def get_session(ctx: Ctx) -> Response:
     body = ctx.session_id

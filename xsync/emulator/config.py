@@ -1,5 +1,5 @@
 """Emulator settings: who may log in, what exists at start-up, and the knobs tests and
-benchmarks turn (latency, faults, quiet period)."""
+benchmarks turn (latency, faults, quiet period, quirks)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,8 @@ class EmulatorConfig:
     dicom_port: int | None = None  # None: no C-STORE receiver; 0: a free port
     dicom_ae_title: str = "XNAT"
     latency_ms: float = 0.0  # added to every request
-    fault_rate: float = 0.0  # share of requests that fail (half 503, half dropped connections)
+    fault_rate: float = 0.0  # share of requests that fail, in equal parts of each of fault_kinds
+    fault_kinds: tuple[str, ...] = ("503", "drop")  # of knobs.FAULT_KINDS
     seed: int | None = None  # for the fault dice
     quiet_seconds: float = 300.0  # prearchive RECEIVING -> READY after this long without files
     site_id: str = "XNAT"
@@ -28,3 +29,6 @@ class EmulatorConfig:
     # XNAT 1.8 as read from its source where the emulator is otherwise lenient (docs/emulator.md,
     # "Strict mode"): listing columns XNAT's XFT cannot resolve and import bodies XNAT refuses.
     strict: bool = False
+    # Presets that play another server's reported behaviour (drops.QUIRKS), e.g.
+    # "put-by-id-ignored" for XNAT 1.9's session PUTs.
+    quirks: tuple[str, ...] = ()

@@ -1,5 +1,10 @@
 """GET of single subjects, experiments and scans under every path XNAT serves them
-(REST-CONTRACT.md §3), in `format=json|xml` (HTML otherwise)."""
+(REST-CONTRACT.md §3), in `format=json|xml` (HTML otherwise).
+
+Sessions and scans under `/projects/P/subjects/S/experiments/E[/scans/N]` are found without
+reading S, as SubjAssessmentResource, ExperimentResource and ScanResource do: a session by
+accession ID (any readable project for a session, P for a scan's session) or by label in P.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from xsync.emulator import access, items, xsd
 from xsync.emulator.http import Ctx, RouteTable
-from xsync.emulator.store import Experiment, Scan, Subject
+from xsync.emulator.store import Experiment, Project, Scan, Subject
 
 routes = RouteTable()
 
@@ -49,15 +54,12 @@ def get_subject(ctx: Ctx, subject: str) -> Response:
 
 @routes.route("/projects/<project>/subjects/<subject>/experiments/<experiment>", archive=True)
 def get_subject_experiment(ctx: Ctx, project: str, subject: str, experiment: str) -> Response:
-    p = access.project(ctx, project)
-    s = access.subject(ctx, p, subject)
-    return _experiment(ctx, access.experiment(ctx, p, experiment, s))
+    return _experiment(ctx, access.session_for_get(ctx, access.project(ctx, project), experiment))
 
 
 @routes.route("/projects/<project>/experiments/<experiment>", archive=True)
 def get_project_experiment(ctx: Ctx, project: str, experiment: str) -> Response:
-    p = access.project(ctx, project)
-    return _experiment(ctx, access.experiment(ctx, p, experiment))
+    return _experiment(ctx, access.session_for_get(ctx, access.project(ctx, project), experiment))
 
 
 @routes.route("/experiments/<experiment>", archive=True)
@@ -67,18 +69,21 @@ def get_experiment(ctx: Ctx, experiment: str) -> Response:
 
 @routes.route("/projects/<project>/subjects/<subject>/experiments/<experiment>/scans/<scan>", archive=True)
 def get_subject_scan(ctx: Ctx, project: str, subject: str, experiment: str, scan: str) -> Response:
-    p = access.project(ctx, project)
-    e = access.experiment(ctx, p, experiment, access.subject(ctx, p, subject))
-    return _scan(ctx, e, access.scan(e, scan))
+    return _scan_at(ctx, access.project(ctx, project), experiment, scan)
 
 
 @routes.route("/projects/<project>/experiments/<experiment>/scans/<scan>", archive=True)
 def get_project_scan(ctx: Ctx, project: str, experiment: str, scan: str) -> Response:
-    e = access.experiment(ctx, access.project(ctx, project), experiment)
-    return _scan(ctx, e, access.scan(e, scan))
+    return _scan_at(ctx, access.project(ctx, project), experiment, scan)
 
 
 @routes.route("/experiments/<experiment>/scans/<scan>", archive=True)
 def get_scan(ctx: Ctx, experiment: str, scan: str) -> Response:
-    e = access.experiment(ctx, None, experiment)
-    return _scan(ctx, e, access.scan(e, scan))
+    return _scan_at(ctx, None, experiment, scan)
+
+
+def _scan_at(ctx: Ctx, p: Project | None, experiment: str, scan: str) -> Response:
+    e = access.scan_session(ctx, p, experiment)
+    s = access.scan(e, scan)  # 404 "Unable to find the specified scan." without a session too
+    assert e is not None
+    return _scan(ctx, e, s)

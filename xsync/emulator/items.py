@@ -5,8 +5,16 @@ JSON: `{"items": [{"meta": ..., "data_fields": ..., "children": [...]}]}`. Value
 their XSD type (integers and floats as numbers, written without a trailing `.0` as org.json
 does); sub-items (`demographics`, `investigator`, `validation`) and collections (`scans/scan`,
 `fields/field`, `file`, `resources/resource`, `experiments/experiment`,
-`parameters/addParam`) are children. `meta.start_date` carries the insert date in the
-listings' timestamp form [uncertain: the contract does not pin its format].
+`parameters/addParam`) are children.
+
+`meta`, as ItemJSONBuilder writes it for a current row (libs/xdat/.../xft/presentation/
+ItemJSONBuilder.java, FlattenedItem.java, FlattenedItemA.java): `isHistory` false, `xsi:type`,
+`create_event_id` (the change event that wrote the row's current version: its `xft_version`
+translated to the event ID) and `start_date` (the row's last modification, a java.util.Date that
+org.json writes with `Date.toString()`: `Wed Sep 27 17:31:21 UTC 2023`); `modified_event_id` and
+`end_date` belong to history rows only. Sub-items, custom variables and resources carry their
+parent's event and date, and a scan stored without its own event (archived from DICOM) the
+session's, which wrote it in the same save [inferred: each is its own row in XNAT].
 
 XML: the root element named after the type (`xnat:MRSession`) with namespaces, attributes on
 their elements, elements in XSD order, collections nested. Stored values are XML-escaped once
@@ -17,6 +25,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
 
@@ -36,15 +46,50 @@ NAMESPACES = (
 
 
 # -- JSON ----------------------------------------------------------------------------------------
-def _item(xsi_type: str, data: dict[str, Any], children: list[dict[str, Any]], start: str = "") -> dict[str, Any]:
-    meta: dict[str, Any] = {"isHistory": False, "xsi:type": xsi_type}
-    if start:
-        meta["start_date"] = start
+@dataclass(frozen=True)
+class Version:
+    """Which change event wrote an item's current version, and when (a stored timestamp)."""
+
+    event_id: int = 0
+    timestamp: str = ""
+
+
+def version_of(item: Subject | Experiment | Scan, parent: Version | None = None) -> Version:
+    if not item.event_id and parent is not None:
+        return parent
+    return Version(item.event_id, item.last_modified or item.insert_date)
+
+
+def java_date(timestamp: str) -> str:
+    """A stored `2023-09-27 17:31:21.352` as Java's Date.toString(): `Wed Sep 27 17:31:21 UTC 2023`
+    (in the emulator's local time zone, as a server writes its own)."""
+    try:
+        moment = datetime.strptime(timestamp.split(".", 1)[0], "%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return timestamp
+    zone = moment.astimezone().strftime("%Z") or "UTC"
+    return moment.strftime(f"%a %b %d %H:%M:%S {zone} %Y")
+
+
+def _item(
+    xsi_type: str, data: dict[str, Any], children: list[dict[str, Any]], version: Version | None = None
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"isHistory": False}
+    if version is not None and version.event_id:
+        meta["create_event_id"] = version.event_id
+    if version is not None and version.timestamp:
+        meta["start_date"] = java_date(version.timestamp)
+    meta["xsi:type"] = xsi_type
     return {"meta": meta, "data_fields": data, "children": children}
 
 
 def _typed_fields(
-    xsi_type: str, identity: Mapping[str, Any], fields: Mapping[str, str], custom: Mapping[str, str], custom_type: str
+    xsi_type: str,
+    identity: Mapping[str, Any],
+    fields: Mapping[str, str],
+    custom: Mapping[str, str],
+    custom_type: str,
+    version: Version,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     data: dict[str, Any] = dict(identity)
     subs: dict[str, dict[str, Any]] = {}
@@ -55,7 +100,7 @@ def _typed_fields(
         if m:  # parameters/addParam[name=X]
             slot = m.group(1)
             element = slot.rsplit("/", 1)[-1]
-            keyed.setdefault(slot, []).append(_item("xnat:addField", {"name": m.group(2), element: value}, []))
+            keyed.setdefault(slot, []).append(_item("xnat:addField", {"name": m.group(2), element: value}, [], version))
             continue
         slot = next((s for s in sub_slots if path.startswith(s + "/")), None)
         if slot is not None:
@@ -63,19 +108,21 @@ def _typed_fields(
             subs.setdefault(slot, {})[rel] = xsd.typed(sub_slots[slot], rel, value)
         else:
             data[path] = xsd.typed(xsi_type, path, value)
-    children = [{"field": slot, "items": [_item(sub_slots[slot], values, [])]} for slot, values in subs.items()]
+    children = [
+        {"field": slot, "items": [_item(sub_slots[slot], values, [], version)]} for slot, values in subs.items()
+    ]
     children += [{"field": slot, "items": items} for slot, items in keyed.items()]
     if custom:
         children.append(
             {
                 "field": "fields/field",
-                "items": [_item(custom_type, {"name": k, "field": v}, []) for k, v in custom.items()],
+                "items": [_item(custom_type, {"name": k, "field": v}, [], version) for k, v in custom.items()],
             }
         )
     return data, children
 
 
-def resource_json(r: Resource, uri: str) -> dict[str, Any]:
+def resource_json(r: Resource, uri: str, version: Version | None = None) -> dict[str, Any]:
     data = {
         "xnat_abstractresource_id": r.id,
         "label": r.label,
@@ -87,45 +134,45 @@ def resource_json(r: Resource, uri: str) -> dict[str, Any]:
         data["format"] = r.format
     if r.content:
         data["content"] = r.content
-    return _item("xnat:resourceCatalog", data, [])
+    return _item("xnat:resourceCatalog", data, [], version)
+
+
+def _resources(field: str, resources: Mapping[str, Resource], base: str, version: Version) -> dict[str, Any]:
+    return {"field": field, "items": [resource_json(r, f"{base}/{r.id}", version) for r in resources.values()]}
 
 
 def scan_json(e: Experiment, s: Scan) -> dict[str, Any]:
+    version = version_of(s, version_of(e))
     identity = {"ID": s.id, "image_session_ID": e.id, "xnat_imagescandata_id": s.pk}
-    data, children = _typed_fields(s.xsi_type, identity, s.fields, {}, "")
+    data, children = _typed_fields(s.xsi_type, identity, s.fields, {}, "", version)
     if s.resources:
-        base = f"/data/experiments/{e.id}/scans/{s.id}/resources"
-        children.append({"field": "file", "items": [resource_json(r, f"{base}/{r.id}") for r in s.resources.values()]})
-    return _item(s.xsi_type, data, children, s.insert_date)
+        children.append(_resources("file", s.resources, f"/data/experiments/{e.id}/scans/{s.id}/resources", version))
+    return _item(s.xsi_type, data, children, version)
 
 
 def experiment_json(store: Store, e: Experiment) -> dict[str, Any]:
+    version = version_of(e)
     identity: dict[str, Any] = {"ID": e.id, "id": e.id, "project": e.project, "label": e.label}
     if xsd.is_a(e.xsi_type, "xnat:subjectAssessorData"):
         identity["subject_ID"] = e.subject_id
-    data, children = _typed_fields(e.xsi_type, identity, e.fields, e.custom, "xnat:experimentData_field")
+    data, children = _typed_fields(e.xsi_type, identity, e.fields, e.custom, "xnat:experimentData_field", version)
     if e.scans:
         children.append({"field": "scans/scan", "items": [scan_json(e, s) for s in e.scans.values()]})
     if e.resources:
-        base = f"/data/experiments/{e.id}/resources"
-        children.append(
-            {"field": "resources/resource", "items": [resource_json(r, f"{base}/{r.id}") for r in e.resources.values()]}
-        )
-    return _item(e.xsi_type, data, children, e.insert_date)
+        children.append(_resources("resources/resource", e.resources, f"/data/experiments/{e.id}/resources", version))
+    return _item(e.xsi_type, data, children, version)
 
 
 def subject_json(store: Store, s: Subject) -> dict[str, Any]:
+    version = version_of(s)
     identity = {"ID": s.id, "project": s.project, "label": s.label}
-    data, children = _typed_fields("xnat:subjectData", identity, s.fields, s.custom, "xnat:subjectData_field")
+    data, children = _typed_fields("xnat:subjectData", identity, s.fields, s.custom, "xnat:subjectData_field", version)
     experiments = store.experiments_of(subject_id=s.id)
     if experiments:
         children.append({"field": "experiments/experiment", "items": [experiment_json(store, e) for e in experiments]})
     if s.resources:
-        base = f"/data/subjects/{s.id}/resources"
-        children.append(
-            {"field": "resources/resource", "items": [resource_json(r, f"{base}/{r.id}") for r in s.resources.values()]}
-        )
-    return _item("xnat:subjectData", data, children, s.insert_date)
+        children.append(_resources("resources/resource", s.resources, f"/data/subjects/{s.id}/resources", version))
+    return _item("xnat:subjectData", data, children, version)
 
 
 # -- XML -----------------------------------------------------------------------------------------

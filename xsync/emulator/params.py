@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -57,14 +57,18 @@ class Changes:
     identity: dict[str, str] = field(default_factory=dict)  # id, label, project, subject_id
 
 
-def apply(changes: Changes, fields: dict[str, str], custom: dict[str, str]) -> None:
-    """Write `changes` into an item's stored fields and custom variables (None removes)."""
+def apply(changes: Changes, fields: dict[str, str], custom: dict[str, str]) -> bool:
+    """Write `changes` into an item's stored fields and custom variables (None removes).
+    Whether anything changed (XFT leaves an unchanged row, and its change event, alone)."""
+    changed = False
     for target, updates in ((fields, changes.fields), (custom, changes.custom)):
         for key, value in updates.items():
             if value is None:
-                target.pop(key, None)
-            else:
+                changed |= target.pop(key, None) is not None
+            elif target.get(key) != value:
                 target[key] = value
+                changed = True
+    return changed
 
 
 def is_xpath(key: str) -> bool:
@@ -72,24 +76,41 @@ def is_xpath(key: str) -> bool:
     return bool(_TYPED_KEY.match(key))
 
 
+def declared_type(items: Iterable[tuple[str, str]]) -> str | None:
+    """`xsiType=` (or the legacy `ELEMENT_0=`) when given."""
+    for key, value in items:
+        if key in ("xsiType", "ELEMENT_0") and value.strip():
+            return value.strip()
+    return None
+
+
 def type_hint(items: Iterable[tuple[str, str]]) -> str | None:
     """`xsiType`/`ELEMENT_0`, else the type prefix of the first `type/path` key."""
     pairs = list(items)
-    for key, value in pairs:
-        if key in ("xsiType", "ELEMENT_0") and value.strip():
-            return value.strip()
+    declared = declared_type(pairs)
+    if declared:
+        return declared
     for key, _ in pairs:
         if _TYPED_KEY.match(key):
             return key.split("/", 1)[0]
     return None
 
 
-def collect(item_type: str, table: Mapping[str, shortcuts.Shortcut], items: Iterable[tuple[str, str]]) -> Changes:
+def collect(
+    item_type: str,
+    table: Mapping[str, shortcuts.Shortcut],
+    items: Iterable[tuple[str, str]],
+    drop: Callable[[str, str], bool] | None = None,
+) -> Changes:
     """Translate (key, value) pairs (body first, query last: later pairs win) for an item of
-    `item_type`. Raises a 400 listing every invalid value; nothing is changed then."""
+    `item_type`. Raises a 400 listing every invalid value; nothing is changed then.
+
+    `drop(key, item_type)` (the emulator's acknowledge-and-drop knobs, `drops.py`): a field or
+    custom variable whose key it accepts is validated as usual but left out of the changes."""
     changes = Changes()
     errors: list[str] = []
     for key, raw in map(_rejoin, items):
+        dropped = drop is not None and drop(key, item_type)
         xpath = _xpath(table, key, item_type)
         if xpath is None:
             continue
@@ -102,7 +123,7 @@ def collect(item_type: str, table: Mapping[str, shortcuts.Shortcut], items: Iter
             name = custom.group(1).strip().strip("'\"")
             if not name:
                 errors.append(f"{xpath} : Missing field name")
-            else:
+            elif not dropped:
                 changes.custom[name] = escape(raw) if raw != "" else None
             continue
         plain = xsd.strip_predicates(path).strip("/")
@@ -114,16 +135,22 @@ def collect(item_type: str, table: Mapping[str, shortcuts.Shortcut], items: Iter
             errors.append(f"{xpath} : Unknown field")
             continue
         if raw == "":
-            changes.fields[spec.path] = None
+            if not dropped:
+                changes.fields[spec.path] = None
             continue
         value, problem = check(spec, raw)
         if problem:
             errors.append(f"{owner}/{spec.path} : {problem}")
-        else:
+        elif not dropped:
             changes.fields[spec.path] = value
     if errors:
         raise XnatHTTPError(400, "; ".join(errors))
     return changes
+
+
+def is_custom_key(key: str) -> bool:
+    """`type/fields/field[name=X]/field` (a custom variable), whatever the type."""
+    return bool(_TYPED_KEY.match(key)) and bool(_CUSTOM_KEY.match(key.split("/", 1)[1]))
 
 
 def _rejoin(item: tuple[str, str]) -> tuple[str, str]:

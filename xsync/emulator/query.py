@@ -1,5 +1,6 @@
-"""The listing engine behind `/projects/P/subjects`, `/projects/P/experiments`, `/experiments` and
-friends: XNAT's QueryOrganizer as far as REST-CONTRACT.md §2 describes it.
+"""The listing engine behind `/projects/P/subjects`, `/projects/P/experiments`, `/experiments`,
+the scans of a session and friends: XNAT's QueryOrganizer as far as REST-CONTRACT.md §2
+describes it.
 
 A listing has a root type (`xnat:subjectData`, `xnat:subjectAssessorData`, ...). `xsiType=`
 replaces it; without it, a column or filter of a more specific type of the same family switches
@@ -17,10 +18,20 @@ one row with empty cells):
 Several joins at once give their cross product per parent row (custom fields x scans x resources),
 which is what the SQL would return; only the xsync client's combinations are tested against it.
 
+A predicate other than `[@xsi:type=...]` changes nothing, as in XFT (`xft_paths.py`):
+`fields/field[name=site]/field` is the custom-variable join of `fields/field/field` (one row per
+variable, each with its own value) under its own key, the lower-cased xpath as written.
+
 Filters (any shortcut but `xsiType`, or any `type/path` key) apply to the level of their field
 with the value semantics of `filters.py`; a filter on a joined level keeps only the parents with
 a matching child.
-An unknown type or field in `columns` is a 400; unknown parameters are ignored.
+An unknown type or field in `columns` is a 400; unknown parameters are ignored. In strict mode
+(`EmulatorConfig.strict`) an xpath column is checked as XFT resolves it instead: an unknown data
+type is left out (XNAT logs it and drops the column), a field XFT cannot resolve raises
+`UnresolvedColumn` (the listing answers as its XNAT resource does, `listings.py`), a field XFT
+resolves but the emulator does not store gives empty cells, and a filter XFT cannot resolve is
+ignored. An unknown `xsiType=` fails the query the same way; a comma-separated one is not read
+(QueryOrganizerResource.getRootElementName).
 """
 
 from __future__ import annotations
@@ -36,6 +47,7 @@ from xsync.emulator import shortcuts, xsd
 from xsync.emulator.filters import value_matcher
 from xsync.emulator.http import XnatHTTPError
 from xsync.emulator.store import Experiment, Resource, Scan, Store, Subject
+from xsync.emulator.xft_paths import Resolution, resolve
 
 Row = dict[str, str]
 Getter = Callable[[Any], str]
@@ -61,15 +73,28 @@ class Column:
     get: Getter
 
 
+class UnresolvedColumn(Exception):
+    """A column XFT cannot resolve (strict mode): XNAT's query fails with FieldNotFoundException
+    (or, for an unknown `xsiType=`, ElementNotFoundException), which the resource handles."""
+
+    def __init__(self, xpath: str) -> None:
+        super().__init__(xpath)
+        self.xpath = xpath
+
+
 @dataclass(frozen=True)
 class Listing:
     """What kind of table is asked for."""
 
-    family: str  # xnat:subjectData or xnat:experimentData: what the rows are
+    family: str  # xnat:subjectData, xnat:experimentData or xnat:imageScanData: what the rows are
     root: str  # default root type
     table: dict[str, shortcuts.Shortcut]
     defaults: tuple[str, ...]
     root_key: bool = False  # add `<root>/id` (ProjSubExptList does)
+    # The root's primary key, which XNAT's QueryOrganizer selects whatever `columns` says. Under
+    # the listing's own root it is this shortcut's column; under a narrower root (`xsiType=`, a
+    # more specific column) it comes back as `<root>/<key>` [inferred, as `<root>/id` does].
+    key: str = "ID"
 
 
 SUBJECTS = Listing(
@@ -88,6 +113,16 @@ EXPERIMENTS = Listing(
     shortcuts.EXPERIMENT,
     ("ID", "project", "date", "xsiType", "label", "insert_date"),
 )
+# ScanList (web/.../restlet/resources/ScanList.java): root xnat:imageScanData, the scan shortcuts,
+# these default columns; its key is the generated `xnat_imagescandata_id` (the scan's `ID` is
+# not unique), so `ID` is there only when asked for.
+SCANS = Listing(
+    "xnat:imageScanData",
+    "xnat:imageScanData",
+    shortcuts.SCAN,
+    ("xnat_imagescandata_id", "ID", "type", "quality", "xsiType", "note", "series_description"),
+    key="xnat_imagescandata_id",
+)
 RESERVED = frozenset({"xsiType", "columns", "format", "limit", "offset", "sortBy", "sortOrder", "fields"})
 
 
@@ -100,7 +135,9 @@ def _attr_getters(kind: str) -> dict[str, Getter]:
             "project": lambda s: s.project,
             "meta/insert_date": lambda s: s.insert_date,
             "meta/insert_user": lambda s: s.insert_user,
-            "meta/last_modified": lambda s: s.insert_date,
+            "meta/insert_user/login": lambda s: s.insert_user,
+            "meta/last_modified": lambda s: s.last_modified or s.insert_date,
+            "extension_item/element_name": lambda s: "xnat:subjectData",
         }
     if kind == "experiment":
         return {
@@ -109,18 +146,23 @@ def _attr_getters(kind: str) -> dict[str, Getter]:
             "project": lambda e: e.project,
             "subject_ID": lambda e: e.subject_id,
             "meta/xsi_type": lambda e: e.xsi_type,
+            "extension_item/element_name": lambda e: e.xsi_type,
             "meta/insert_date": lambda e: e.insert_date,
             "meta/insert_user": lambda e: e.insert_user,
-            "meta/last_modified": lambda e: e.insert_date,
+            "meta/insert_user/login": lambda e: e.insert_user,
+            "meta/last_modified": lambda e: e.last_modified or e.insert_date,
         }
     if kind == "scan":
         return {
             "ID": lambda s: s.id,
             "meta/pk": lambda s: str(s.pk),
+            "xnat_imagescandata_id": lambda s: str(s.pk),
             "meta/xsi_type": lambda s: s.xsi_type,
+            "extension_item/element_name": lambda s: s.xsi_type,
             "meta/insert_date": lambda s: s.insert_date,
             "meta/insert_user": lambda s: s.insert_user,
-            "meta/last_modified": lambda s: s.insert_date,
+            "meta/insert_user/login": lambda s: s.insert_user,
+            "meta/last_modified": lambda s: s.last_modified or s.insert_date,
         }
     return {
         "label": lambda r: r.label,
@@ -146,7 +188,10 @@ def _getter(kind: str, type_name: str, path: str) -> Getter | None:
     if p.lower() in fixed:
         return fixed[p.lower()]
     spec = xsd.field(type_name, p)
-    return _field_getter(spec.path) if spec else None
+    if spec is None:
+        return None
+    # Resources keep no other fields: a schema field of theirs (`note`, `description`) is empty.
+    return _empty if kind == "resource" else _field_getter(spec.path)
 
 
 def _split(xpath: str) -> tuple[str | None, str]:
@@ -155,6 +200,14 @@ def _split(xpath: str) -> tuple[str | None, str]:
 
 
 _CUSTOM = re.compile(r"^fields/field/(name|field)$", re.IGNORECASE)
+_OTHER_PREDICATE = re.compile(r"\[(?!@?xsi:type)[^\]]*\]", re.IGNORECASE)
+
+
+def _custom_part(path: str) -> str | None:
+    """`name` or `field` for a custom-variable column, predicates other than xsi:type dropped
+    (XFT ignores `[name=X]`), else None."""
+    m = _CUSTOM.match(_OTHER_PREDICATE.sub("", path))
+    return m.group(1).lower() if m else None
 
 
 class Query:
@@ -166,21 +219,28 @@ class Query:
         params: Mapping[str, str],
         columns_param: str | None,
         xsi_type: str | None,
+        *,
+        strict: bool = False,
     ) -> None:
         self.listing = listing
+        self.strict = strict
         requested = self._requested(columns_param)
         filter_xpaths = self._filter_xpaths(params)
         self.root = self._root(xsi_type, [xp for _, xp in requested] + [xp for xp, _ in filter_xpaths])
+        self.root_key = self._root_key()
         self.columns: list[Column] = []
         seen: set[str] = set()
-        for key, xpath in [("ID", self._xpath_of("ID"))] + requested:
+        forced = [] if self.root_key and listing.key != "ID" else [(listing.key, self._xpath_of(listing.key))]
+        for key, xpath in forced + requested:
             if key not in seen:
                 seen.add(key)
-                self.columns.append(self._column(key, xpath, strict=True))
+                self.columns.append(self._column(key, xpath))
         self.filters: list[tuple[Column, str]] = []
         for xpath, value in filter_xpaths:
+            if strict and resolve(xpath) is not Resolution.RESOLVED:
+                continue  # XNAT's processQueryCriteria logs it and adds no criterion
             try:
-                self.filters.append((self._column(xpath, xpath, strict=True), value))
+                self.filters.append((self._column(xpath, xpath), value))
             except XnatHTTPError:
                 continue  # a filter naming nothing real is just an unknown parameter
         self.scan_type = self._scan_type()
@@ -197,6 +257,12 @@ class Query:
             if name == "DEFAULT":
                 out.extend((d, self._xpath_of(d)) for d in self.listing.defaults)
             elif "/" in name:
+                if self.strict:
+                    found = resolve(name)
+                    if found is Resolution.UNKNOWN_TYPE:
+                        continue  # QueryOrganizerResource.populateQuery drops it
+                    if found is Resolution.UNKNOWN_FIELD:
+                        raise UnresolvedColumn(name)
                 out.append((shortcuts.key_for_xpath(self.listing.table, name), name))
             elif name in self.listing.table:
                 out.append((name, self._xpath_of(name)))
@@ -215,8 +281,12 @@ class Query:
         return out
 
     def _root(self, xsi_type: str | None, xpaths: Iterable[str]) -> str:
+        if xsi_type and self.strict and "," in xsi_type:
+            xsi_type = None  # getRootElementName takes a single type only; a list is not read
         if xsi_type:
             root = xsd.canonical(xsi_type)
+            if root is None and self.strict:
+                raise UnresolvedColumn(xsi_type)  # the query organizer's ElementNotFoundException
             if root is None:
                 raise XnatHTTPError(400, f"Unknown data type: {xsi_type}")
             return root
@@ -227,24 +297,33 @@ class Query:
                 root = t  # a more specific type of the rows' family narrows the listing to it
         return root
 
-    def _column(self, key: str, xpath: str, *, strict: bool) -> Column:
+    def _root_key(self) -> str | None:
+        """The key of the root's primary-key column when it is not a shortcut's."""
+        if self.listing.root_key:
+            return f"{self.root.lower()}/id"
+        if self.root != self.listing.root:
+            return f"{self.root.lower()}/{self.listing.key.lower()}" if self.listing.key != "ID" else None
+        return None
+
+    def _column(self, key: str, xpath: str) -> Column:
         t, path = _split(xpath)
         if t is None or not path:
             raise XnatHTTPError(400, f"Invalid column or filter: {xpath}")
         family = self.listing.family
         owner = t
         getter: Getter | None
-        if _CUSTOM.match(path) and xsd.child(t, "fields/field"):
-            part = _CUSTOM.match(path).group(1).lower()  # type: ignore[union-attr]
-            getter = (lambda c: c[0]) if part == "name" else (lambda c: c[1])
+        custom = _custom_part(path)
+        if custom and xsd.child(t, "fields/field"):
+            getter = (lambda c: c[0]) if custom == "name" else (lambda c: c[1])
             level = Level.CUSTOM
             if not xsd.is_a(t, family):  # e.g. subject variables asked of an experiment listing
                 level, getter = Level.SUBJECT, (lambda s: "")
         elif xsd.is_a(t, SCAN_ROOT):
-            level = Level.SCAN
+            level = Level.BASE if family == SCAN_ROOT else Level.SCAN
             getter = _getter("scan", t, path)
-            if getter is None and path.lower().startswith("file/"):
-                level, getter = Level.RESOURCE, _getter("resource", "xnat:resourceCatalog", path[5:])
+            plain = xsd.strip_predicates(path)
+            if getter is None and plain.lower().startswith("file/"):
+                level, getter = Level.RESOURCE, _getter("resource", "xnat:resourceCatalog", plain[5:])
                 owner = RESOURCE_ROOT  # the scan type only narrows the scan join
         elif xsd.is_a(t, family):
             level = Level.BASE
@@ -252,8 +331,10 @@ class Query:
         elif xsd.is_a(t, "xnat:subjectData") and family == "xnat:experimentData":
             level = Level.SUBJECT
             getter = _getter("subject", t, path)
-        else:
-            level, getter = Level.BASE, None
+        else:  # a type unrelated to the rows: XNAT's joins to it are not modelled
+            raise XnatHTTPError(400, f"Invalid column or filter: {xpath}")
+        if getter is None and self.strict and resolve(xpath) is Resolution.RESOLVED:
+            getter = _empty  # XFT has the column; the emulator stores nothing for it
         if getter is None:
             raise XnatHTTPError(400, f"Invalid column or filter: {xpath}")
         return Column(key, xpath, level, owner, getter)
@@ -261,7 +342,7 @@ class Query:
     def _scan_type(self) -> str | None:
         """The scan type joined (None: no scan join); a specific type makes it an inner join."""
         scan_cols = [c for c in self._all_columns() if c.level in (Level.SCAN, Level.RESOURCE)]
-        if not scan_cols:
+        if not scan_cols or self.listing.family == SCAN_ROOT:
             return None
         chosen = SCAN_ROOT
         for c in scan_cols:
@@ -274,13 +355,16 @@ class Query:
         return self.columns + [c for c, _ in self.filters]
 
     # -- evaluation ----------------------------------------------------------------------------
-    def rows(self, objects: Iterable[Subject | Experiment], store: Store) -> list[Row]:
-        return _Evaluation(self).rows(objects, store)
+    def rows(
+        self, objects: Iterable[Subject | Experiment | Scan], store: Store, uri: Callable[[Any], str] | None = None
+    ) -> list[Row]:
+        """The table's rows; `uri` makes each row's URI (default: the accession-ID URI)."""
+        return _Evaluation(self).rows(objects, store, uri or _uri_function(self.listing.family))
 
     def header(self) -> list[str]:
         keys = [c.key for c in self.columns]
-        if self.listing.root_key:
-            keys.append(f"{self.root.lower()}/id")
+        if self.root_key:
+            keys.append(self.root_key)
         return [*keys, "URI"]
 
 
@@ -335,9 +419,10 @@ class _Evaluation:
     def blank(self, *levels: Level) -> Row:
         return {c.key: "" for lv in levels for c in self.cols[lv]}
 
-    def rows(self, objects: Iterable[Subject | Experiment], store: Store) -> list[Row]:
-        root, uri = self.q.root, _uri_function(self.q.listing.family)
-        root_key = f"{root.lower()}/id" if self.q.listing.root_key else None
+    def rows(
+        self, objects: Iterable[Subject | Experiment | Scan], store: Store, uri: Callable[[Any], str]
+    ) -> list[Row]:
+        root, root_key = self.q.root, self.q.root_key
         base_filters, subject_filters = self.filters[Level.BASE], self.filters[Level.SUBJECT]
         subject_cols = bool(self.cols[Level.SUBJECT])
         out: list[Row] = []
@@ -354,13 +439,15 @@ class _Evaluation:
                     self.cells(subject, Level.SUBJECT, "xnat:subjectData") if subject else self.blank(Level.SUBJECT)
                 )
             if root_key:
-                base[root_key] = obj.id
+                base[root_key] = str(obj.pk) if isinstance(obj, Scan) else obj.id
             base["URI"] = uri(obj)
-            customs = self.custom_rows(obj, obj_type) if self.custom_join else [{}]
+            customs = self.custom_rows(obj, obj_type) if self.custom_join and not isinstance(obj, Scan) else [{}]
             if not customs:
                 continue
             scans: list[Row] = [{}]
-            if self.scan_type is not None:
+            if isinstance(obj, Scan):
+                scans = self.resource_rows(obj) if self.resource_join else [{}]
+            elif self.scan_type is not None:
                 scans = self.scan_rows(obj, self.scan_type)
                 if not scans:
                     if self.inner_scans:
@@ -376,6 +463,11 @@ class _Evaluation:
                     out.append({**base, **custom, **scan})
         return out
 
+    def resource_rows(self, scan: Scan) -> list[Row]:
+        """A scan listing's resource join: one row per resource, one blank row without any."""
+        rows = [self.cells(r, Level.RESOURCE, "xnat:resourceCatalog") for r in scan.resources.values()]
+        return rows or [self.blank(Level.RESOURCE)]
+
     def custom_rows(self, obj: Subject | Experiment, obj_type: str) -> list[Row]:
         filters = self.filters[Level.CUSTOM]
         rows = [
@@ -387,7 +479,7 @@ class _Evaluation:
             rows.append(self.blank(Level.CUSTOM))
         return rows
 
-    def scan_rows(self, obj: Subject | Experiment, scan_type: str) -> list[Row]:
+    def scan_rows(self, obj: Subject | Experiment | Scan, scan_type: str) -> list[Row]:
         if not isinstance(obj, Experiment):
             return []
         scan_filters, resource_filters = self.filters[Level.SCAN], self.filters[Level.RESOURCE]

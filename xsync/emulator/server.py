@@ -6,6 +6,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -27,10 +28,12 @@ from xsync.emulator import (
     writes,
     xapi,
 )
-from xsync.emulator.app import EmulatorApp, Knobs, LoggedRequest
+from xsync.emulator.app import EmulatorApp, LoggedRequest
 from xsync.emulator.config import EmulatorConfig
 from xsync.emulator.cstore import CStoreReceiver
+from xsync.emulator.drops import DropRule
 from xsync.emulator.http import Route
+from xsync.emulator.knobs import DEFAULT_FAULT_KINDS, Knobs
 from xsync.emulator.persist import Persistence
 from xsync.emulator.seed import Seeder
 from xsync.emulator.store import Project, Store
@@ -110,15 +113,21 @@ class Emulator:
 
     @property
     def knobs(self) -> Knobs:
-        """Latency and faults, settable while running: `set_latency(ms)`, `set_faults(rate,
-        seed)`, `queue_faults("503", "drop", None, ...)`."""
+        """Settable while running: `set_latency(ms)`, `set_faults(rate, seed, kinds)`,
+        `queue_faults("503", "drop", "drop_after", None, ...)`, `drop_writes(path, param,
+        method)`, `clear_drops()`, `set_quirks(...)` (knobs.py, drops.py)."""
         return self.app.knobs
 
     def set_latency(self, ms: float) -> None:
         self.app.knobs.set_latency(ms)
 
-    def set_faults(self, rate: float, seed: int | None = None) -> None:
-        self.app.knobs.set_faults(rate, seed)
+    def set_faults(self, rate: float, seed: int | None = None, kinds: Iterable[str] = DEFAULT_FAULT_KINDS) -> None:
+        self.app.knobs.set_faults(rate, seed, kinds)
+
+    def drop_writes(self, path: str = ".*", param: str = ".*", method: str | None = None) -> DropRule:
+        """Item writes matching `method` and `path` answer as usual but store nothing for the
+        parameters `param` names (regular expressions, full match; drops.py)."""
+        return self.app.knobs.drop_writes(path, param, method)
 
     def start(self) -> Emulator:
         ssl_context = None

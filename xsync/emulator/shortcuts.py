@@ -8,8 +8,9 @@ xnat:petSessionData/stabilization only (an MR session's is reached by its xpath)
 `tracer_isotope` for the isotope's `half-life` attribute, not its name (XMLPathShortcuts.java,
 the constructor's order). A shortcut may still list several candidate xpaths (`xpath_for`).
 
-`meta/...` and `xnat:subjectData/...` xpaths in the experiment table are computed columns (the
-insert date and user, the xsi type, the subject's label and project), not stored fields.
+`meta/...`, `extension_item/element_name`, `xnat_imagescandata_id` and the experiment table's
+`xnat:subjectData/...` xpaths are computed columns (the insert date and user, the xsi type, the
+scan's primary key, the subject's label and project), not stored fields; the xpaths are XNAT's.
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ SUBJECT = _table(
     _rw("pi_lastname", _SUBJ + "investigator/lastname"),
     *(_rw(k, _DEMO + k) for k in _DEMO_FIELDS),
     _ro("insert_date", _SUBJ + "meta/insert_date"),
-    _ro("insert_user", _SUBJ + "meta/insert_user"),
+    _ro("insert_user", _SUBJ + "meta/insert_user/login"),
     _ro("last_modified", _SUBJ + "meta/last_modified"),
 )
 
@@ -102,9 +103,9 @@ EXPERIMENT = _table(
     _ro("subject_label", "xnat:subjectData/label"),
     _ro("subject_project", "xnat:subjectData/project"),
     _ro("insert_date", _EXPT + "meta/insert_date"),
-    _ro("insert_user", _EXPT + "meta/insert_user"),
+    _ro("insert_user", _EXPT + "meta/insert_user/login"),
     _ro("last_modified", _EXPT + "meta/last_modified"),
-    _ro("xsiType", _EXPT + "meta/xsi_type"),
+    _ro("xsiType", _EXPT + "extension_item/element_name"),
 )
 
 _SCAN = "xnat:imageScanData/"
@@ -149,11 +150,11 @@ SCAN = _table(
         )
     ),
     _rw("numFrames", _PETPAR + "frames/numFrames"),
-    _ro("xnat_imagescandata_id", _SCAN + "meta/pk"),
+    _ro("xnat_imagescandata_id", _SCAN + "xnat_imagescandata_id"),
     _ro("insert_date", _SCAN + "meta/insert_date"),
-    _ro("insert_user", _SCAN + "meta/insert_user"),
+    _ro("insert_user", _SCAN + "meta/insert_user/login"),
     _ro("last_modified", _SCAN + "meta/last_modified"),
-    _ro("xsiType", _SCAN + "meta/xsi_type"),
+    _ro("xsiType", _SCAN + "extension_item/element_name"),
 )
 
 _PROJ = "xnat:projectData/"

@@ -59,6 +59,10 @@ class Scan:
     resources: dict[str, Resource] = field(default_factory=dict)
     insert_date: str = field(default_factory=now_timestamp)
     insert_user: str = "admin"
+    # The change event that wrote the current version and when ("" = never changed since
+    # insert): the item JSON's meta `create_event_id` and `start_date`. 0 = not recorded.
+    event_id: int = 0
+    last_modified: str = ""
 
 
 @dataclass
@@ -74,6 +78,10 @@ class Experiment:
     resources: dict[str, Resource] = field(default_factory=dict)
     insert_date: str = field(default_factory=now_timestamp)
     insert_user: str = "admin"
+    # The change event that wrote the current version and when ("" = never changed since
+    # insert): the item JSON's meta `create_event_id` and `start_date`. 0 = not recorded.
+    event_id: int = 0
+    last_modified: str = ""
 
 
 @dataclass
@@ -86,6 +94,10 @@ class Subject:
     resources: dict[str, Resource] = field(default_factory=dict)
     insert_date: str = field(default_factory=now_timestamp)
     insert_user: str = "admin"
+    # The change event that wrote the current version and when ("" = never changed since
+    # insert): the item JSON's meta `create_event_id` and `start_date`. 0 = not recorded.
+    event_id: int = 0
+    last_modified: str = ""
 
 
 @dataclass
@@ -153,6 +165,7 @@ class Counters:
     experiment: int = 0
     scan_pk: int = 0
     resource_pk: int = 0
+    event: int = 0  # change events (XNAT's workflow event IDs)
 
 
 class Store:
@@ -197,6 +210,11 @@ class Store:
         with self.lock:
             self.counters.resource_pk += 1
             return self.counters.resource_pk
+
+    def next_event_id(self) -> int:
+        with self.lock:
+            self.counters.event += 1
+            return self.counters.event
 
     # -- lookups (labels are matched exactly, as REST does) ----------------------------------
     def project(self, ref: str) -> Project | None:
@@ -251,12 +269,14 @@ class Store:
     # -- mutations: go through these so the label indices stay right -------------------------
     def add_subject(self, subject: Subject) -> Subject:
         with self.lock:
+            subject.event_id = subject.event_id or self.next_event_id()
             self.subjects[subject.id] = subject
             self._subject_labels[(subject.project, subject.label)] = subject.id
             return subject
 
     def add_experiment(self, experiment: Experiment) -> Experiment:
         with self.lock:
+            experiment.event_id = experiment.event_id or self.next_event_id()
             self.experiments[experiment.id] = experiment
             self._experiment_labels[(experiment.project, experiment.label)] = experiment.id
             return experiment

@@ -65,6 +65,14 @@ def _int(text: str | None, default: int) -> int:
     return value if value >= 0 else default
 
 
+_MEDIA_TYPES = {"csv": "text/csv", "xml": "text/xml", "html": "text/html"}
+
+
+def empty_table(ctx: Ctx) -> Response:
+    """SecureResource.representTable of a null table: an empty body in the requested media type."""
+    return Response(b"", mimetype=_MEDIA_TYPES.get(ctx.format, "application/json"))
+
+
 def render(ctx: Ctx, table: Table) -> Response:
     fmt = ctx.format
     if fmt == "csv":

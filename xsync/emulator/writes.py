@@ -33,10 +33,10 @@ from dataclasses import dataclass
 
 from werkzeug.wrappers import Response
 
-from xsync.emulator import access, params, resources, shortcuts, xmlbody, xsd
+from xsync.emulator import access, drops, params, resources, shortcuts, xmlbody, xsd
 from xsync.emulator.http import Ctx, RouteTable, XnatHTTPError, empty, text
 from xsync.emulator.params import Changes
-from xsync.emulator.store import Experiment, Project, Subject
+from xsync.emulator.store import Experiment, Project, Scan, Store, Subject, now_timestamp
 
 routes = RouteTable()
 LABEL = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -99,11 +99,20 @@ def _check_label(label: str, what: str) -> str:
     return label
 
 
-def apply_changes(fields: dict[str, str], custom: dict[str, str], changes: Changes, replace: bool = False) -> None:
+def apply_changes(fields: dict[str, str], custom: dict[str, str], changes: Changes, replace: bool = False) -> bool:
+    """Whether the item changed."""
+    before = (dict(fields), dict(custom)) if replace else None
     if replace:
         fields.clear()
         custom.clear()
-    params.apply(changes, fields, custom)
+    changed = params.apply(changes, fields, custom)
+    return changed or (before is not None and before != (fields, custom))
+
+
+def record_change(store: Store, item: Subject | Experiment | Scan) -> None:
+    """A new version of `item` was saved: a new change event, now (the item JSON's meta)."""
+    item.event_id = store.next_event_id()
+    item.last_modified = now_timestamp()
 
 
 def _identity_checks(changes: Changes, current_id: str, project: str) -> None:
@@ -133,7 +142,7 @@ def save_subject(ctx: Ctx, p: Project, ref: str, *, must_be_new: bool = False) -
     doc_type, pairs = request_pairs(ctx)
     if doc_type and not xsd.is_a(doc_type, SUBJECT_ROOT):
         raise XnatHTTPError(422, WRONG_DOCUMENT)
-    changes = params.collect(SUBJECT_ROOT, shortcuts.SUBJECT, pairs)
+    changes = params.collect(SUBJECT_ROOT, shortcuts.SUBJECT, pairs, drops.predicate(ctx))
     store = ctx.store
     with store.lock:
         label = changes.identity.get("label") or ref
@@ -154,9 +163,11 @@ def save_subject(ctx: Ctx, p: Project, ref: str, *, must_be_new: bool = False) -
         renamed = bool(changes.identity.get("label")) and changes.identity["label"] != existing.label
         if renamed:
             _rename(store.subject(p.id, label), existing, label, "subject")
-        apply_changes(existing.fields, existing.custom, changes, replace=ctx.flag("allowDataDeletion"))
+        changed = apply_changes(existing.fields, existing.custom, changes, replace=ctx.flag("allowDataDeletion"))
         if renamed:
             store.relabel_subject(existing, label)
+        if changed or renamed:
+            record_change(store, existing)
         return Outcome(existing.id, created=False, renamed=renamed)
 
 
@@ -230,7 +241,7 @@ def save_experiment(ctx: Ctx, p: Project, subject_ref: str | None, ref: str, *, 
             if not hint:
                 raise XnatHTTPError(417, "Need PUT Contents")
             item_type = new_item_type(hint, EXPERIMENT_ROOT)
-        changes = params.collect(item_type, shortcuts.EXPERIMENT, pairs)
+        changes = params.collect(item_type, shortcuts.EXPERIMENT, pairs, drops.predicate(ctx))
         label = changes.identity.get("label") or ref
         if must_be_new and (existing or store.experiment(p.id, label)):
             raise XnatHTTPError(409, "Specified experiment already exists.")
@@ -272,11 +283,14 @@ def save_experiment(ctx: Ctx, p: Project, subject_ref: str | None, ref: str, *, 
             apply_changes(e.fields, e.custom, changes)
             store.add_experiment(e)
             return Outcome(e.id, created=True)
+        moved = subject is not None and existing.subject_id != subject.id
         if subject is not None:
             existing.subject_id = subject.id
-        apply_changes(existing.fields, existing.custom, changes, replace=ctx.flag("allowDataDeletion"))
+        changed = apply_changes(existing.fields, existing.custom, changes, replace=ctx.flag("allowDataDeletion"))
         if renamed:
             store.relabel_experiment(existing, label)
+        if changed or renamed or moved:
+            record_change(store, existing)
         return Outcome(existing.id, created=False, renamed=renamed)
 
 

@@ -1,0 +1,118 @@
+"""What tests and benchmarks turn while the emulator runs: latency, faults, acknowledge-and-drop
+rules and quirks (`drops.py`).
+
+Faults, per request, before anything else happens (unless said otherwise):
+  "503"         a 503 Service Unavailable page;
+  "429"         a 429 Too Many Requests page with `Retry-After: 1`;
+  "drop"        the connection is closed without an answer, the request unhandled;
+  "drop_after"  the request is handled in full (the write or import happens, the state
+                changes), then the connection is closed without an answer: the case that
+                makes a blind retry of a POST duplicate data.
+The fault dice are a seeded PRNG drawing two numbers per request (does it fail, which kind),
+so a seed replays the same faults for the same sequence of requests; `queue_faults` scripts
+the next requests' fates exactly, before the dice are consulted again.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterable
+
+from xsync.emulator import drops
+from xsync.emulator.drops import DropRule
+
+FAULT_KINDS = ("503", "429", "drop", "drop_after")
+DEFAULT_FAULT_KINDS = ("503", "drop")
+
+
+def check_fault_kinds(kinds: Iterable[str]) -> tuple[str, ...]:
+    chosen = tuple(kinds)
+    unknown = [k for k in chosen if k not in FAULT_KINDS]
+    if unknown or not chosen:
+        raise ValueError(f"fault kinds must be some of {', '.join(FAULT_KINDS)}, got {', '.join(chosen) or 'none'}")
+    return chosen
+
+
+class Knobs:
+    """Settable while the server runs; thread-safe."""
+
+    def __init__(
+        self,
+        latency_ms: float = 0.0,
+        fault_rate: float = 0.0,
+        seed: int | None = None,
+        fault_kinds: Iterable[str] = DEFAULT_FAULT_KINDS,
+        quirks: Iterable[str] = (),
+    ) -> None:
+        self._lock = threading.Lock()
+        self.latency_ms = latency_ms
+        self.fault_rate = fault_rate
+        self.fault_kinds = check_fault_kinds(fault_kinds)
+        self._dice = random.Random(seed)
+        self._queued: list[str | None] = []
+        self._drop_rules: list[DropRule] = []
+        self.quirks = drops.check_quirks(quirks)
+
+    # -- latency and faults --------------------------------------------------------------------
+    def set_latency(self, ms: float) -> None:
+        self.latency_ms = max(0.0, float(ms))
+
+    def set_faults(self, rate: float, seed: int | None = None, kinds: Iterable[str] = DEFAULT_FAULT_KINDS) -> None:
+        """Share `rate` (0..1) of requests fail, in equal parts of each of `kinds` (default: half
+        with a 503, half by a connection dropped before the request is handled)."""
+        chosen = check_fault_kinds(kinds)
+        with self._lock:
+            self.fault_rate = min(1.0, max(0.0, float(rate)))
+            self.fault_kinds = chosen
+            self._dice = random.Random(seed)
+
+    def queue_faults(self, *outcomes: str | None) -> None:
+        """Script the next requests' fates exactly (a fault kind, or None for a normal answer),
+        for tests that must count retries."""
+        named = [o for o in outcomes if o is not None]
+        if named:
+            check_fault_kinds(named)
+        with self._lock:
+            self._queued.extend(outcomes)
+
+    def roll(self) -> str | None:
+        """The next request's fault kind, or None."""
+        with self._lock:
+            if self._queued:
+                return self._queued.pop(0)
+            if self.fault_rate <= 0:
+                return None
+            roll = self._dice.random()
+            kind = self._dice.random()
+            kinds = self.fault_kinds
+        if roll >= self.fault_rate:
+            return None
+        return kinds[min(int(kind * len(kinds)), len(kinds) - 1)]
+
+    # -- acknowledge and drop ------------------------------------------------------------------
+    def drop_writes(self, path: str = ".*", param: str = ".*", method: str | None = None) -> DropRule:
+        """From now on, item writes whose method and path match answer as usual but store nothing
+        for the parameters `param` matches (regular expressions, full match; see `drops.py`)."""
+        rule = DropRule(path=path, param=param, method=method)
+        with self._lock:
+            self._drop_rules.append(rule)
+        return rule
+
+    def clear_drops(self) -> None:
+        with self._lock:
+            self._drop_rules.clear()
+
+    @property
+    def drop_rules(self) -> tuple[DropRule, ...]:
+        with self._lock:
+            return tuple(self._drop_rules)
+
+    def set_quirks(self, *quirks: str) -> None:
+        """Replace the quirks in force (`drops.QUIRKS`); none restores XNAT 1.8's behaviour."""
+        self.quirks = drops.check_quirks(quirks)
+
+    def drop_predicate(self, method: str, path: str) -> drops.Predicate | None:
+        with self._lock:
+            rules = tuple(self._drop_rules)
+        return drops.for_request(rules, self.quirks, method, path)
