@@ -1,3 +1,7 @@
+"""`python -m xsync` runs the command line, as the `xsync` script does."""
+
+import sys
+
 from xsync.cli.main import main
 
-raise SystemExit(main())
+sys.exit(main())

@@ -15,12 +15,13 @@ from xsync.emulator import Emulator, EmulatorConfig
 from xsync.testing.dicomgen import SECONDARY_CAPTURE, SeriesSpec, StudySpec, make_dataset, to_bytes, write_study
 
 
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+@pytest.fixture(params=[False, True], ids=["lenient", "strict"])
+def emu(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    """Every test runs against the lenient emulator and against XNAT 1.8's strict refusals."""
     monkeypatch.setenv("XNAT_USER", "admin")
     monkeypatch.setenv("XNAT_PASS", "admin")
     monkeypatch.delenv("XNAT_HOST", raising=False)
-    with Emulator(EmulatorConfig(projects=("P",))) as e:
+    with Emulator(EmulatorConfig(projects=("P",), strict=request.param)) as e:
         yield e
 
 

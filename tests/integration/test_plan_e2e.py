@@ -19,14 +19,16 @@ from xsync.emulator import Emulator, EmulatorConfig
 REPO = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture
-def site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Emulator, Path]]:
+@pytest.fixture(params=[False, True], ids=["lenient", "strict"])
+def site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[tuple[Emulator, Path]]:
     shutil.copytree(REPO / "examples" / "ccf_test", tmp_path / "ccf_test", ignore=shutil.ignore_patterns(".xsync"))
     monkeypatch.setenv("XNAT_USER", "admin")
     monkeypatch.setenv("XNAT_PASS", "admin")
     monkeypatch.delenv("XNAT_HOST", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
-    with Emulator(EmulatorConfig(projects=("CCF_TEST",))) as emu:
+    with Emulator(EmulatorConfig(projects=("CCF_TEST",), strict=request.param)) as emu:
         yield emu, tmp_path / "ccf_test" / "xsync.yaml"
 
 
@@ -41,8 +43,10 @@ def seed_recipe_by_hand(url: str, dicom_dir: Path, zip_path: Path) -> None:
         for f in sorted(dicom_dir.rglob("*.dcm")):
             zf.write(f, f.relative_to(dicom_dir))
     dest = "/archive/projects/CCF_TEST/subjects/sub1/experiments/session1"
+    # The seed's recipe, with the Content-Type XNAT 1.8 needs to take the body as a zip (curl's
+    # --data-binary alone says application/x-www-form-urlencoded, which a strict server refuses)
     out = curl("-X", "POST", f"{url}/REST/services/import?inbody=true&import-handler=DICOM-zip&dest={dest}",
-               "--data-binary", f"@{zip_path}")  # fmt: skip
+               "-H", "Content-Type: application/zip", "--data-binary", f"@{zip_path}")  # fmt: skip
     assert out.strip() == "/data/archive/projects/CCF_TEST/subjects/sub1/experiments/session1"
     curl("-X", "PUT", f"{url}/REST/projects/CCF_TEST/subjects/sub1?xsiType=xnat:subjectData&gender=female&age=25")
     curl("-X", "PUT", f"{url}/REST/projects/CCF_TEST/subjects/sub1/experiments/session1"

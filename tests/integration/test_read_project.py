@@ -22,9 +22,9 @@ from xsync.xnat.settings import ConnectionSettings, Credentials
 TYPES = ["T1w", "T2w", "rfMRI", "tfMRI", "dMRI", "SpinEcho", "FieldMap", "BIAS", "Localizer", "AAHScout"]
 
 
-@pytest.fixture
-def emu() -> Iterator[Emulator]:
-    with Emulator(EmulatorConfig()) as e:
+@pytest.fixture(params=[False, True], ids=["lenient", "strict"])
+def emu(request: pytest.FixtureRequest) -> Iterator[Emulator]:
+    with Emulator(EmulatorConfig(strict=request.param)) as e:
         yield e
 
 

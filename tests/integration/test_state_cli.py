@@ -13,12 +13,12 @@ from xsync.emulator import Emulator, EmulatorConfig
 from xsync.emulator.seed import ScanSeed
 
 
-@pytest.fixture
-def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+@pytest.fixture(params=[False, True], ids=["lenient", "strict"])
+def emu(monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest) -> Iterator[Emulator]:
     monkeypatch.setenv("XNAT_USER", "admin")
     monkeypatch.setenv("XNAT_PASS", "admin")
     monkeypatch.delenv("XNAT_HOST", raising=False)
-    with Emulator(EmulatorConfig()) as e:
+    with Emulator(EmulatorConfig(strict=request.param)) as e:
         e.seed.add_subject("CCF_TEST", "sub1", fields={"gender": "female", "age": "25"}, custom={"site": "LONI"})
         e.seed.add_session(
             "CCF_TEST", "sub1", "session1", fields={"scanner": "SIEMENS"},
