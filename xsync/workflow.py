@@ -83,6 +83,12 @@ def read_remote(client: XnatClient, spec: Spec) -> RemoteState:
     )
 
 
+def read_remote_fields(client: XnatClient, spec: Spec) -> RemoteState:
+    """The project as `read_remote` reads it, without file counts: what apply verifies its field
+    writes and deletions against."""
+    return read_project(client, spec.project, probe_scan_types=scan_types_to_probe(spec), phi=manages_phi(spec))
+
+
 def compute_plan(
     spec: Spec,
     inventory: Inventory | None,

@@ -66,6 +66,10 @@ def _register_commands() -> None:
 
     cli.add_command(inventory.inventory)
 
+    from xsync.cli import apply
+
+    cli.add_command(apply.apply)
+
 
 _register_commands()
 

@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from pydantic import ValidationError
@@ -26,6 +26,10 @@ from xsync.render.markdown import render_markdown
 from xsync.render.text import render_text
 from xsync.render.units import plural
 from xsync.xnat.client import XnatClient
+
+if TYPE_CHECKING:
+    from xsync.model.inventory import Inventory
+    from xsync.spec.model import Spec
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,37 +110,47 @@ def _make_plan(
     show_unmanaged: bool,
 ) -> Plan:
     """The plan pipeline with its progress on stderr: spec, login, DICOM scan, server read."""
-    from xsync.inventory.scan import raise_for_diagnostics
     from xsync.spec import load_spec
-    from xsync.workflow import compute_plan, read_remote, scan_spec_dicom
 
     spec = load_spec(spec_path)
     settings = resolve_connection(connection, spec_server=spec.server, environ=os.environ)
     warn_if_insecure(settings)
     # Log in before the (possibly long) DICOM scan, so a wrong password is said at once.
     with XnatClient(settings) as client:
-        progress = ScanProgressBar() if stderr_is_terminal() else None
-        inventory = scan_spec_dicom(
-            spec, use_cache=not no_cache, progress=progress, notify=lambda m: click.echo(m, err=True)
-        )
-        if inventory is not None:
-            click.echo(
-                f"scanned {plural(len(spec.dicom.roots), 'DICOM root')}: "
-                f"{plural(len(inventory.studies), 'study', 'studies')}, {plural(inventory.n_files, 'file')}",
-                err=True,
-            )
-            for d in inventory.diagnostics:
-                click.echo(str(d), err=True)
-            raise_for_diagnostics(inventory, strict=strict, detail=False)
-        started = time.monotonic()
-        with spinner(f"reading {spec.project} from {settings.base_url}"):
-            remote = read_remote(client, spec)
+        plan, _ = plan_with(spec, client, no_cache=no_cache, strict=strict, show_unmanaged=show_unmanaged)
+    return plan
+
+
+def plan_with(
+    spec: Spec, client: XnatClient, *, no_cache: bool, strict: bool, show_unmanaged: bool = False
+) -> tuple[Plan, Inventory | None]:
+    """Scan the spec's DICOM, read the project through an open client, and plan; progress and
+    what was read are said on stderr. Also returns the inventory (apply sends its files)."""
+    from xsync.inventory.scan import raise_for_diagnostics
+    from xsync.workflow import compute_plan, read_remote, scan_spec_dicom
+
+    progress = ScanProgressBar() if stderr_is_terminal() else None
+    inventory = scan_spec_dicom(
+        spec, use_cache=not no_cache, progress=progress, notify=lambda m: click.echo(m, err=True)
+    )
+    if inventory is not None:
         click.echo(
-            f"read {spec.project} from {settings.base_url} in {plural(client.request_count, 'request')} "
-            f"({time.monotonic() - started:.2f} s)",
+            f"scanned {plural(len(spec.dicom.roots), 'DICOM root')}: "
+            f"{plural(len(inventory.studies), 'study', 'studies')}, {plural(inventory.n_files, 'file')}",
             err=True,
         )
-    return compute_plan(spec, inventory, remote, show_unmanaged=show_unmanaged)
+        for d in inventory.diagnostics:
+            click.echo(str(d), err=True)
+        raise_for_diagnostics(inventory, strict=strict, detail=False)
+    started, before = time.monotonic(), client.request_count
+    with spinner(f"reading {spec.project} from {client.base_url}"):
+        remote = read_remote(client, spec)
+    click.echo(
+        f"read {spec.project} from {client.base_url} in {plural(client.request_count - before, 'request')} "
+        f"({time.monotonic() - started:.2f} s)",
+        err=True,
+    )
+    return compute_plan(spec, inventory, remote, show_unmanaged=show_unmanaged), inventory
 
 
 @click.command()

@@ -1,0 +1,64 @@
+"""Deletions of objects the spec marks `absent`: only with --allow-delete, scans before sessions
+before subjects, each verified gone by reading the project again."""
+
+from __future__ import annotations
+
+import time
+
+from xsync.apply.context import ApplyContext
+from xsync.apply.report import OpResult, Status
+from xsync.apply.runner import NotRun, OpRef
+from xsync.model.address import Address
+from xsync.model.remote import RemoteState
+from xsync.plan.ops import DeleteScan, DeleteSession, DeleteSubject
+from xsync.xnat.write import scan_urls, session_urls, subject_urls
+
+DeleteOp = DeleteScan | DeleteSession | DeleteSubject
+
+
+def _path(op: DeleteOp) -> str:
+    a = op.address
+    if isinstance(op, DeleteSubject):
+        return subject_urls(a.project, a.subject)[0].path
+    assert a.session is not None
+    if isinstance(op, DeleteSession):
+        return session_urls(a.project, a.subject, a.session)[0].path
+    assert a.scan is not None
+    return scan_urls(a.project, a.subject, a.session, a.scan)[0].path
+
+
+def _still_there(a: Address, remote: RemoteState) -> bool:
+    if a.session is None:
+        return a.subject in remote.subjects
+    session = remote.session(a.session)
+    if a.scan is None:
+        return session is not None
+    return session is not None and a.scan in session.scans
+
+
+def apply_deletes(ops: list[tuple[int, DeleteOp]], ctx: ApplyContext) -> list[OpResult]:
+    refs = [OpRef(i, op.kind, str(op.address)) for i, op in ops]
+    if not ctx.options.allow_delete:
+        return [ctx.runner.emit(r.result(Status.SKIPPED, "deletions run only with --allow-delete")) for r in refs]
+    results: list[OpResult] = []
+    # scans, then sessions, then subjects: a level waits for the one below it
+    for kind in (DeleteScan, DeleteSession, DeleteSubject):
+        chosen = [(ref, op) for ref, (_, op) in zip(refs, ops, strict=True) if isinstance(op, kind)]
+        if not chosen:
+            continue
+        started = time.monotonic()
+        outcomes = ctx.runner.map(lambda item: ctx.writer.delete(_path(item[1])), chosen)
+        remote = ctx.read() if any(o is None for o in outcomes) else None
+        for (ref, op), outcome in zip(chosen, outcomes, strict=True):
+            elapsed = time.monotonic() - started
+            if isinstance(outcome, NotRun):
+                results.append(ctx.runner.emit(ref.result(Status.NOT_RUN, "an earlier operation failed")))
+            elif outcome is not None:
+                results.append(ctx.runner.emit(ref.result(Status.FAILED, getattr(outcome, "summary", str(outcome)))))
+            elif remote is not None and _still_there(op.address, remote):
+                detail = f"XNAT acknowledged the DELETE but the object is still there (DELETE {_path(op)})"
+                results.append(ctx.runner.emit(ref.result(Status.FAILED, detail, elapsed)))
+            else:
+                results.append(ctx.runner.emit(ref.result(Status.DONE, "", elapsed)))
+    order = {r.index: r for r in results}
+    return [order[ref.index] for ref in refs]

@@ -1,0 +1,67 @@
+"""Apply a plan: its operations in the order the plan gives them — subjects, imports (each waited
+for until archived), session fields, scan fields, deletions — phase after phase, the operations
+of a phase concurrently (`--parallelism`), every one verified by reading the server again.
+
+A failure stops new work: the running operations finish, the rest are `not run`, and the report
+says which is which. Running apply again (with a fresh plan) finishes the job; nothing done is
+done twice, since the plan is made again from what the server holds.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from xsync.apply.context import ApplyContext
+from xsync.apply.deletes import DeleteOp, apply_deletes
+from xsync.apply.fields import FieldOp, apply_fields
+from xsync.apply.imports import ImportOp, import_tasks
+from xsync.apply.report import ApplyReport, OpResult, Status
+from xsync.apply.runner import OpRef
+from xsync.plan.ops import (
+    DELETE_KINDS,
+    IMPORT_KINDS,
+    CreateSubject,
+    Operation,
+    UpdateScan,
+    UpdateSession,
+    UpdateSubject,
+)
+from xsync.plan.plan import Plan
+
+
+def apply_plan(plan: Plan, ctx: ApplyContext) -> ApplyReport:
+    started = time.monotonic()
+    indexed = list(enumerate(plan.operations))
+    subjects: list[tuple[int, FieldOp]] = [
+        (i, op) for i, op in indexed if isinstance(op, CreateSubject | UpdateSubject)
+    ]
+    imports: list[tuple[int, ImportOp]] = [(i, op) for i, op in indexed if isinstance(op, IMPORT_KINDS)]
+    sessions: list[tuple[int, FieldOp]] = [(i, op) for i, op in indexed if isinstance(op, UpdateSession)]
+    scans: list[tuple[int, FieldOp]] = [(i, op) for i, op in indexed if isinstance(op, UpdateScan)]
+    deletes: list[tuple[int, DeleteOp]] = [(i, op) for i, op in indexed if isinstance(op, DELETE_KINDS)]
+    known = len(subjects) + len(imports) + len(sessions) + len(scans) + len(deletes)
+    assert known == len(indexed), "an operation kind apply does not know"
+
+    results: list[OpResult] = []
+    results += _phase(subjects, ctx, lambda: apply_fields(subjects, ctx))
+    results += _phase(imports, ctx, lambda: ctx.runner.run(import_tasks(imports, ctx)))
+    results += _phase(sessions, ctx, lambda: apply_fields(sessions, ctx))
+    results += _phase(scans, ctx, lambda: apply_fields(scans, ctx))
+    results += _phase(deletes, ctx, lambda: apply_deletes(deletes, ctx))
+    results.sort(key=lambda r: r.index)
+    return ApplyReport(tuple(results), time.monotonic() - started, ctx.bytes_sent)
+
+
+def _phase(
+    ops: Sequence[tuple[int, Operation]], ctx: ApplyContext, run: Callable[[], list[OpResult]]
+) -> list[OpResult]:
+    """A phase runs only while nothing has failed; otherwise its operations are `not run`."""
+    if not ops:
+        return []
+    if ctx.runner.stopped.is_set():
+        return [
+            ctx.runner.emit(OpRef(i, op.kind, str(op.address)).result(Status.NOT_RUN, "an earlier operation failed"))
+            for i, op in ops
+        ]
+    return run()

@@ -1,0 +1,251 @@
+"""Imports: a session's DICOM sent through the import service (DICOM-zip, the HCP guide's
+route) under explicit project, subject and session labels, then read back.
+
+An import is not idempotent, so it is never sent again blindly: after every send, failed or not,
+the session is read again (its labels, StudyInstanceUID, scans and their files), and what is still
+missing — and only that — is sent once more. What is missing after that is an error naming the
+scans and counts. The imports of one session run one after the other.
+
+`upload.dest: archive` sends with `dest=/archive/projects/P` (XNAT 1.8.10+ builds and archives in
+the request); `prearchive` sends to the prearchive and archives explicitly. Either way a session
+still in the prearchive afterwards (an older server, an interrupted run) is waited for while
+XNAT works on it and archived under the planned labels once it is ready; CONFLICT and ERROR rows
+are reported with XNAT's own message.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from xsync.apply.context import ApplyContext
+from xsync.apply.files import Instance, instances, zip_entries
+from xsync.apply.report import OpResult, Status
+from xsync.apply.runner import OpRef, Task
+from xsync.apply.zipstream import ZipStream
+from xsync.errors import RemoteError, XsyncError
+from xsync.model.inventory import Study
+from xsync.model.remote import DICOM_RESOURCES
+from xsync.plan.ops import AppendSeries, ImportSession, ResendInstances
+from xsync.render.units import human_bytes, plural
+
+ImportOp = ImportSession | AppendSeries | ResendInstances
+_SENDS = 2  # the first send, and one more for what did not arrive
+_BUSY = frozenset({"RECEIVING", "RECEIVING_INTERRUPT", "BUILDING", "ARCHIVING", "MOVING", "DELETING", "SEPARATING"})
+
+
+@dataclass(frozen=True)
+class Observed:
+    """A session as the server holds it."""
+
+    id: str
+    subject: str
+    xsi_type: str
+    study_uid: str
+    scan_by_series: dict[str, str]  # SeriesInstanceUID -> scan ID
+    names: dict[str, set[str]]  # scan ID -> names of its DICOM files (DICOM and secondary resources)
+
+
+def import_tasks(ops: list[tuple[int, ImportOp]], ctx: ApplyContext) -> list[Task]:
+    """One task per session: its imports in plan order."""
+    by_session: dict[str, list[tuple[int, ImportOp]]] = {}
+    for index, op in ops:
+        assert op.address.session is not None
+        by_session.setdefault(op.address.session, []).append((index, op))
+    return [Task(tuple(_ref(i, op) for i, op in group), _session_runner(group, ctx)) for group in by_session.values()]
+
+
+def _session_runner(group: list[tuple[int, ImportOp]], ctx: ApplyContext) -> Callable[[], list[OpResult]]:
+    return lambda: _run_session(group, ctx)
+
+
+def _ref(index: int, op: ImportOp) -> OpRef:
+    return OpRef(index, op.kind, str(op.address))
+
+
+def _run_session(group: list[tuple[int, ImportOp]], ctx: ApplyContext) -> list[OpResult]:
+    out: list[OpResult] = []
+    for index, op in group:
+        ref = _ref(index, op)
+        if out and out[-1].status is not Status.DONE:
+            out.append(ref.result(Status.NOT_RUN, "an earlier import of this session failed"))
+            continue
+        started = time.monotonic()
+        try:
+            status, detail = _import(op, ctx)
+        except XsyncError as e:
+            status, detail = Status.FAILED, e.summary
+        out.append(ref.result(status, detail, time.monotonic() - started))
+    return out
+
+
+def _planned_series(op: ImportOp) -> dict[str, str]:
+    """SeriesInstanceUID -> the scan ID the plan expects."""
+    if isinstance(op, ResendInstances):
+        assert op.address.scan is not None
+        return {op.series_uid: op.address.scan}
+    return {s.uid: s.scan_id for s in op.series}
+
+
+def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
+    study = ctx.inventory.study(op.study_uid) if ctx.inventory is not None else None
+    if study is None:
+        return Status.FAILED, f"study {op.study_uid} is no longer in the local DICOM"
+    planned = _planned_series(op)
+    expected: dict[str, list[Instance]] = {}
+    for uid in planned:
+        series = study.series_by_uid(uid)
+        if series is None:
+            return Status.FAILED, f"series {uid} is no longer in the local DICOM"
+        expected[uid] = instances(study, series)
+    a = op.address
+    assert a.session is not None
+    observed = observe(ctx, a.session)
+    problem = _conflict(observed, a.subject, study)
+    if problem:
+        return Status.FAILED, problem
+    missing = _missing(expected, observed)
+    sent_bytes, last_error = 0, ""
+    for _ in range(_SENDS):
+        if not any(missing.values()):
+            break
+        try:
+            sent_bytes += _send(op, study, [i for todo in missing.values() for i in todo], observed is not None, ctx)
+        except RemoteError as e:  # read the server before deciding anything: it may have taken it all
+            last_error = e.summary
+        _settle_prearchive(study.uid, a.subject, a.session, ctx)
+        observed = observe(ctx, a.session)
+        problem = _conflict(observed, a.subject, study)
+        if problem:
+            return Status.FAILED, problem
+        missing = _missing(expected, observed)
+    if any(missing.values()):
+        assert observed is not None or all(missing.values())
+        shortfall = "; ".join(
+            f"scan {planned[uid]}: {len(todo)} of {len(expected[uid])} instances"
+            for uid, todo in missing.items()
+            if todo
+        )
+        cause = f" (last error: {last_error})" if last_error else ""
+        return Status.FAILED, f"still missing on the server after {_SENDS} sends: {shortfall}{cause}"
+    assert observed is not None
+    notes = []
+    for uid, predicted in planned.items():
+        actual = observed.scan_by_series.get(uid, predicted)
+        ctx.scan_ids[(a.session, predicted)] = actual
+        if actual != predicted:
+            notes.append(f"XNAT gave series {uid} scan ID {actual}, not {predicted}")
+    n = sum(len(v) for v in expected.values())
+    summary = f"{plural(len(planned), 'series', 'series')}, {plural(n, 'instance')} on the server"
+    if sent_bytes:
+        summary += f" ({human_bytes(sent_bytes)} sent)"
+    return Status.DONE, "; ".join([summary, *notes])
+
+
+def observe(ctx: ApplyContext, label: str) -> Observed | None:
+    rows = ctx.writer.session_rows(ctx.project, label)
+    if not rows:
+        return None
+    first = rows[0]
+    scans = {r.get("xnat:imagescandata/uid", ""): r.get("xnat:imagescandata/id", "") for r in rows}
+    files = ctx.writer.scan_files(first.get("ID", ""))
+    names = {
+        scan: {n for label, names in resources.items() if label in DICOM_RESOURCES for n in names}
+        for scan, resources in files.items()
+    }
+    return Observed(
+        id=first.get("ID", ""),
+        subject=first.get("subject_label", ""),
+        xsi_type=first.get("xsiType", ""),
+        study_uid=first.get("UID", ""),
+        scan_by_series={uid: scan for uid, scan in scans.items() if uid and scan},
+        names=names,
+    )
+
+
+def _conflict(observed: Observed | None, subject: str, study: Study) -> str:
+    if observed is None:
+        return ""
+    if observed.subject and observed.subject.casefold() != subject.casefold():
+        return f"the session is on the server under subject {observed.subject}, not {subject}"
+    if observed.study_uid and observed.study_uid != study.uid:
+        return f"the session on the server holds study {observed.study_uid}, not {study.uid}"
+    return ""
+
+
+def _missing(expected: dict[str, list[Instance]], observed: Observed | None) -> dict[str, list[Instance]]:
+    """Per series, the instances the server does not hold, known by XNAT's template names. A scan
+    whose files carry other names (sent by another tool without renaming) is judged by count."""
+    out: dict[str, list[Instance]] = {}
+    for uid, wanted in expected.items():
+        scan = observed.scan_by_series.get(uid) if observed else None
+        names = observed.names.get(scan, set()) if observed and scan else set()
+        todo = [i for i in wanted if i.server_name not in names]
+        if len(todo) == len(wanted) and len(names) >= len(wanted):
+            todo = []  # none of XNAT's template names, but as many files: taken as complete
+        out[uid] = todo
+    return out
+
+
+def _send(op: ImportOp, study: Study, chosen: list[Instance], existing: bool, ctx: ApplyContext) -> int:
+    a = op.address
+    assert a.session is not None
+    name = f"{a.subject}/{a.session}"
+
+    def sent(n: int) -> None:
+        ctx.count_bytes(n)
+        ctx.progress.advance(name, n)
+
+    stream = ZipStream(zip_entries(chosen), on_bytes=sent)
+    dest = f"/{ctx.options.dest}/projects/{a.project}"
+    params = [
+        ("import-handler", "DICOM-zip"),
+        ("PROJECT_ID", a.project),
+        ("SUBJECT_ID", a.subject),
+        ("EXPT_LABEL", a.session),
+        ("rename", "true"),
+        ("dest", dest),
+    ]
+    if existing:
+        params.append(("overwrite", "append"))  # merge into the session, never replace files
+    ctx.progress.start(name, len(stream))
+    try:
+        uris = ctx.writer.import_archive(stream, params)
+    finally:
+        ctx.progress.finish(name)
+    for uri in uris:
+        source = uri.removeprefix("/data")
+        if source.startswith("/prearchive/"):
+            ctx.writer.archive(source, _archive_params(a.project, a.subject, a.session))
+    return sum(i.file.size for i in chosen)
+
+
+def _archive_params(project: str, subject: str, session: str) -> list[tuple[str, str]]:
+    return [("project", project), ("subject", subject), ("session", session), ("overwrite", "append"),
+            ("auto-archive", "false")]  # fmt: skip
+
+
+def _settle_prearchive(study_uid: str, subject: str, session: str, ctx: ApplyContext) -> None:
+    """Wait while XNAT works on a prearchive row of this study; archive it under the planned
+    labels once it rests (READY, or CONFLICT/ERROR, whose archiving answers XNAT's reason)."""
+    deadline = ctx.clock() + ctx.options.archive_timeout
+    while True:
+        rows = [r for r in ctx.writer.prearchive_rows(ctx.project) if r.get("tag") == study_uid]
+        if not rows:
+            return
+        busy = [r for r in rows if r.get("status", "") in _BUSY or r.get("status", "").startswith("QUEUED")]
+        if not busy:
+            for row in rows:
+                try:
+                    ctx.writer.archive(row.get("url", ""), _archive_params(ctx.project, subject, session))
+                except RemoteError as e:
+                    raise RemoteError(f"XNAT could not archive the session ({row.get('status')}): {e.message}",
+                                      method=e.method, url=e.url, status=e.status) from e  # fmt: skip
+            return
+        if ctx.clock() >= deadline:
+            statuses = ", ".join(sorted({r.get("status", "") for r in busy}))
+            raise RemoteError(
+                f"the session stayed in the prearchive ({statuses}) for {ctx.options.archive_timeout:g} s"
+            )
+        ctx.sleep(ctx.options.poll_interval)

@@ -1,0 +1,116 @@
+"""Run independent tasks concurrently, and stop starting new ones at the first failure.
+
+A task covers one or more plan operations and returns their results. Once any result is a
+failure, tasks that have not started yet report their operations as `not run`; tasks already
+running finish (an upload cut in the middle would only leave more to clean up). An error of the
+tool's own tree (a refused request, a lost connection) fails the task's operations with its
+message; anything else is a bug and is raised once the running tasks have finished.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from enum import Enum
+from typing import TypeVar
+
+from xsync.apply.report import OpResult, Status
+from xsync.errors import XsyncError
+
+T = TypeVar("T")
+
+
+class NotRun(Enum):
+    NOT_STARTED = "not started"
+
+
+NOT_STARTED = NotRun.NOT_STARTED
+
+
+@dataclass(frozen=True)
+class OpRef:
+    """An operation as results name it."""
+
+    index: int
+    kind: str
+    address: str
+
+    def result(self, status: Status, detail: str = "", seconds: float = 0.0) -> OpResult:
+        return OpResult(self.index, self.kind, self.address, status, detail, seconds)
+
+
+@dataclass(frozen=True)
+class Task:
+    ops: tuple[OpRef, ...]
+    run: Callable[[], list[OpResult]]
+
+
+class Runner:
+    def __init__(self, parallelism: int, on_result: Callable[[OpResult], None] | None = None) -> None:
+        self.parallelism = max(1, parallelism)
+        self.stopped = threading.Event()
+        self._on_result = on_result or (lambda result: None)
+
+    def run(self, tasks: Sequence[Task]) -> list[OpResult]:
+        """Every operation of every task gets exactly one result, in the tasks' order."""
+        if not tasks:
+            return []
+        bugs: list[BaseException] = []
+
+        def guarded(task: Task) -> list[OpResult]:
+            if self.stopped.is_set():
+                return [op.result(Status.NOT_RUN, "an earlier operation failed") for op in task.ops]
+            started = time.monotonic()
+            try:
+                results = task.run()
+            except XsyncError as e:
+                elapsed = time.monotonic() - started
+                results = [op.result(Status.FAILED, e.summary, elapsed) for op in task.ops]
+            except BaseException as e:  # a bug: stop, finish the others, raise it after
+                bugs.append(e)
+                results = [op.result(Status.FAILED, f"internal error: {type(e).__name__}") for op in task.ops]
+            if any(r.status is Status.FAILED for r in results):
+                self.stopped.set()
+            for r in results:
+                self._on_result(r)
+            return results
+
+        with ThreadPoolExecutor(
+            max_workers=min(self.parallelism, len(tasks)), thread_name_prefix="xsync-apply"
+        ) as pool:
+            futures = [pool.submit(guarded, task) for task in tasks]
+            out = [r for f in futures for r in f.result()]
+        if bugs:
+            raise bugs[0]
+        return out
+
+    def map(self, fn: Callable[[T], None], items: Sequence[T]) -> list[BaseException | None | NotRun]:
+        """`fn` over `items` concurrently, for steps whose results are decided later (a PUT is
+        done only once read back): per item None, the tool's error it raised, or NOT_STARTED
+        when an earlier failure stopped new work. Bugs are raised."""
+        if not items:
+            return []
+
+        def guarded(item: T) -> BaseException | None | NotRun:
+            if self.stopped.is_set():
+                return NOT_STARTED
+            try:
+                fn(item)
+            except XsyncError as e:
+                return e
+            return None
+
+        with ThreadPoolExecutor(
+            max_workers=min(self.parallelism, len(items)), thread_name_prefix="xsync-apply"
+        ) as pool:
+            return list(pool.map(guarded, items))
+
+    def emit(self, result: OpResult) -> OpResult:
+        """Report a result produced outside `run` (a verification after the tasks)."""
+        if result.status is Status.FAILED:
+            self.stopped.set()
+        self._on_result(result)
+        return result
