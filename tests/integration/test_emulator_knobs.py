@@ -159,3 +159,28 @@ def test_request_log_shows_a_listings_columns(emulator: Emulator) -> None:
     assert listing.columns == ("ID", "xnat:imagescandata/file/label")
     assert listing.params["columns"] == ["ID,xnat:imagescandata/file/label"]
     assert plain.columns == ()
+
+
+def test_uploads_can_be_throttled_to_act_while_one_is_under_way(emulator: Emulator) -> None:
+    import threading
+
+    import requests
+
+    emulator.knobs.throttle_uploads(100_000)  # 100 KB/s: a second for 100 KB
+    emulator.seed.add_project("P")
+    done: list[int] = []
+
+    def upload() -> None:
+        r = requests.put(f"{emulator.url}/data/projects/P/resources/R/files/a.bin", params={"inbody": "true"},
+                         data=b"x" * 100_000, auth=("admin", "admin"),
+                         headers={"Content-Type": "application/octet-stream"}, timeout=30)  # fmt: skip
+        done.append(r.status_code)
+
+    worker = threading.Thread(target=upload)
+    worker.start()
+    worker.join(timeout=0.3)
+    resources = emulator.store.projects["P"].resources
+    assert worker.is_alive() and ("R" not in resources or not resources["R"].files)  # still coming in
+    worker.join(timeout=30)
+    assert done == [200] and emulator.store.projects["P"].resources["R"].files["a.bin"].size == 100_000
+    emulator.knobs.throttle_uploads(None)

@@ -30,7 +30,7 @@ from xsync.emulator import drops
 from xsync.emulator.auth import Authenticator, session_cookie
 from xsync.emulator.config import EmulatorConfig
 from xsync.emulator.http import Ctx, Route, XnatHTTPError, status_page
-from xsync.emulator.knobs import Knobs
+from xsync.emulator.knobs import Knobs, ThrottledInput
 from xsync.emulator.store import Store
 
 __all__ = ["DroppedConnection", "EmulatorApp", "Knobs", "LoggedRequest"]
@@ -123,6 +123,8 @@ class EmulatorApp:
 
     # -- WSGI ------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        if self.knobs.upload_rate is not None and environ.get("CONTENT_LENGTH", "0") not in ("", "0"):
+            environ["wsgi.input"] = ThrottledInput(environ["wsgi.input"], self.knobs.upload_rate)
         request = Request(environ)
         try:
             response = self._handle(request)

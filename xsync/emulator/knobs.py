@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections.abc import Iterable
+from typing import Any
 
 from xsync.emulator import drops
 from xsync.emulator.drops import DropRule
@@ -53,10 +55,16 @@ class Knobs:
         self._queued: list[str | None] = []
         self._drop_rules: list[DropRule] = []
         self.quirks = drops.check_quirks(quirks)
+        self.upload_rate: float | None = None  # bytes per second request bodies are read at; None: at once
 
     # -- latency and faults --------------------------------------------------------------------
     def set_latency(self, ms: float) -> None:
         self.latency_ms = max(0.0, float(ms))
+
+    def throttle_uploads(self, bytes_per_second: float | None) -> None:
+        """Read request bodies no faster than this (a slow link), so a test can act while an
+        upload is under way; None reads at full speed again."""
+        self.upload_rate = None if bytes_per_second is None else max(1.0, float(bytes_per_second))
 
     def set_faults(self, rate: float, seed: int | None = None, kinds: Iterable[str] = DEFAULT_FAULT_KINDS) -> None:
         """Share `rate` (0..1) of requests fail, in equal parts of each of `kinds` (default: half
@@ -116,3 +124,30 @@ class Knobs:
         with self._lock:
             rules = tuple(self._drop_rules)
         return drops.for_request(rules, self.quirks, method, path)
+
+
+class ThrottledInput:
+    """A WSGI input stream read no faster than `rate` bytes per second."""
+
+    def __init__(self, stream: Any, rate: float) -> None:
+        self._stream = stream
+        self._rate = rate
+        self._started = time.monotonic()
+        self._read = 0
+
+    def _pace(self, n: int) -> None:
+        self._read += n
+        ahead = self._read / self._rate - (time.monotonic() - self._started)
+        if ahead > 0:
+            time.sleep(ahead)
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = min(size, 65536) if size is not None and size >= 0 else 65536
+        data: bytes = self._stream.read(chunk)
+        self._pace(len(data))
+        return data
+
+    def readline(self, size: int = -1) -> bytes:
+        data: bytes = self._stream.readline(size)
+        self._pace(len(data))
+        return data
