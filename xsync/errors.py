@@ -13,6 +13,7 @@
     │   └── ServerError              5xx
     ├── InventoryError            1  the local DICOM tree cannot be used (strict mode, unreadable root)
     ├── PlanError                 1  a plan cannot be made (binding ambiguous, conflict with the server)
+    ├── LockError                 1  another run holds the project's lock (or ours was lost / not found)
     ├── StalePlanError            5  a saved plan no longer matches the spec, inventory or server
     └── InternalError             3  a bug; the traceback goes to a log file
 
@@ -161,6 +162,11 @@ class InventoryError(XsyncError):
 
 class PlanError(XsyncError):
     pass
+
+
+class LockError(XsyncError):
+    """The project's xsync lock is held by another run, or a lock operation could not be done.
+    The summary names the holder; the detail says how to wait or how to break a dead run's lock."""
 
 
 class StalePlanError(XsyncError):

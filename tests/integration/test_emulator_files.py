@@ -162,3 +162,24 @@ def test_several_scans_at_once_as_xnat_template_selects_them(emulator: Emulator)
     assert sorted(f["URI"].split("/")[5] for f in files) == ["1", "1", "2", "2", "2"]
     assert s.get(f"{base}/9/resources").status_code == 404  # one scan that is not there
     assert s.put(f"{base}/ALL/resources/X").status_code == 404  # a write names exactly one scan
+
+
+def test_delete_by_numeric_id_removes_only_that_resource_when_two_share_a_label(emulator: Emulator) -> None:
+    """Racing PUTs can leave two resources of one label in XNAT (its check and insert are separate
+    steps); a DELETE by xnat_abstractresource_id removes that one. The emulator's PUT is atomic, so
+    the second resource is placed in the store directly."""
+    from xsync.emulator.store import Resource
+
+    s = session(emulator)
+    base = f"{emulator.url}/data/projects/P/resources"
+    assert s.put(f"{base}/LOCK", params={"content": "first"}).status_code == 200
+    with emulator.store.lock:
+        second = Resource(id=emulator.store.next_resource_pk(), label="LOCK", content="second")
+        emulator.store.projects["P"].resources[str(second.id)] = second
+    listed = rows(s.get(base))
+    assert sorted((r["label"], r["content"]) for r in listed) == [("LOCK", "first"), ("LOCK", "second")]
+    assert s.delete(f"{base}/{second.id}").status_code == 200
+    assert [(r["label"], r["content"]) for r in rows(s.get(base))] == [("LOCK", "first")]
+    first_id = next(r["xnat_abstractresource_id"] for r in listed if r["content"] == "first")
+    assert s.delete(f"{base}/{first_id}").status_code == 200
+    assert rows(s.get(base)) == []

@@ -66,9 +66,10 @@ def _register_commands() -> None:
 
     cli.add_command(inventory.inventory)
 
-    from xsync.cli import apply
+    from xsync.cli import apply, lock
 
     cli.add_command(apply.apply)
+    cli.add_command(lock.force_unlock_command)
 
 
 _register_commands()

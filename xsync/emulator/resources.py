@@ -327,7 +327,9 @@ def _register(
         holder = finder(ctx, v, True)
         with ctx.store.lock:
             r = _require_resource(holder, resource)
-            del holder.resources[r.label]
+            # The one resource named, found by label or by numeric id: XNAT deletes by
+            # xnat_abstractresource_id, and two resources may share a label after racing PUTs.
+            del holder.resources[next(key for key, x in holder.resources.items() if x is r)]
         if (ctx.param("removeFiles") or "true").lower() != "false":
             discard_files(ctx.store, [r])
         return empty()
