@@ -139,7 +139,7 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
     n = sum(len(v) for v in expected.values())
     summary = f"{plural(len(planned), 'series', 'series')}, {plural(n, 'instance')} on the server"
     if sent_bytes:
-        summary += f" ({human_bytes(sent_bytes)} sent)"
+        summary += f", {human_bytes(sent_bytes)} sent"
     return Status.DONE, "; ".join([summary, *notes])
 
 

@@ -9,9 +9,11 @@ locked for the whole run. Exit 0 when every operation is done and read back, 1 o
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -79,9 +81,11 @@ def apply(
     warn_if_insecure(settings)
     color = use_color(sys.stdout, os.environ, disabled=no_color)
     with XnatClient(settings) as client:
-        user = settings.credentials.user if settings.credentials else "anonymous"
-        with ProjectLock(client, spec.project, user=user) as lock:
-            lock.acquire(timeout=lock_timeout)
+        # The lock records who runs apply as this machine's user: the XNAT user may be an alias
+        # token's alias, half of a credential, and the lock is readable by the project.
+        lock = ProjectLock(client, spec.project, user=getpass.getuser())
+        lock.acquire(timeout=lock_timeout)
+        with lock:
             plan, inventory = plan_with(spec, client, no_cache=no_cache, strict=False)
             if saved is not None:
                 _check_saved(plan_file, saved, plan)  # type: ignore[arg-type]
@@ -96,7 +100,8 @@ def apply(
                 click.echo("Apply cancelled.", err=True)
                 return EXIT_ERROR
             report = _run(plan, spec, client, inventory, parallelism=parallelism, allow_delete=allow_delete,
-                          archive_timeout=archive_timeout, as_json=as_json, color=color)  # fmt: skip
+                          archive_timeout=archive_timeout, as_json=as_json, color=color,
+                          guard=lock.ensure_held)  # fmt: skip
     _print_report(report, as_json=as_json)
     return EXIT_OK if report.ok else EXIT_ERROR
 
@@ -131,7 +136,7 @@ def _confirmed() -> bool:
 
 
 def _run(plan: Plan, spec: object, client: object, inventory: object, *, parallelism: int, allow_delete: bool,
-         archive_timeout: float, as_json: bool, color: bool) -> ApplyReport:  # fmt: skip
+         archive_timeout: float, as_json: bool, color: bool, guard: Callable[[], None]) -> ApplyReport:  # fmt: skip
     from xsync.apply.context import ApplyContext, ApplyOptions, NoProgress, UploadProgress
     from xsync.apply.engine import apply_plan
     from xsync.apply.runner import Runner
@@ -165,6 +170,7 @@ def _run(plan: Plan, spec: object, client: object, inventory: object, *, paralle
         inventory=inventory,
         options=options,
         progress=uploads,
+        guard=guard,
     )
     if progress is None:
         return apply_plan(plan, ctx)

@@ -66,9 +66,10 @@ def _register_commands() -> None:
 
     cli.add_command(inventory.inventory)
 
-    from xsync.cli import apply, lock
+    from xsync.cli import apply, demo, lock
 
     cli.add_command(apply.apply)
+    cli.add_command(demo.demo)
     cli.add_command(lock.force_unlock_command)
 
 
