@@ -37,6 +37,7 @@ from xsync.apply.lockrecord import (
     LOCK_LABEL,
     LockInfo,
     LockRow,
+    clean_name,
     encode_content,
     encode_file,
     held_message,
@@ -101,6 +102,20 @@ def force_unlock(client: XnatClient, project: str, lock_id: str, *, clock: Clock
     return info
 
 
+def _gone_from_this_machine(holder: LockInfo) -> bool:
+    """The holder ran here (same host name) and its process is no more: it was killed or crashed.
+    A live process, whoever's, or this one (another lock in the same run) is never taken over."""
+    if holder.host != clean_name(socket.gethostname()) or holder.pid <= 0 or holder.pid == os.getpid():
+        return False
+    try:
+        os.kill(holder.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # alive, another user's
+        return False
+    return False
+
+
 # -- holding -----------------------------------------------------------------------------------------
 class ProjectLock:
     """`with ProjectLock(client, "P", user="alice"):` — held while the block runs (to wait for
@@ -125,6 +140,7 @@ class ProjectLock:
         settle: float = 1.0,
         clock: Clock = _utcnow,
         sleep: Callable[[float], None] = time.sleep,
+        take_over_dead: bool = True,
     ) -> None:
         if ttl <= 0:
             raise ValueError("ttl must be positive")
@@ -141,6 +157,10 @@ class ProjectLock:
         self._stop = threading.Event()
         self._beat: threading.Thread | None = None
         self._lost = ""  # why the heartbeat found the lock no longer ours
+        # A lock whose run is certainly gone — it ran on this machine and its process is not
+        # alive — is taken over (`took_over` says whose); any other lock needs force-unlock.
+        self.take_over_dead = take_over_dead
+        self.took_over: LockInfo | None = None
 
     # -- acquire -------------------------------------------------------------------------------------
     def acquire(self, timeout: float = 0.0) -> LockInfo:
@@ -152,6 +172,10 @@ class ProjectLock:
             if holder is None:
                 assert self.info is not None
                 return self.info
+            if self.take_over_dead and holder.readable and _gone_from_this_machine(holder):
+                with contextlib.suppress(LockError):  # somebody else may break it first: try again
+                    self.took_over = force_unlock(self.client, self.project, holder.id, clock=self._clock)
+                continue
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 summary, detail = held_message(self.project, holder, self._clock(), waited=timeout)

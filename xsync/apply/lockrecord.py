@@ -56,8 +56,8 @@ def new_lock(lock_id: str, *, owner: str, host: str, pid: int, now: datetime, tt
     started = _whole_seconds(now)
     return LockInfo(
         id=lock_id,
-        owner=_clean(owner),
-        host=_clean(host),
+        owner=clean_name(owner),
+        host=clean_name(host),
         pid=pid,
         started=started,
         expires=_whole_seconds(now + timedelta(seconds=ttl)),
@@ -85,7 +85,7 @@ def _whole_seconds(t: datetime) -> datetime:
     return t.astimezone(UTC).replace(microsecond=0)
 
 
-def _clean(name: str) -> str:
+def clean_name(name: str) -> str:
     """One token of printable ASCII: the record is split on spaces and `=`."""
     return _UNPRINTABLE.sub("_", name)[:_MAX_NAME] or "unknown"
 

@@ -85,6 +85,10 @@ def apply(
         # token's alias, half of a credential, and the lock is readable by the project.
         lock = ProjectLock(client, spec.project, user=getpass.getuser())
         lock.acquire(timeout=lock_timeout)
+        if lock.took_over is not None:
+            gone = lock.took_over
+            click.echo(f"took over the lock {gone.id} of a run that is gone (pid {gone.pid} on this machine, owner "
+                       f"{gone.owner})", err=True)  # fmt: skip
         with lock:
             plan, inventory = plan_with(spec, client, no_cache=no_cache, strict=False)
             if saved is not None:
