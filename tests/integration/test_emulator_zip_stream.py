@@ -141,14 +141,16 @@ def test_a_wrong_crc_fails_the_entry(emulator: Emulator, admin_http: requests.Se
 
 
 # -- a dropped connection ------------------------------------------------------------------------
-def send_cut(emulator: Emulator, body: bytes, sent: int, *, read_answer: bool) -> bytes:
+def send_cut(
+    emulator: Emulator, body: bytes, sent: int, *, read_answer: bool, content_type: str = "application/zip"
+) -> bytes:
     """POST `body` with its full Content-Length but only its first `sent` bytes, then close the
     connection: half (and read the answer) or entirely (and answer nothing)."""
     url = urlsplit(emulator.url)
     auth = base64.b64encode(b"admin:admin").decode()
     head = (
-        f"POST {url.path}{IMPORT}?PROJECT_ID=P HTTP/1.1\r\nHost: {url.netloc}\r\n"
-        f"Authorization: Basic {auth}\r\nContent-Type: application/zip\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"POST {url.path}{IMPORT}?PROJECT_ID=P HTTP/1.1\r\nHost: {url.netloc}\r\nAuthorization: Basic {auth}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
     )
     with socket.create_connection((url.hostname, url.port), timeout=30) as sock:
         sock.sendall(head.encode() + body[:sent])
@@ -207,3 +209,19 @@ def test_a_client_killed_mid_upload(emulator: Emulator, admin_http: requests.Ses
     (row,) = sessions(emulator, admin_http)
     assert row["status"] == "RECEIVING"
     assert files_by_scan(emulator, admin_http, row) == ALL_FILES
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "sent", "message"),
+    [
+        ("application/dicom", ENTRIES[0][1], 500, "unable to read DICOM object upload.dcm"),  # gradual-DICOM
+        ("application/zip", local_entry(*ENTRIES[0]), 2, "unable to read data from file"),  # inside the first header
+    ],
+    ids=["gradual-dicom", "zip-cut-in-its-first-bytes"],
+)
+def test_other_bodies_cut_short(
+    emulator: Emulator, admin_http: requests.Session, content_type: str, body: bytes, sent: int, message: str
+) -> None:
+    answer = send_cut(emulator, body, sent, read_answer=True, content_type=content_type)
+    assert answer.startswith(b"HTTP/1.1 400 ") and f"<h3>{message}</h3>".encode() in answer
+    assert sessions(emulator, admin_http) == []

@@ -162,6 +162,11 @@ def test_source_pushes_back_and_peeks() -> None:
     assert source.peek(3) == b"abc" and source.read(2) == b"ab"
     source.unread(b"XY")
     assert source.read() == b"XYcdef" and source.read(4) == b""
+    # A break met while peeking keeps the bytes before it, and is raised once they are read.
+    broken = Source(BreaksAfter(b"PK\x03\x04", 2))
+    assert broken.peek(262) == b"PK" and broken.read(2) == b"PK"
+    with pytest.raises(OSError):
+        broken.read(1)
 
 
 # -- the archive walk --------------------------------------------------------------------------

@@ -70,6 +70,7 @@ class Source:
     def __init__(self, raw: Readable) -> None:
         self._raw = raw
         self._pending = bytearray()  # pushed back or peeked, served before `raw`
+        self._broken: OSError | None = None  # met while peeking: raised once `_pending` is served
 
     def read_some(self, n: int) -> bytes:
         """At most n bytes (at least one unless the input has ended)."""
@@ -77,24 +78,36 @@ class Source:
             out = bytes(self._pending[:n])
             del self._pending[:n]
             return out
+        if self._broken is not None:
+            raise self._broken
         return self._raw.read(n)
 
     def read(self, n: int = -1) -> bytes:
         """n bytes, fewer only at the end of input; n < 0 reads to the end."""
         parts: list[bytes] = []
+        self._gather(n, parts)
+        return b"".join(parts)
+
+    def peek(self, n: int) -> bytes:
+        """Up to n bytes, left to be read. A broken source gives what came before the break;
+        reading on past those bytes raises the error."""
+        parts: list[bytes] = []
+        try:
+            self._gather(n, parts)
+        except OSError as e:
+            self._broken = e
+        head = b"".join(parts)
+        self.unread(head)
+        return head
+
+    def _gather(self, n: int, parts: list[bytes]) -> None:
         got = 0
         while n < 0 or got < n:
             chunk = self.read_some(CHUNK if n < 0 else min(CHUNK, n - got))
             if not chunk:
-                break
+                return
             parts.append(chunk)
             got += len(chunk)
-        return b"".join(parts)
-
-    def peek(self, n: int) -> bytes:
-        head = self.read(n)
-        self.unread(head)
-        return head
 
     def unread(self, data: bytes) -> None:
         self._pending[:0] = data
