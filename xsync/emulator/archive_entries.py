@@ -51,9 +51,13 @@ class ArchiveEntry:
 
     @property
     def file_name(self) -> str:
-        """The name the importer knows it by (ArchiveEntryFileWriterWrapper: the part after the
-        last `/` or `\\`)."""
-        return archive_entry_name(self.path.replace("\\", "/"))
+        return entry_file_name(self.path)
+
+
+def entry_file_name(path: str) -> str:
+    """The name the importer knows an entry by (ArchiveEntryFileWriterWrapper: the part after
+    the last `/` or `\\`)."""
+    return archive_entry_name(path.replace("\\", "/"))
 
 
 def archive_format(name: str, body: Source) -> str:
@@ -120,8 +124,7 @@ def _walk(name: str, body: Source, depth: int, sniff: bool) -> Iterator[ArchiveE
                 # entry of this archive is asked for.
                 raise ZipFormatError(damage)
         elif damage is not None:
-            entry = ArchiveEntry(path, b"")
-            yield ArchiveEntry(path, b"", XnatHTTPError(400, f"unable to read DICOM object {entry.file_name}"))
+            yield ArchiveEntry(path, b"", XnatHTTPError(400, f"unable to read DICOM object {entry_file_name(path)}"))
         else:
             yield ArchiveEntry(path, data)
 

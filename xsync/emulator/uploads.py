@@ -113,7 +113,7 @@ class _RequestBody:
             raise BodyCut("the client closed the connection before the end of the body") from e
 
 
-@dataclass
+@dataclass(frozen=True)
 class Upload:
     name: str  # the client's file name, or the one derived from the Content-Type
     body: Source  # read once, front to back: a raw body streams from the connection
