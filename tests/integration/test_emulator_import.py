@@ -305,9 +305,12 @@ def test_malformed_zip_changes_nothing(emulator: Emulator, admin_http: requests.
     # A session already waiting in the prearchive, so there are rows and files to disturb.
     assert post_zip(emulator, admin_http, study_zip(tmp_path, StudySpec(study_description="CCF_TEST"))).ok
     before = snapshot(emulator)
-    for body in (b"PK\x03\x04" + b"\x00garbage" * 20, b"PK\x05\x06" + b"\x00" * 5):
-        r = post(emulator, admin_http, body, params={"inbody": "true"})
-        assert r.status_code == 400 and "<h3>unable to read data from file</h3>" in r.text
+    r = post(emulator, admin_http, b"PK\x03\x04" + b"\x00garbage" * 20, params={"inbody": "true"})
+    assert r.status_code == 400 and "<h3>unable to read data from file</h3>" in r.text
+    # ZipInputStream never reads a central directory: a body without a local header is a zip
+    # without entries, which imports nothing (an empty answer).
+    r = post(emulator, admin_http, b"PK\x05\x06" + b"\x00" * 5, params={"inbody": "true"})
+    assert r.status_code == 200 and r.text == ""
     assert snapshot(emulator) == before  # rows, archive objects and files on disk
     assert (
         admin_http.get(emulator.url + "/data/projects", params={"format": "json"}).status_code == 200

@@ -9,9 +9,9 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from xsync.emulator import display
+from xsync.emulator.archive_entries import xnat_format
 from xsync.emulator.schemas import xnat_schema
 from xsync.emulator.search_criteria import compare
-from xsync.emulator.uploads import xnat_format
 
 XS = "{http://www.w3.org/2001/XMLSchema}"
 

@@ -11,9 +11,13 @@ synchronously for an `/archive/...` dest.
 never SI) into a direct-to-archive session instead of the prearchive when a project is
 identified (`direct_archive.py`); the answer then lists `/xapi/direct-archive/...` URIs.
 
-Partial imports: a bad entry stops a DICOM-zip upload with its 400, the entries before it stay
-in the prearchive, and the sessions they went to are marked ERROR (as the newest XNAT does),
-so the idle rebuilder never archives part of a study; sending the study again reopens them.
+Partial imports: DICOM-zip imports each entry as soon as it has been read from the connection
+(`archive_entries.py`). A bad entry, an archive that cannot be read on, or a connection dropped
+mid-body stops the upload with its 400; the entries before it stay in the prearchive, and the
+sessions they went to are marked ERROR (as the newest XNAT does), so the idle rebuilder never
+archives part of a study; sending the study again reopens them.
+Choice: an entry whose bytes fail to read (a wrong CRC, the connection dropped inside it)
+leaves no file; XNAT's gradual importer has by then written what it read of it.
 Choice (the safe reading): with an archive `dest`, nothing is archived when any entry fails.
 Choice: a refused archive answers 409 with the archiver's message for conflicts (the contract's
 "409 for archive conflicts"); DICOM-IMPORT.md reads XNAT's code as a 400 "unable to archive
@@ -29,13 +33,14 @@ from dataclasses import dataclass
 from werkzeug.wrappers import Response
 
 from xsync.emulator import direct_archive, prearchive
+from xsync.emulator.archive_entries import entries
 from xsync.emulator.archiver import ArchiveOptions, archive, overwrite_flags
 from xsync.emulator.builder import BuildError
 from xsync.emulator.direct_archive import DirectArchiveSession
 from xsync.emulator.headers import receive_object
 from xsync.emulator.http import Ctx, RouteTable, XnatHTTPError
 from xsync.emulator.store import PrearchiveSession
-from xsync.emulator.uploads import DICOM_TYPES, Upload, entries, request_upload
+from xsync.emulator.uploads import DICOM_TYPES, Upload, request_upload
 
 routes = RouteTable()
 
@@ -135,12 +140,11 @@ def _import(ctx: Ctx) -> Response:
             # Importer hands its first file to the default importer: there is none (XNAT 1.8).
             raise XnatHTTPError(500, "Internal Server Error")
         raise XnatHTTPError(400, "Unable to identify upload format.")
-    with upload.body:
-        params = _params(ctx, handler, dest)
-        if handler == GRADUAL:
-            return _uri_list([_import_gradual(ctx, upload, params)], ctx)
-        _map_lowercase(params)
-        return _uri_list(_import_archive(ctx, upload, params, dest, si=handler == SI), ctx)
+    params = _params(ctx, handler, dest)
+    if handler == GRADUAL:
+        return _uri_list([_import_gradual(ctx, upload, params)], ctx)
+    _map_lowercase(params)
+    return _uri_list(_import_archive(ctx, upload, params, dest, si=handler == SI), ctx)
 
 
 def _receive(
@@ -161,7 +165,11 @@ def _uri(received: PrearchiveSession | DirectArchiveSession) -> str:
 
 
 def _import_gradual(ctx: Ctx, upload: Upload, params: dict[str, str]) -> str:
-    return _uri(_receive(ctx, upload.read(), upload.name, params))
+    try:
+        data = upload.read()
+    except OSError:  # the connection dropped: DicomInputStream fails inside the gradual importer
+        raise XnatHTTPError(400, f"unable to read DICOM object {upload.name}") from None
+    return _uri(_receive(ctx, data, upload.name, params))
 
 
 def _import_archive(ctx: Ctx, upload: Upload, params: dict[str, str], dest: Dest | None, *, si: bool) -> list[str]:
@@ -172,9 +180,12 @@ def _import_archive(ctx: Ctx, upload: Upload, params: dict[str, str], dest: Dest
     uris: dict[str, None] = {}  # every session's URI, in the order first met
     skipped: XnatHTTPError | None = None
     try:
-        for name, data in entries(upload.name, upload.body, sniff=not ctx.config.strict):
+        for entry in entries(upload.name, upload.body, sniff=not ctx.config.strict):
             try:
-                received = _receive(ctx, data, name, params, direct=not si)  # SI never archives directly
+                if entry.failure is not None:
+                    raise entry.failure
+                # SI never archives directly
+                received = _receive(ctx, entry.data, entry.file_name, params, direct=not si)
             except XnatHTTPError as e:
                 if ignore and e.status == 400:
                     skipped = e

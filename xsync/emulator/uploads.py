@@ -1,4 +1,4 @@
-"""The file an import request carries, and the entries of an uploaded archive.
+"""The file an import request carries (its entries, when an archive: `archive_entries.py`).
 
 Body forms (REST-CONTRACT.md §5.1, SecureResource.getFileWritersAndLoadParams): a raw body when
 `inbody=true` or the Content-Type is one XNAT takes as an upload (RequestUtil's table; the server
@@ -23,24 +23,22 @@ Strict (`EmulatorConfig.strict`), as XNAT 1.8's code reads:
   without `import-handler`: Importer takes the first of no files).
 Choice (both modes): an empty body carries no file (XNAT's answer depends on how the container
 hands Restlet an empty entity).
+
+A raw body is never spooled: the importer reads it from the connection as XNAT does
+(FileWriterWrapper hands the importer the entity's stream), so what arrived before a dropped
+connection has been imported when the read fails (`BodyCut`). A multipart body is parsed whole
+first, as commons-fileupload does (werkzeug spools its file part).
 """
 
 from __future__ import annotations
 
-import re
-import shutil
-import tarfile
-import tempfile
-import zipfile
-import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import IO
 
-from xsync.emulator.http import Ctx, XnatHTTPError
+from werkzeug.exceptions import ClientDisconnected
 
-_SPOOL_BYTES = 16 * 1024 * 1024  # bodies larger than this go to a temporary file
-_MAX_NESTING = 3  # archives inside archives (1.8.10+ expands them)
+from xsync.emulator.http import Ctx, XnatHTTPError
+from xsync.emulator.zipreader import Source
 
 # RequestUtil: the name XNAT gives an in-body upload, by Content-Type.
 _DERIVED_NAMES = {
@@ -95,24 +93,33 @@ XNAT_UPLOAD_TYPES = {
 _FORM_TYPES = frozenset({"multipart/*", "multipart/form-data", "application/x-www-form-urlencoded"})
 MULTIPART_ONLY = "the request doesn't contain a multipart/form-data or multipart/mixed stream, content type header is"
 
-ZIP, TAR, TGZ, GZ, UNKNOWN = "ZIP", "TAR", "TGZ", "GZ", "UNKNOWN"
+
+class BodyCut(OSError):
+    """The client closed the connection before the body's Content-Length was reached (Tomcat's
+    ClientAbortException under XNAT's reader)."""
 
 
-@dataclass
+class _RequestBody:
+    """The request body as werkzeug streams it (bounded by Content-Length), with a dropped
+    connection turned into the IOException Java's readers meet."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            return self._stream.read(n)
+        except ClientDisconnected as e:
+            raise BodyCut("the client closed the connection before the end of the body") from e
+
+
+@dataclass(frozen=True)
 class Upload:
     name: str  # the client's file name, or the one derived from the Content-Type
-    body: IO[bytes]  # seekable, positioned at 0
+    body: Source  # read once, front to back: a raw body streams from the connection
 
     def read(self) -> bytes:
-        self.body.seek(0)
         return self.body.read()
-
-
-def _spool(stream: IO[bytes]) -> IO[bytes]:
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115 - closed by the caller
-    shutil.copyfileobj(stream, spool, 1024 * 1024)
-    spool.seek(0)
-    return spool
 
 
 def _is_archive_magic(head: bytes) -> bool:
@@ -135,13 +142,11 @@ def request_upload(ctx: Ctx) -> Upload | None:
         return _multipart(ctx)
     if ctx.config.strict:
         return _strict_raw(ctx, inbody)
-    body = _spool(request.stream)
-    head = body.read(262)
-    body.seek(0)
+    body = Source(_RequestBody(request.stream))
+    head = body.peek(262)
     mimetype = request.mimetype
     known = mimetype in _DERIVED_NAMES or mimetype.startswith("text/")
     if not head or not (inbody or known or _is_archive_magic(head)):
-        body.close()
         return None
     return Upload(_DERIVED_NAMES.get(mimetype, "upload.unsupported"), body)
 
@@ -152,7 +157,7 @@ def _multipart(ctx: Ctx) -> Upload | None:
         raise XnatHTTPError(400, "Importer is limited to one uploaded resource at a time.")
     if not parts:
         return None
-    return Upload(parts[0].filename or "upload", _spool(parts[0].stream))
+    return Upload(parts[0].filename or "upload", Source(parts[0].stream))
 
 
 def _strict_raw(ctx: Ctx, inbody: bool) -> Upload | None:
@@ -160,96 +165,10 @@ def _strict_raw(ctx: Ctx, inbody: bool) -> Upload | None:
     request = ctx.request
     mimetype = request.mimetype
     if inbody or mimetype in XNAT_UPLOAD_TYPES:
-        body = _spool(request.stream)
-        if not body.read(1):
-            body.close()
+        body = Source(_RequestBody(request.stream))
+        if not body.peek(1):
             return None
-        body.seek(0)
         return Upload("upload" + XNAT_UPLOAD_TYPES.get(mimetype, ".unsupported"), body)
     if mimetype in _FORM_TYPES:
         raise XnatHTTPError(400, f"{MULTIPART_ONLY} {request.headers.get('Content-Type', '')}")
     return None
-
-
-def archive_format(name: str, body: IO[bytes]) -> str:
-    """Zip, tar or gzipped tar: by the file name as XNAT's Format.getFormat, else by the bytes."""
-    lower = name.lower()
-    if lower.endswith((".zip", ".zar")):
-        return ZIP
-    if lower.endswith((".tgz", ".tar.gz")):
-        return TGZ
-    if lower.endswith((".tar", ".xar")):
-        return TAR
-    body.seek(0)
-    head = body.read(262)
-    body.seek(0)
-    if head.startswith((b"PK\x03\x04", b"PK\x05\x06")):
-        return ZIP
-    if head.startswith(b"\x1f\x8b"):
-        return TGZ
-    if head[257:262] == b"ustar":
-        return TAR
-    return UNKNOWN
-
-
-# Format.getFormat's patterns, in its order (case-sensitive, by the name alone).
-_XNAT_FORMATS = (
-    (TAR, re.compile(r"^.*\.[tx]ar$")),
-    (TGZ, re.compile(r"^.*\.t(ar\.)?gz$")),
-    (ZIP, re.compile(r"^.*\.z(ip|ar)$")),
-    (GZ, re.compile(r"^(?!.*\.tar\.gz$).*\.gz$")),
-)
-
-
-def xnat_format(name: str) -> str:
-    """The format XNAT 1.8 reads from a file name: ZIP, TAR, TGZ, GZ (a gzipped single file,
-    which DICOM-zip refuses) or UNKNOWN."""
-    return next((fmt for fmt, pattern in _XNAT_FORMATS if pattern.match(name)), UNKNOWN)
-
-
-# What a damaged or unsupported archive raises while being read (encrypted zip entries raise
-# RuntimeError, unknown compression methods NotImplementedError).
-_DAMAGED = (zipfile.BadZipFile, tarfile.TarError, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError)
-
-
-def _is_archive_name(name: str) -> bool:
-    return name.lower().endswith((".zip", ".zar", ".tgz", ".tar.gz", ".tar", ".xar"))
-
-
-def entries(name: str, body: IO[bytes], depth: int = 0, *, sniff: bool = True) -> Iterator[tuple[str, bytes]]:
-    """(entry name, bytes) for every file in the archive, in archive order; directories are
-    skipped and nested archives expanded. A damaged archive raises 400 "unable to read data
-    from file" where the damage is met (entries before it have been yielded). Without `sniff`
-    (strict mode) the format comes from the name alone, as XNAT 1.8 reads it."""
-    fmt = archive_format(name, body) if sniff else xnat_format(name)
-    if fmt not in (ZIP, TAR, TGZ):
-        raise XnatHTTPError(400, f"Unsupported format {fmt}")
-    try:
-        for entry_name, data in _zip_entries(body) if fmt == ZIP else _tar_entries(body, fmt == TGZ):
-            if _is_archive_name(entry_name) and depth < _MAX_NESTING:
-                nested = tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES)  # noqa: SIM115
-                with nested:
-                    nested.write(data)
-                    nested.seek(0)
-                    yield from entries(entry_name, nested, depth + 1, sniff=sniff)
-            else:
-                yield entry_name, data
-    except _DAMAGED as e:
-        raise XnatHTTPError(400, "unable to read data from file") from e
-
-
-def _zip_entries(body: IO[bytes]) -> Iterator[tuple[str, bytes]]:
-    with zipfile.ZipFile(body) as zf:
-        for info in zf.infolist():
-            if not info.is_dir():
-                yield info.filename, zf.read(info)
-
-
-def _tar_entries(body: IO[bytes], gzipped: bool) -> Iterator[tuple[str, bytes]]:
-    body.seek(0)
-    with tarfile.open(fileobj=body, mode="r:gz" if gzipped else "r:") as tf:
-        for member in tf:
-            if member.isfile():
-                handle = tf.extractfile(member)
-                if handle is not None:
-                    yield member.name, handle.read()
