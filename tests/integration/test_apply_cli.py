@@ -217,3 +217,13 @@ def test_a_second_run_is_refused_while_the_project_is_locked(
         finally:
             holder.release()
     assert run("apply", "--spec", str(spec), "--server", emu.url, "--auto-approve") == 0
+
+
+def test_upload_dest_prearchive_archives_explicitly(ccf: tuple[Emulator, Path]) -> None:
+    emu, spec = ccf
+    spec.write_text(spec.read_text().replace("dest: archive", "dest: prearchive"))
+    assert run("apply", "--spec", str(spec), "--server", emu.url, "--auto-approve") == 0
+    posts = [r.path for r in emu.requests if r.method == "POST"]
+    assert posts == ["/data/services/import", "/data/services/archive"]
+    assert emu.store.prearchive == []
+    assert run("plan", "--spec", str(spec), "--server", emu.url, "--detailed-exitcode") == 0

@@ -227,11 +227,13 @@ def _archive_params(project: str, subject: str, session: str) -> list[tuple[str,
 
 
 def _settle_prearchive(study_uid: str, subject: str, session: str, ctx: ApplyContext) -> None:
-    """Wait while XNAT works on a prearchive row of this study; archive it under the planned
-    labels once it rests (READY, or CONFLICT/ERROR, whose archiving answers XNAT's reason)."""
+    """Wait while XNAT works on this session's prearchive row (this study under this label: others
+    are not ours to move); archive it under the planned labels once it rests (READY, or
+    CONFLICT/ERROR, whose archiving answers XNAT's reason)."""
     deadline = ctx.clock() + ctx.options.archive_timeout
     while True:
-        rows = [r for r in ctx.writer.prearchive_rows(ctx.project) if r.get("tag") == study_uid]
+        rows = [r for r in ctx.writer.prearchive_rows(ctx.project)
+                if r.get("tag") == study_uid and r.get("name") == session]  # fmt: skip
         if not rows:
             return
         busy = [r for r in rows if r.get("status", "") in _BUSY or r.get("status", "").startswith("QUEUED")]

@@ -10,11 +10,12 @@ from typing import TYPE_CHECKING
 from xsync.apply.report import OpResult
 
 if TYPE_CHECKING:
+    from rich.console import Console
     from rich.progress import Progress, TaskID
 
 
 class ApplyProgress:
-    def __init__(self, operations: int, *, color: bool) -> None:
+    def __init__(self, operations: int, *, color: bool, console: Console | None = None) -> None:
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -32,7 +33,7 @@ class ApplyProgress:
             DownloadColumn(),
             TransferSpeedColumn(),
             TimeRemainingColumn(),
-            console=Console(stderr=True, no_color=not color, highlight=False),
+            console=console or Console(stderr=True, no_color=not color, highlight=False),
             transient=True,
         )
         self._ops = Progress(
