@@ -112,8 +112,10 @@ def test_killed_mid_upload_the_next_run_finishes(
     spec = write_site(tmp_path / "site", P, SiteShape(subjects=1, sessions_per_subject=1, instances=40, rows=64))
     emu.knobs.throttle_uploads(40_000)  # ~0.5 MB at 40 KB/s: the upload takes over ten seconds
     process = start_apply(spec, emu, env)
-    wait_for(emu, lambda method, path: method == "PUT" and path.endswith("/subjects/sub01"))  # the import is next
-    time.sleep(2.0)
+    deadline = time.monotonic() + 60
+    while not (emu.store.prearchive and emu.store.prearchive[0].files):  # the first entries are in
+        assert time.monotonic() < deadline, "the upload never started"
+        time.sleep(0.01)
     kill(process)
     time.sleep(0.5)  # the server notices the cut connection
     [partial] = emu.store.prearchive  # cut mid-upload: what arrived before the cut waits in the prearchive
