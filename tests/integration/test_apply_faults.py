@@ -147,8 +147,8 @@ def test_killed_between_the_import_and_the_puts_the_next_run_finishes(
 
 
 def test_two_applies_at_once_one_runs_the_other_is_refused(tmp_path: Path, env: dict[str, str], emu: Emulator) -> None:
-    spec = write_site(tmp_path / "site", P, SiteShape(subjects=1, sessions_per_subject=1, instances=20, rows=32))
-    emu.knobs.throttle_uploads(100_000)  # the first run holds the lock a few seconds
+    spec = write_site(tmp_path / "site", P, SiteShape(subjects=1, sessions_per_subject=1, instances=20, rows=64))
+    emu.knobs.throttle_uploads(40_000)  # the first run's upload, and so its lock, lasts seconds
     first = start_apply(spec, emu, env)
     wait_for(emu, lambda method, path: method == "PUT" and path.endswith("/resources/xsync-lock"))
     second = start_apply(spec, emu, env)
