@@ -109,19 +109,20 @@ def kill(process: subprocess.Popen[str]) -> None:
 def test_killed_mid_upload_the_next_run_finishes(
     tmp_path: Path, env: dict[str, str], emu: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    spec = write_site(tmp_path / "site", P, SiteShape(subjects=1, sessions_per_subject=1, instances=40, rows=64))
-    emu.knobs.throttle_uploads(40_000)  # ~0.5 MB at 40 KB/s: the upload takes over ten seconds
+    # ~24 MB, more than the kernel's socket buffers hold: the client is still sending when killed
+    spec = write_site(tmp_path / "site", P, SiteShape(subjects=1, sessions_per_subject=1, instances=60, rows=256))
+    emu.knobs.throttle_uploads(200_000)
     process = start_apply(spec, emu, env)
     deadline = time.monotonic() + 60
     while not (emu.store.prearchive and emu.store.prearchive[0].files):  # the first entries are in
         assert time.monotonic() < deadline, "the upload never started"
         time.sleep(0.01)
     kill(process)
-    time.sleep(0.5)  # the server notices the cut connection
+    emu.knobs.throttle_uploads(None)  # the server reads what the socket still holds, and meets the cut
+    wait_for(emu, lambda method, path: path == "/data/services/import")  # done with the cut request
     [partial] = emu.store.prearchive  # cut mid-upload: what arrived before the cut waits in the prearchive
-    assert 0 < len(partial.files) < 40
+    assert 0 < len(partial.files) < 2 * 60 + 2  # two series of 60, a localizer and a report
     assert not emu.store.experiments
-    emu.knobs.throttle_uploads(None)
     assert main(["apply", "--spec", str(spec), "--server", emu.url, "--auto-approve"]) == 0
     out = capsys.readouterr()
     assert "took over the lock" in out.err  # the killed run's lock, on this machine, with its process gone

@@ -124,7 +124,7 @@ class EmulatorApp:
     # -- WSGI ------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if self.knobs.upload_rate is not None and environ.get("CONTENT_LENGTH", "0") not in ("", "0"):
-            environ["wsgi.input"] = ThrottledInput(environ["wsgi.input"], self.knobs.upload_rate)
+            environ["wsgi.input"] = ThrottledInput(environ["wsgi.input"], self.knobs)
         request = Request(environ)
         try:
             response = self._handle(request)

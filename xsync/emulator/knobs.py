@@ -127,19 +127,23 @@ class Knobs:
 
 
 class ThrottledInput:
-    """A WSGI input stream read no faster than `rate` bytes per second."""
+    """A WSGI input stream read no faster than the knobs' `upload_rate` allows at each read, so
+    lifting the throttle also speeds up a body already being read."""
 
-    def __init__(self, stream: Any, rate: float) -> None:
+    def __init__(self, stream: Any, knobs: Knobs) -> None:
         self._stream = stream
-        self._rate = rate
+        self._knobs = knobs
         self._started = time.monotonic()
         self._read = 0
 
     def _pace(self, n: int) -> None:
         self._read += n
-        ahead = self._read / self._rate - (time.monotonic() - self._started)
+        rate = self._knobs.upload_rate
+        if rate is None:
+            return
+        ahead = self._read / rate - (time.monotonic() - self._started)
         if ahead > 0:
-            time.sleep(ahead)
+            time.sleep(min(ahead, 0.5))  # re-reads the rate at least twice a second
 
     def read(self, size: int = -1) -> bytes:
         chunk = min(size, 65536) if size is not None and size >= 0 else 65536
