@@ -12,29 +12,28 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from pydantic import ValidationError
 
 from xsync.cli.options import spec_option
 from xsync.cli.output import use_color, write_atomically
 from xsync.cli.progress import ScanProgressBar, spinner, stderr_is_terminal
 from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection, warn_if_insecure
 from xsync.errors import EXIT_CHANGES, EXIT_OK, StalePlanError, UsageError
-from xsync.plan.plan import Plan
-from xsync.plan.stale import staleness
-from xsync.render.jsonplan import load_plan_document, render_json
-from xsync.render.markdown import render_markdown
-from xsync.render.text import render_text
 from xsync.render.units import plural
-from xsync.xnat.client import XnatClient
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the plan's models, renderers and the client are imported where they are used
     from xsync.model.inventory import Inventory
+    from xsync.plan.plan import Plan
     from xsync.spec.model import Spec
+    from xsync.xnat.client import XnatClient
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _render(plan: Plan, fmt: str, *, color: bool, show_phi: bool = False) -> str:
+    from xsync.render.jsonplan import render_json
+    from xsync.render.markdown import render_markdown
+    from xsync.render.text import render_text
+
     if fmt == "json":
         return render_json(plan, show_phi=show_phi)
     if fmt == "markdown":
@@ -94,6 +93,8 @@ def plan(
         check_plan_target(out, spec_path)
     result = _make_plan(spec_path, connection, no_cache=no_cache, strict=strict, show_unmanaged=show_unmanaged)
     if out is not None:
+        from xsync.render.jsonplan import render_json
+
         write_atomically(out, render_json(result, show_phi=show_phi))
         click.echo(f"saved the plan to {out}", err=True)
     color = use_color(sys.stdout, os.environ, disabled=no_color)
@@ -111,6 +112,7 @@ def _make_plan(
 ) -> Plan:
     """The plan pipeline with its progress on stderr: spec, login, DICOM scan, server read."""
     from xsync.spec import load_spec
+    from xsync.xnat.client import XnatClient
 
     spec = load_spec(spec_path)
     settings = resolve_connection(connection, spec_server=spec.server, environ=os.environ)
@@ -167,6 +169,11 @@ def show(
     connection: ConnectionOptions,
 ) -> int:  # fmt: skip
     """Render a plan saved with `xsync plan -o FILE`; with --check, first make sure it still holds."""
+    from pydantic import ValidationError
+
+    from xsync.plan.stale import staleness
+    from xsync.render.jsonplan import load_plan_document
+
     try:
         saved = load_plan_document(plan_file.read_text(encoding="utf-8"))
     except (ValueError, ValidationError, TypeError, AttributeError, UnicodeDecodeError) as e:
@@ -183,6 +190,8 @@ def show(
 
 
 def _why(e: Exception) -> str:
+    from pydantic import ValidationError
+
     if isinstance(e, ValidationError):
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"])

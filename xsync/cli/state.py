@@ -9,28 +9,12 @@ import time
 from pathlib import Path
 
 import click
-from click.core import ParameterSource
 
-from xsync.cli.options import spec_option
+from xsync.cli.options import project_from_spec, spec_option
 from xsync.cli.progress import spinner
 from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection, warn_if_insecure
-from xsync.errors import EXIT_OK, UsageError
-from xsync.render.state import render_state_text
+from xsync.errors import EXIT_OK
 from xsync.render.units import plural
-from xsync.xnat.client import XnatClient
-from xsync.xnat.read import SCAN_TYPE_PROBES, read_project
-
-
-def _spec_defaults(spec_path: Path, explicit: bool) -> tuple[str | None, str | None]:
-    """(project, server) from the spec, when there is one."""
-    if not spec_path.exists():
-        if explicit:
-            raise UsageError(f"spec not found: {spec_path}")
-        return None, None
-    from xsync.spec import load_spec
-
-    spec = load_spec(spec_path)
-    return spec.project, spec.server
 
 
 @click.command()
@@ -46,13 +30,12 @@ def state(
     project: str | None, spec_path: Path, as_json: bool, show_phi: bool, files: bool, connection: ConnectionOptions
 ) -> int:
     """Print the project as xsync reads it from XNAT (tree or JSON)."""
-    spec_project, spec_server = None, None
-    if project is None or (connection.server is None and "XNAT_HOST" not in os.environ):
-        explicit = click.get_current_context().get_parameter_source("spec_path") is not ParameterSource.DEFAULT
-        spec_project, spec_server = _spec_defaults(spec_path, explicit)
-    project = project or spec_project
-    if not project:
-        raise UsageError("no project given: use --project or `project:` in the spec")
+    from xsync.render.state import render_state_text
+    from xsync.xnat.client import XnatClient
+    from xsync.xnat.read import SCAN_TYPE_PROBES, read_project
+
+    server_given = connection.server is not None or "XNAT_HOST" in os.environ
+    project, spec_server = project_from_spec(project, spec_path, server_given=server_given)
     settings = resolve_connection(connection, spec_server=spec_server, environ=os.environ)
     warn_if_insecure(settings)
     started = time.monotonic()

@@ -5,24 +5,23 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from xsync.cli.options import spec_option
 from xsync.errors import EXIT_INVALID, EXIT_OK, Diagnostic, SpecError
-from xsync.spec import Spec, load_spec
+from xsync.render.units import plural
 
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+if TYPE_CHECKING:
+    from xsync.spec import Spec
 
 
 def summary(spec_path: Path, spec: Spec) -> str:
     counts = spec.counts()
-    parts = [_plural(counts[k], k[:-1]) for k in ("subjects", "sessions", "scans")]
+    parts = [plural(counts[k], k[:-1]) for k in ("subjects", "sessions", "scans")]
     rules = len(spec.rules.scans)
-    return f"{spec_path}: valid: project {spec.project}, {', '.join(parts)}, {_plural(rules, 'scan rule')}"
+    return f"{spec_path}: valid: project {spec.project}, {', '.join(parts)}, {plural(rules, 'scan rule')}"
 
 
 def _report(spec_path: Path, spec: Spec | None, diagnostics: Iterable[Diagnostic]) -> dict[str, Any]:
@@ -48,6 +47,8 @@ def validate(spec_path: Path, as_json: bool) -> int:
     Every problem of every file is reported as FILE:LINE:COL: PATH: MESSAGE. Exit 0 when the
     spec is valid, 4 when it is not.
     """
+    from xsync.spec.load import load_spec
+
     try:
         spec = load_spec(spec_path)
     except SpecError as exc:

@@ -5,8 +5,6 @@ compares the two mappings; the keys are our own object names, never guessed iden
 
 from __future__ import annotations
 
-from deepdiff import DeepDiff
-
 from xsync.plan.mask import masked
 from xsync.plan.plan import Plan
 
@@ -30,6 +28,8 @@ def staleness(saved: Plan, fresh: Plan) -> list[str]:
 
 
 def _moved(before: dict[str, str], after: dict[str, str]) -> list[str]:
+    from deepdiff import DeepDiff  # numpy and pandas come with it: only when a plan is stale
+
     delta = DeepDiff(before, after, view="tree")
     out = []
     for kind, verb in (("dictionary_item_added", "appeared"), ("dictionary_item_removed", "disappeared"),

@@ -52,7 +52,7 @@ SPEC_VERSION = 1
 class SpecModel(BaseModel):
     """Base of every spec model: frozen, no unknown keys, no empty values."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False, defer_build=False)
 
     @field_validator("*", mode="before")
     @classmethod
