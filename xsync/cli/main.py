@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -82,6 +80,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 
 def _write_crash_log(exc: BaseException) -> Path:
+    import tempfile
+    import traceback
+
     fd, name = tempfile.mkstemp(prefix="xsync-crash-", suffix=".log")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(f"xsync {__version__} on Python {sys.version.split()[0]} ({sys.platform})\n")
@@ -122,6 +123,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log = _write_crash_log(e)
         click.echo(f"internal error: {type(e).__name__}; details in {log}", err=True)
         if debug:
+            import traceback
+
             traceback.print_exception(e, file=sys.stderr)
         return EXIT_INTERNAL
     return rv if isinstance(rv, int) else EXIT_OK

@@ -30,6 +30,29 @@ from xsync.spec.xsitypes import DEFAULT_SESSION_TYPE, resolve_session_type
 from xsync.spec.yamlsrc import Document, Mark, PathKey, parse
 
 INCLUDED_FILE_KEYS = ("include", "subjects")
+# A key left empty is almost always an unfinished edit; "unmanaged" is spelled by leaving it out.
+EMPTY_VALUE = "empty value: give a value or remove the key"
+
+
+def strip_empty_values(data: Any, loc: PathKey = ()) -> list[PathKey]:
+    """Remove every mapping key whose value is empty (YAML null) and return where they were, so
+    each is reported once, at its key, and validation sees the rest. `version` is left to its
+    own check, which says what it must be."""
+    found: list[PathKey] = []
+    if isinstance(data, dict):
+        for key in list(data):
+            here = (*loc, key)
+            if data[key] is None and here != ("version",):
+                del data[key]
+                found.append(here)
+            else:
+                found += strip_empty_values(data[key], here)
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            found += strip_empty_values(item, (*loc, i))
+    return found
+
+
 _AGE_CHOICE = frozenset({"dob", "yob", "age"})
 
 
@@ -129,6 +152,8 @@ class _Loader:
                 (len(self.docs) - 1, Diagnostic(self.display(path), problem.mark.line, problem.mark.col,
                                                 format_path(problem.path), problem.message))
             )  # fmt: skip
+        for loc in strip_empty_values(doc.data):
+            self.report(doc, loc, EMPTY_VALUE)
         return doc
 
     def run(self) -> Spec:
@@ -149,6 +174,9 @@ class _Loader:
         head_data.setdefault("dicom", {})
         context = {"base_dir": self.base_dir}
         head: Spec | None = None
+        # Subjects are validated on their own too: building Subject's schema first lets Spec's
+        # reuse it instead of building a second copy (the models build on first use).
+        Subject.model_rebuild()
         try:
             head = Spec.model_validate(head_data, context=context)
         except ValidationError as exc:

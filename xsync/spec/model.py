@@ -7,7 +7,6 @@ under `fields:`. How each is written to XNAT is the catalog's business, not the 
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -50,18 +49,12 @@ SPEC_VERSION = 1
 
 
 class SpecModel(BaseModel):
-    """Base of every spec model: frozen, no unknown keys, no empty values."""
+    """Base of every spec model: frozen, no unknown keys. (Keys left empty are refused by the
+    loader, where the YAML says where they are: `load.strip_empty_values`.)"""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False, defer_build=False)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _refuse_null(cls, value: Any) -> Any:
-        # A key left empty is almost always an unfinished edit; "unmanaged" is spelled by
-        # leaving the key out.
-        if value is None:
-            raise PydanticCustomError("null", "empty value: give a value or remove the key")
-        return value
+    # Schemas are built when a model first validates, not at import: `xsync --help` and every
+    # command that never reads a spec skip the cost, and each model is built once.
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=False, defer_build=True)
 
 
 def _custom_fields(value: Any) -> Any:
@@ -255,9 +248,9 @@ class SessionDefaults(SessionFields):
 
 
 class Defaults(SpecModel):
-    subject: SubjectFields = SubjectFields()
-    session: SessionDefaults = SessionDefaults()
-    scan: ScanFields = ScanFields()
+    subject: SubjectFields = Field(default_factory=SubjectFields)
+    session: SessionDefaults = Field(default_factory=SessionDefaults)
+    scan: ScanFields = Field(default_factory=ScanFields)
 
 
 PatternList = Annotated[
@@ -356,9 +349,9 @@ class Spec(SpecModel):
     server: Text | None = None
     project: Label
     dicom: DicomConfig = Field(default_factory=DicomConfig, validate_default=True)
-    upload: UploadConfig = UploadConfig()
-    defaults: Defaults = Defaults()
-    rules: Rules = Rules()
+    upload: UploadConfig = Field(default_factory=UploadConfig)
+    defaults: Defaults = Field(default_factory=Defaults)
+    rules: Rules = Field(default_factory=Rules)
     include: IncludeList = ()
     subjects: dict[Label, Subject] = {}
 
@@ -399,6 +392,8 @@ class Spec(SpecModel):
         # merely starts with "/" (a `/regex/` rule pattern) must stay as written.
         content = _relative_paths(self.model_dump(mode="python", exclude={"include"}), self._base_dir)
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
+        import hashlib  # only plans need the digest: `validate` starts faster without it
+
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     def counts(self) -> dict[str, int]:
