@@ -298,6 +298,25 @@ def test_series_of_an_absent_scan_are_never_sent() -> None:
     assert appended.operations == ()  # series 2 is missing on the server, as the spec wants
 
 
+def test_an_absent_scan_is_deleted_by_its_series_not_by_the_id_it_would_have() -> None:
+    # The server gave ID 2 to another series (a rescan); the local series the spec marks absent
+    # (predicted ID 2) is on the server as 2-MR1: that one goes, the rescan stays.
+    want = desired(scans={"2": DesiredScan("2", absent=True)})
+    scans = {"1": rscan("1", "1.2.s1"), "2": rscan("2", "1.2.rescan"), "2-MR1": rscan("2-MR1", "1.2.s2", 5)}
+    [op] = [op for op in diff(want, R(scans=scans).build()).operations if op.kind == "delete_scan"]
+    assert str(op.address) == "P/sub1/session1/scan:2-MR1"
+
+
+def test_an_absent_scan_whose_id_holds_another_series_is_a_conflict_not_a_deletion() -> None:
+    want = desired(scans={"2": DesiredScan("2", absent=True)})
+    result = diff(want, R(scans={"1": rscan("1", "1.2.s1"), "2": rscan("2", "1.2.rescan")}).build())
+    assert not [op for op in result.operations if op.kind == "delete_scan"]
+    assert [str(c) for c in result.conflicts] == [
+        "P/sub1/session1/scan:2: scan 2 on the server is series 1.2.rescan, not the local series 1.2.s2 the spec "
+        "marks absent; refusing to delete another series"
+    ]
+
+
 def test_subject_labels_differing_only_in_case_are_a_conflict() -> None:
     want = DesiredState("P", FrozenMap({"SUB1": DesiredSubject("SUB1", fv(gender="male"))}))
     result = diff(want, R().build())

@@ -202,8 +202,13 @@ def _diff_session(
     scan_ids = _match_series(b, addr, ds, rs)
     local = {s.scan_id: s for s in ds.study.series} if ds.study else {}
     for scan_id, scan in ds.scans.items():
-        effective_id = scan_ids.get(scan_id, scan_id)
         series = scan.series or local.get(scan_id)
+        if scan.absent and series is not None:
+            found = _server_scan_of(b, Address(addr.project, addr.subject, addr.session, scan_id), series, rs)
+            if found is None:
+                continue  # never arrived, or refused as a conflict: nothing to delete
+            scan_ids[scan_id] = found
+        effective_id = scan_ids.get(scan_id, scan_id)
         _diff_scan(b, rs, Address(addr.project, addr.subject, addr.session, effective_id), scan, series)
     managed = {scan_ids.get(k, k) for k in ds.scans} | set(scan_ids.values())  # bound series are managed
     for scan_id in rs.scans:
@@ -329,6 +334,24 @@ def _match_series(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSess
         for s in missing:
             mapping[s.scan_id] = s.scan_id
     return mapping
+
+
+def _server_scan_of(b: _Buckets, addr: Address, series: LocalSeries, rs: RemoteSession) -> str | None:
+    """The server's scan ID of a local series the spec marks absent, found by its
+    SeriesInstanceUID: the spec's key is the ID XNAT would give it, and the server may have given
+    that ID to another series. None when the series is not on the server; a conflict when the
+    key's scan there holds another series, or one whose UID is unknown."""
+    for scan in rs.scans.values():
+        if scan.fields.get("UID") == series.uid:
+            return scan.id
+    there = rs.scans.get(series.scan_id)
+    if there is not None:
+        held = there.fields.get("UID") or "(no UID)"
+        b.conflicts.append(
+            Conflict(addr, f"scan {there.id} on the server is series {held}, not the local series {series.uid} the spec "
+                     "marks absent; refusing to delete another series")  # fmt: skip
+        )
+    return None
 
 
 def _diff_scan(b: _Buckets, rs: RemoteSession, addr: Address, ds: DesiredScan, series: LocalSeries | None) -> None:
