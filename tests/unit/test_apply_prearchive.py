@@ -59,7 +59,8 @@ def test_waits_while_xnat_works_then_archives_under_the_planned_labels() -> None
     assert slept == [2.0, 2.0]
     [(source, params)] = writer.archived
     assert source == "/prearchive/projects/P/20240101_000000/e"
-    assert ("subject", "s") in params and ("session", "e") in params and ("overwrite", "append") in params
+    assert ("subject", "s") in params and ("session", "e") in params
+    assert "overwrite" not in dict(params)  # it would also override XNAT's UID and scan checks
 
 
 def test_a_session_that_never_rests_times_out_naming_its_status() -> None:

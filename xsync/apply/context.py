@@ -52,7 +52,6 @@ class ApplyContext:
     inventory: Inventory | None
     options: ApplyOptions = field(default_factory=ApplyOptions)
     progress: UploadProgress = field(default_factory=NoProgress)
-    guard: Callable[[], None] = lambda: None  # raises when apply must stop (the project lock was lost)
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     # (session label, predicted scan ID) -> the ID XNAT gave, learned by verifying imports

@@ -3,11 +3,13 @@ before subjects, each verified gone by reading the project again."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 from xsync.apply.context import ApplyContext
 from xsync.apply.report import OpResult, Status
 from xsync.apply.runner import NotRun, OpRef
+from xsync.errors import NotFoundError, XsyncError
 from xsync.model.address import Address
 from xsync.model.remote import RemoteState
 from xsync.plan.ops import DeleteScan, DeleteSession, DeleteSubject
@@ -36,6 +38,13 @@ def _still_there(a: Address, remote: RemoteState) -> bool:
     return session is not None and a.scan in session.scans
 
 
+def _delete(ctx: ApplyContext, op: DeleteOp) -> None:
+    """A 404 is no failure: a retried DELETE whose first try landed meets it. The read-back
+    decides whether the object is gone."""
+    with contextlib.suppress(NotFoundError):
+        ctx.writer.delete(_path(op))
+
+
 def apply_deletes(ops: list[tuple[int, DeleteOp]], ctx: ApplyContext) -> list[OpResult]:
     refs = [OpRef(i, op.kind, str(op.address)) for i, op in ops]
     if not ctx.options.allow_delete:
@@ -47,14 +56,21 @@ def apply_deletes(ops: list[tuple[int, DeleteOp]], ctx: ApplyContext) -> list[Op
         if not chosen:
             continue
         started = time.monotonic()
-        outcomes = ctx.runner.map(lambda item: ctx.writer.delete(_path(item[1])), chosen)
-        remote = ctx.read() if any(o is None for o in outcomes) else None
+        outcomes = ctx.runner.map(lambda item: _delete(ctx, item[1]), chosen)
+        remote: RemoteState | str | None = None
+        if any(o is None for o in outcomes):
+            try:
+                remote = ctx.read()
+            except XsyncError as e:
+                remote = f"sent, but not verified: reading the project back failed ({e.summary})"
         for (ref, op), outcome in zip(chosen, outcomes, strict=True):
             elapsed = time.monotonic() - started
             if isinstance(outcome, NotRun):
-                results.append(ctx.runner.emit(ref.result(Status.NOT_RUN, "an earlier operation failed")))
+                results.append(ctx.runner.emit(ref.result(Status.NOT_RUN, ctx.runner.why_stopped)))
             elif outcome is not None:
                 results.append(ctx.runner.emit(ref.result(Status.FAILED, getattr(outcome, "summary", str(outcome)))))
+            elif isinstance(remote, str):
+                results.append(ctx.runner.emit(ref.result(Status.FAILED, remote, elapsed)))
             elif remote is not None and _still_there(op.address, remote):
                 detail = f"XNAT acknowledged the DELETE but the object is still there (DELETE {_path(op)})"
                 results.append(ctx.runner.emit(ref.result(Status.FAILED, detail, elapsed)))

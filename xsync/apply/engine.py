@@ -18,7 +18,6 @@ from xsync.apply.fields import FieldOp, apply_fields
 from xsync.apply.imports import ImportOp, import_tasks
 from xsync.apply.report import ApplyReport, OpResult, Status
 from xsync.apply.runner import OpRef
-from xsync.errors import LockError
 from xsync.plan.ops import (
     DELETE_KINDS,
     IMPORT_KINDS,
@@ -57,16 +56,11 @@ def apply_plan(plan: Plan, ctx: ApplyContext) -> ApplyReport:
 def _phase(
     ops: Sequence[tuple[int, Operation]], ctx: ApplyContext, run: Callable[[], list[OpResult]]
 ) -> list[OpResult]:
-    """A phase runs only while nothing has failed and the project is still ours (`ctx.guard`);
+    """A phase runs only while new work may start (nothing failed, the project still ours);
     otherwise its operations are `not run`, saying why."""
     if not ops:
         return []
-    why = "an earlier operation failed"
-    if not ctx.runner.stopped.is_set():
-        try:
-            ctx.guard()
-            return run()
-        except LockError as e:
-            ctx.runner.stopped.set()
-            why = e.summary
+    if ctx.runner.may_start():
+        return run()
+    why = ctx.runner.why_stopped
     return [ctx.runner.emit(OpRef(i, op.kind, str(op.address)).result(Status.NOT_RUN, why)) for i, op in ops]

@@ -131,13 +131,17 @@ def apply_fields(ops: list[tuple[int, FieldOp]], ctx: ApplyContext) -> list[OpRe
         if outcome is None:
             pending.append(w)
         elif isinstance(outcome, NotRun):
-            finish(w, Status.NOT_RUN, "an earlier operation failed")
+            finish(w, Status.NOT_RUN, ctx.runner.why_stopped)
         else:
             finish(w, Status.FAILED, _why(outcome))
     if not pending:
         return [results[w.ref.index] for w in writes]
 
-    remote = ctx.read()
+    remote = _read_back(ctx)
+    if isinstance(remote, str):
+        for w in pending:
+            finish(w, Status.FAILED, remote)
+        return [results[w.ref.index] for w in writes]
     retry: list[tuple[FieldWrite, list[str], UrlForm]] = []
     for w in pending:
         missing = unstored(w, ctx, remote)
@@ -155,8 +159,11 @@ def apply_fields(ops: list[tuple[int, FieldOp]], ctx: ApplyContext) -> list[OpRe
             ctx.writer.put(item[2].path, parameters(item[0]))
 
         outcomes = ctx.runner.map(other_form, retry)
-        remote = ctx.read()
+        remote = _read_back(ctx)
         for (w, first_missing, other), outcome in zip(retry, outcomes, strict=True):
+            if isinstance(remote, str):
+                finish(w, Status.FAILED, remote)
+                continue
             forms = url_forms(w, ctx, remote)
             if isinstance(outcome, XsyncError):
                 finish(
@@ -169,6 +176,14 @@ def apply_fields(ops: list[tuple[int, FieldOp]], ctx: ApplyContext) -> list[OpRe
             else:
                 finish(w, Status.DONE, f"stored only through the {other.name} URL ({other.path})")
     return [results[w.ref.index] for w in writes]
+
+
+def _read_back(ctx: ApplyContext) -> RemoteState | str:
+    """The project read again, or why it could not be (then nothing sent counts as done)."""
+    try:
+        return ctx.read()
+    except XsyncError as e:
+        return f"sent, but not verified: reading the project back failed ({e.summary})"
 
 
 def _not_stored(missing: list[str], forms: list[UrlForm]) -> str:

@@ -15,6 +15,7 @@ are reported with XNAT's own message.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from xsync.apply.files import Instance, instances, zip_entries
 from xsync.apply.report import OpResult, Status
 from xsync.apply.runner import OpRef, Task
 from xsync.apply.zipstream import ZipStream
-from xsync.errors import RemoteError, XsyncError
+from xsync.errors import InventoryError, RemoteError, XsyncError
 from xsync.model.inventory import Study
 from xsync.model.remote import DICOM_RESOURCES
 from xsync.plan.ops import AppendSeries, ImportSession, ResendInstances
@@ -33,6 +34,12 @@ from xsync.render.units import human_bytes, plural
 ImportOp = ImportSession | AppendSeries | ResendInstances
 _SENDS = 2  # the first send, and one more for what did not arrive
 _BUSY = frozenset({"RECEIVING", "RECEIVING_INTERRUPT", "BUILDING", "ARCHIVING", "MOVING", "DELETING", "SEPARATING"})
+
+
+def _busy(status: str) -> bool:
+    """XNAT is still working on the row: a working status, a queued one, or one of its internal
+    `_`-prefixed locks (DICOM-IMPORT.md §5.1)."""
+    return status in _BUSY or status.startswith(("QUEUED", "_"))
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,9 @@ def _run_session(group: list[tuple[int, ImportOp]], ctx: ApplyContext) -> list[O
         ref = _ref(index, op)
         if out and out[-1].status is not Status.DONE:
             out.append(ref.result(Status.NOT_RUN, "an earlier import of this session failed"))
+            continue
+        if out and not ctx.runner.may_start():
+            out.append(ref.result(Status.NOT_RUN, ctx.runner.why_stopped))
             continue
         started = time.monotonic()
         try:
@@ -112,9 +122,11 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
             break
         try:
             sent_bytes += _send(op, study, [i for todo in missing.values() for i in todo], observed is not None, ctx)
+            # What XNAT left in the prearchive after a send it answered; after a failed one,
+            # the next send joins the same prearchive session, which then goes as a whole.
+            _settle_prearchive(study.uid, a.subject, a.session, ctx)
         except RemoteError as e:  # read the server before deciding anything: it may have taken it all
             last_error = e.summary
-        _settle_prearchive(study.uid, a.subject, a.session, ctx)
         observed = observe(ctx, a.session)
         problem = _conflict(observed, a.subject, study)
         if problem:
@@ -175,15 +187,26 @@ def _conflict(observed: Observed | None, subject: str, study: Study) -> str:
 
 
 def _missing(expected: dict[str, list[Instance]], observed: Observed | None) -> dict[str, list[Instance]]:
-    """Per series, the instances the server does not hold, known by XNAT's template names. A scan
-    whose files carry other names (sent by another tool without renaming) is judged by count."""
+    """Per series, the instances the server does not hold, known by XNAT's template names (the
+    names xsync's own uploads get). A scan holding files under other names (sent by another tool
+    without renaming) cannot tell which of them it holds: with at least as many files as the
+    local series has instances it is taken as complete; with fewer, sending "the missing ones"
+    could send some twice, so it is an error to settle by hand."""
     out: dict[str, list[Instance]] = {}
     for uid, wanted in expected.items():
         scan = observed.scan_by_series.get(uid) if observed else None
         names = observed.names.get(scan, set()) if observed and scan else set()
         todo = [i for i in wanted if i.server_name not in names]
-        if len(todo) == len(wanted) and len(names) >= len(wanted):
-            todo = []  # none of XNAT's template names, but as many files: taken as complete
+        foreign = names - {i.server_name for i in wanted}
+        if foreign and todo:
+            if len(names) >= len(wanted):
+                todo = []
+            else:
+                raise InventoryError(
+                    f"scan {scan} holds {len(names)} of the {len(wanted)} instances of series {uid}, some under "
+                    "names XNAT's template did not give, so which ones are missing cannot be told; complete it by "
+                    "hand or delete the scan and apply again"
+                )
         out[uid] = todo
     return out
 
@@ -197,6 +220,7 @@ def _send(op: ImportOp, study: Study, chosen: list[Instance], existing: bool, ct
         ctx.count_bytes(n)
         ctx.progress.advance(name, n)
 
+    _check_unchanged(chosen)
     stream = ZipStream(zip_entries(chosen), on_bytes=sent)
     dest = f"/{ctx.options.dest}/projects/{a.project}"
     params = [
@@ -212,6 +236,12 @@ def _send(op: ImportOp, study: Study, chosen: list[Instance], existing: bool, ct
     ctx.progress.start(name, len(stream))
     try:
         uris = ctx.writer.import_archive(stream, params)
+    except RemoteError as e:
+        if stream.failure is not None:  # the body broke on our side: say so, and send no more
+            raise InventoryError(
+                f"a local DICOM file changed while it was sent ({stream.failure}); plan again"
+            ) from None
+        raise e
     finally:
         ctx.progress.finish(name)
     for uri in uris:
@@ -221,9 +251,24 @@ def _send(op: ImportOp, study: Study, chosen: list[Instance], existing: bool, ct
     return sum(i.file.size for i in chosen)
 
 
+def _check_unchanged(chosen: list[Instance]) -> None:
+    """Plain files still have the size the inventory recorded: a file that changed since the
+    scan fails the import before its first byte, not halfway through it."""
+    for i in chosen:
+        f = i.file
+        if f.member is None and not f.gzipped:
+            try:
+                size = os.stat(f.path).st_size
+            except OSError as e:
+                raise InventoryError(f"{f.path}: cannot read it any more ({e.strerror}); plan again") from None
+            if size != f.size:
+                raise InventoryError(f"{f.path} changed since the DICOM was scanned; plan again")
+
+
 def _archive_params(project: str, subject: str, session: str) -> list[tuple[str, str]]:
-    return [("project", project), ("subject", subject), ("session", session), ("overwrite", "append"),
-            ("auto-archive", "false")]  # fmt: skip
+    """The archive service always merges into an existing session; no `overwrite`, which would
+    also override XNAT's checks (a different StudyInstanceUID, a taken scan ID, duplicates)."""
+    return [("project", project), ("subject", subject), ("session", session), ("auto-archive", "false")]
 
 
 def _settle_prearchive(study_uid: str, subject: str, session: str, ctx: ApplyContext) -> None:
@@ -236,7 +281,7 @@ def _settle_prearchive(study_uid: str, subject: str, session: str, ctx: ApplyCon
                 if r.get("tag") == study_uid and r.get("name") == session]  # fmt: skip
         if not rows:
             return
-        busy = [r for r in rows if r.get("status", "") in _BUSY or r.get("status", "").startswith("QUEUED")]
+        busy = [r for r in rows if _busy(r.get("status", ""))]
         if not busy:
             for row in rows:
                 try:

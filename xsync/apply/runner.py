@@ -21,6 +21,7 @@ from xsync.apply.report import OpResult, Status
 from xsync.errors import XsyncError
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class NotRun(Enum):
@@ -49,10 +50,36 @@ class Task:
 
 
 class Runner:
-    def __init__(self, parallelism: int, on_result: Callable[[OpResult], None] | None = None) -> None:
+    """`guard` is called before each task or item starts; when it raises the tool's error (the
+    project lock was lost), new work stops as after a failure, saying why."""
+
+    def __init__(
+        self,
+        parallelism: int,
+        on_result: Callable[[OpResult], None] | None = None,
+        guard: Callable[[], None] | None = None,
+    ) -> None:
         self.parallelism = max(1, parallelism)
         self.stopped = threading.Event()
+        self.why_stopped = "an earlier operation failed"
         self._on_result = on_result or (lambda result: None)
+        self._guard = guard or (lambda: None)
+
+    def may_start(self) -> bool:
+        """Whether new work may start: nothing failed, and the guard holds."""
+        if self.stopped.is_set():
+            return False
+        try:
+            self._guard()
+        except XsyncError as e:
+            self.stop(e.summary)
+            return False
+        return True
+
+    def stop(self, why: str) -> None:
+        if not self.stopped.is_set():
+            self.why_stopped = why
+        self.stopped.set()
 
     def run(self, tasks: Sequence[Task]) -> list[OpResult]:
         """Every operation of every task gets exactly one result, in the tasks' order."""
@@ -61,8 +88,8 @@ class Runner:
         bugs: list[BaseException] = []
 
         def guarded(task: Task) -> list[OpResult]:
-            if self.stopped.is_set():
-                return [op.result(Status.NOT_RUN, "an earlier operation failed") for op in task.ops]
+            if not self.may_start():
+                return [op.result(Status.NOT_RUN, self.why_stopped) for op in task.ops]
             started = time.monotonic()
             try:
                 results = task.run()
@@ -73,16 +100,12 @@ class Runner:
                 bugs.append(e)
                 results = [op.result(Status.FAILED, f"internal error: {type(e).__name__}") for op in task.ops]
             if any(r.status is Status.FAILED for r in results):
-                self.stopped.set()
+                self.stop("an earlier operation failed")
             for r in results:
                 self._on_result(r)
             return results
 
-        with ThreadPoolExecutor(
-            max_workers=min(self.parallelism, len(tasks)), thread_name_prefix="xsync-apply"
-        ) as pool:
-            futures = [pool.submit(guarded, task) for task in tasks]
-            out = [r for f in futures for r in f.result()]
+        out = [r for results in self._concurrently(guarded, tasks) for r in results]
         if bugs:
             raise bugs[0]
         return out
@@ -90,27 +113,44 @@ class Runner:
     def map(self, fn: Callable[[T], None], items: Sequence[T]) -> list[BaseException | None | NotRun]:
         """`fn` over `items` concurrently, for steps whose results are decided later (a PUT is
         done only once read back): per item None, the tool's error it raised, or NOT_STARTED
-        when an earlier failure stopped new work. Bugs are raised."""
-        if not items:
-            return []
+        when new work had stopped. An error stops new work too. Bugs are raised."""
 
         def guarded(item: T) -> BaseException | None | NotRun:
-            if self.stopped.is_set():
+            if not self.may_start():
                 return NOT_STARTED
             try:
                 fn(item)
             except XsyncError as e:
+                self.stop("an earlier operation failed")
                 return e
             return None
 
-        with ThreadPoolExecutor(
-            max_workers=min(self.parallelism, len(items)), thread_name_prefix="xsync-apply"
-        ) as pool:
-            return list(pool.map(guarded, items))
+        return self._concurrently(guarded, items) if items else []
+
+    def _concurrently(self, fn: Callable[[T], R], items: Sequence[T]) -> list[R]:
+        """`fn` over `items` on the pool, results in order. An interrupt (Ctrl-C) stops new work
+        at once and waits for the running items, whatever more interrupts come: a caller that
+        unwinds (and releases the project lock) while writes are under way would let a second
+        run in beside them."""
+        pool = ThreadPoolExecutor(max_workers=min(self.parallelism, len(items)), thread_name_prefix="xsync-apply")
+        try:
+            futures = [pool.submit(fn, item) for item in items]
+            return [f.result() for f in futures]
+        except BaseException:
+            self.stop("interrupted")
+            while True:
+                try:
+                    pool.shutdown(wait=True, cancel_futures=True)
+                    break
+                except KeyboardInterrupt:
+                    continue
+            raise
+        finally:
+            pool.shutdown(wait=True)
 
     def emit(self, result: OpResult) -> OpResult:
         """Report a result produced outside `run` (a verification after the tasks)."""
         if result.status is Status.FAILED:
-            self.stopped.set()
+            self.stop("an earlier operation failed")
         self._on_result(result)
         return result

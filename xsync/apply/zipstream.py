@@ -52,6 +52,7 @@ class ZipStream:
             raise ValueError("two entries of one zip share a name")
         self._names = names
         self._length = self._layout()
+        self.failure: OSError | None = None  # why the last iteration broke on our side, if it did
 
     def __len__(self) -> int:
         return self._length
@@ -83,6 +84,16 @@ class ZipStream:
 
     # -- bytes -----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[bytes]:
+        """The archive's bytes. A source that cannot be read as recorded raises OSError, also kept
+        in `failure`: an HTTP client sending the body reports it as its own transport error."""
+        self.failure = None
+        try:
+            yield from self._bytes()
+        except OSError as e:
+            self.failure = e
+            raise
+
+    def _bytes(self) -> Iterator[bytes]:
         offset = 0
         central: list[bytes] = []
         for entry, name in zip(self.entries, self._names, strict=True):

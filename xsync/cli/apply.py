@@ -23,12 +23,16 @@ from xsync.cli.options import spec_option
 from xsync.cli.output import use_color
 from xsync.cli.progress import stderr_is_terminal
 from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection, warn_if_insecure
-from xsync.errors import EXIT_ERROR, EXIT_OK, StalePlanError, UsageError
+from xsync.errors import EXIT_ERROR, EXIT_OK, StalePlanError, UsageError, XsyncError
 from xsync.render.units import human_bytes, plural
 
 if TYPE_CHECKING:
+    from xsync.apply.lock import ProjectLock
     from xsync.apply.report import ApplyReport, OpResult
+    from xsync.model.inventory import Inventory
     from xsync.plan.plan import Plan
+    from xsync.spec.model import Spec
+    from xsync.xnat.client import XnatClient
 
 
 @click.command()
@@ -71,7 +75,6 @@ def apply(
             "no terminal to confirm on: review the plan, then run with --auto-approve (or apply a saved plan)"
         )
     from xsync.apply.lock import ProjectLock
-    from xsync.cli.plan import plan_with
     from xsync.spec import load_spec
     from xsync.xnat.client import XnatClient
 
@@ -81,33 +84,71 @@ def apply(
     warn_if_insecure(settings)
     color = use_color(sys.stdout, os.environ, disabled=no_color)
     with XnatClient(settings) as client:
-        # The lock records who runs apply as this machine's user: the XNAT user may be an alias
-        # token's alias, half of a credential, and the lock is readable by the project.
-        lock = ProjectLock(client, spec.project, user=getpass.getuser())
+        lock = ProjectLock(client, spec.project, user=_local_user())
         lock.acquire(timeout=lock_timeout)
         if lock.took_over is not None:
             gone = lock.took_over
             click.echo(f"took over the lock {gone.id} of a run that is gone (pid {gone.pid} on this machine, owner "
                        f"{gone.owner})", err=True)  # fmt: skip
-        with lock:
-            plan, inventory = plan_with(spec, client, no_cache=no_cache, strict=False)
-            if saved is not None:
-                _check_saved(plan_file, saved, plan)  # type: ignore[arg-type]
-            if not plan.has_changes:
-                _say(as_json, "No changes. The project matches the spec.", {"event": "summary", "ok": True})
-                return EXIT_OK
-            if saved is None and not as_json:
-                from xsync.render.text import render_text
+        try:
+            outcome = _plan_and_apply(
+                spec, client, saved, plan_file, asks=asks, no_cache=no_cache, show_phi=show_phi, color=color,
+                as_json=as_json, parallelism=parallelism, allow_delete=allow_delete, archive_timeout=archive_timeout,
+                guard=lock.ensure_held,
+            )  # fmt: skip
+        finally:
+            _release(lock)
+    if isinstance(outcome, int):  # nothing to do (0), or not approved (1)
+        return outcome
+    _print_report(outcome, as_json=as_json)
+    return EXIT_OK if outcome.ok else EXIT_ERROR
 
-                sys.stdout.write(render_text(plan, color=color, show_phi=show_phi))
-            if asks and not _confirmed():
-                click.echo("Apply cancelled.", err=True)
-                return EXIT_ERROR
-            report = _run(plan, spec, client, inventory, parallelism=parallelism, allow_delete=allow_delete,
-                          archive_timeout=archive_timeout, as_json=as_json, color=color,
-                          guard=lock.ensure_held)  # fmt: skip
-    _print_report(report, as_json=as_json)
-    return EXIT_OK if report.ok else EXIT_ERROR
+
+def _plan_and_apply(spec: Spec, client: XnatClient, saved: Plan | None, plan_file: Path | None, *, asks: bool,
+                    no_cache: bool, show_phi: bool, color: bool, as_json: bool, parallelism: int, allow_delete: bool,
+                    archive_timeout: float, guard: Callable[[], None]) -> ApplyReport | int:  # fmt: skip
+    """Under the lock: plan, check a saved plan, show and confirm, apply. An exit code when there
+    is nothing to apply."""
+    from xsync.cli.plan import plan_with
+
+    plan, inventory = plan_with(spec, client, no_cache=no_cache, strict=False)
+    if saved is not None:
+        assert plan_file is not None
+        _check_saved(plan_file, saved, plan)
+    if not plan.has_changes:
+        _say(as_json, "No changes. The project matches the spec.", {"event": "summary", "ok": True})
+        return EXIT_OK
+    if saved is None and not as_json:
+        from xsync.render.text import render_text
+
+        sys.stdout.write(render_text(plan, color=color, show_phi=show_phi))
+    if asks and not _confirmed():
+        click.echo("Apply cancelled.", err=True)
+        return EXIT_ERROR
+    return _run(plan, spec, client, inventory, parallelism=parallelism, allow_delete=allow_delete,
+                archive_timeout=archive_timeout, as_json=as_json, color=color, guard=guard)  # fmt: skip
+
+
+def _local_user() -> str:
+    """Who runs apply, as the lock records it: this machine's user, never the XNAT user (with an
+    alias token that would be half of a credential, and the lock is readable by the project).
+    A container's uid may have no name."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid-{os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+def _release(lock: ProjectLock) -> None:
+    """Release the lock; a failure to (a lost connection) is said, not raised over the report:
+    the lock then expires, or `xsync force-unlock` removes it."""
+    held = lock.info
+    try:
+        lock.release()
+    except XsyncError as e:
+        ident = held.id if held else "?"
+        click.echo(f"warning: could not remove the project lock {ident} ({e.summary}); it expires, or remove it "
+                   f"with `xsync force-unlock {ident}`", err=True)  # fmt: skip
 
 
 def _load_saved(path: Path) -> Plan:
@@ -139,20 +180,16 @@ def _confirmed() -> bool:
     return bool(answer.strip() == "yes")
 
 
-def _run(plan: Plan, spec: object, client: object, inventory: object, *, parallelism: int, allow_delete: bool,
-         archive_timeout: float, as_json: bool, color: bool, guard: Callable[[], None]) -> ApplyReport:  # fmt: skip
+def _run(plan: Plan, spec: Spec, client: XnatClient, inventory: Inventory | None, *, parallelism: int,
+         allow_delete: bool, archive_timeout: float, as_json: bool, color: bool,
+         guard: Callable[[], None]) -> ApplyReport:  # fmt: skip
     from xsync.apply.context import ApplyContext, ApplyOptions, NoProgress, UploadProgress
     from xsync.apply.engine import apply_plan
     from xsync.apply.runner import Runner
     from xsync.cli.apply_progress import ApplyProgress
-    from xsync.model.inventory import Inventory
-    from xsync.spec.model import Spec
     from xsync.workflow import read_remote_fields
-    from xsync.xnat.client import XnatClient
     from xsync.xnat.write import XnatWriter
 
-    assert isinstance(spec, Spec) and isinstance(client, XnatClient)
-    assert inventory is None or isinstance(inventory, Inventory)
     progress: ApplyProgress | None = None
     if not as_json and stderr_is_terminal():
         progress = ApplyProgress(len(plan.operations), color=color)
@@ -170,11 +207,10 @@ def _run(plan: Plan, spec: object, client: object, inventory: object, *, paralle
         project=spec.project,
         writer=XnatWriter(client),
         read=lambda: read_remote_fields(client, spec),
-        runner=Runner(parallelism, on_result),
+        runner=Runner(parallelism, on_result, guard),
         inventory=inventory,
         options=options,
         progress=uploads,
-        guard=guard,
     )
     if progress is None:
         return apply_plan(plan, ctx)

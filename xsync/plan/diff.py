@@ -348,8 +348,11 @@ def _server_scan_of(b: _Buckets, addr: Address, series: LocalSeries, rs: RemoteS
     if there is not None:
         held = there.fields.get("UID") or "(no UID)"
         b.conflicts.append(
-            Conflict(addr, f"scan {there.id} on the server is series {held}, not the local series {series.uid} the spec "
-                     "marks absent; refusing to delete another series")  # fmt: skip
+            Conflict(
+                addr,
+                f"scan {there.id} on the server is series {held}, not the local series {series.uid} the spec "
+                "marks absent; refusing to delete another series",
+            )  # fmt: skip
         )
     return None
 
