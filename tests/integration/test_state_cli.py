@@ -68,7 +68,8 @@ def test_state_with_wrong_credentials_fails_with_exit_1(
     monkeypatch.setenv("XNAT_PASS", "wrong-secret")
     assert main(["state", "--project", "CCF_TEST", "--server", emu.url]) == 1
     err = capsys.readouterr().err
-    assert "error: login failed for user admin at 127.0.0.1" in err and "wrong-secret" not in err
+    assert "error: login failed at 127.0.0.1: XNAT refused the user and password from XNAT_USER/XNAT_PASS" in err
+    assert "wrong-secret" not in err
 
 
 def test_debug_output_never_shows_the_secret_or_the_cookie(

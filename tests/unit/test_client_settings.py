@@ -20,7 +20,6 @@ def opts(**kw: object) -> ConnectionOptions:
 @pytest.mark.parametrize(
     ("given", "expected"),
     [
-        ("xnat.example.org", "https://xnat.example.org"),
         ("https://xnat.example.org/", "https://xnat.example.org"),
         ("https://xnat.example.org/xnat/", "https://xnat.example.org/xnat"),
         ("http://127.0.0.1:8080/data", "http://127.0.0.1:8080"),
@@ -28,6 +27,15 @@ def opts(**kw: object) -> ConnectionOptions:
 )
 def test_normalize_server_url(given: str, expected: str) -> None:
     assert normalize_server_url(given) == expected
+
+
+@pytest.mark.parametrize("given", ["127.0.0.1:8080", "xnat.example.org", "alice:s3cret@xnat.example.org/xnat"])
+def test_a_server_without_scheme_is_a_usage_error_that_suggests_both(given: str) -> None:
+    with pytest.raises(UsageError) as info:
+        normalize_server_url(given)
+    message = str(info.value)
+    assert "has no scheme" in message and "https://" in message and "http://" in message
+    assert "s3cret" not in message
 
 
 def test_redact_url_hides_userinfo_and_query_values() -> None:
@@ -84,20 +92,20 @@ def test_server_precedence() -> None:
 def test_tls_decisions(tmp_path: Path) -> None:
     bundle = tmp_path / "ca.pem"
     bundle.write_text("x")
-    assert resolve_connection(opts(server="h"), spec_server=None, environ={}).verify is True
-    assert resolve_connection(opts(server="h", insecure=True), spec_server=None, environ={}).verify is False
-    assert resolve_connection(opts(server="h", ca_bundle=str(bundle)), spec_server=None, environ={}).verify == str(
-        bundle
-    )
+    assert resolve_connection(opts(server="https://h"), spec_server=None, environ={}).verify is True
+    assert resolve_connection(opts(server="https://h", insecure=True), spec_server=None, environ={}).verify is False
+    assert resolve_connection(
+        opts(server="https://h", ca_bundle=str(bundle)), spec_server=None, environ={}
+    ).verify == str(bundle)
     with pytest.raises(UsageError, match="contradict"):
-        resolve_connection(opts(server="h", ca_bundle=str(bundle), insecure=True), spec_server=None, environ={})
+        resolve_connection(opts(server="https://h", ca_bundle=str(bundle), insecure=True), spec_server=None, environ={})
 
 
 def test_user_without_password_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match="--user needs --password"):
-        resolve_connection(opts(server="h", user="u"), spec_server=None, environ={})
+        resolve_connection(opts(server="https://h", user="u"), spec_server=None, environ={})
     with pytest.raises(UsageError, match="XNAT_PASS is not"):
-        resolve_connection(opts(server="h"), spec_server=None, environ={"XNAT_USER": "u"})
+        resolve_connection(opts(server="https://h"), spec_server=None, environ={"XNAT_USER": "u"})
 
 
 def test_unreadable_netrc_names_the_file_not_its_content(tmp_path: Path) -> None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import html
 import logging
 import re
+import threading
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
@@ -29,7 +31,7 @@ from xsync.errors import (
     TransportError,
 )
 from xsync.xnat.settings import ConnectionSettings, redact_url
-from xsync.xnat.transport import build_session
+from xsync.xnat.transport import RetryNotice, build_session, failure_kind
 
 log = logging.getLogger(__name__)
 
@@ -57,40 +59,45 @@ def xnat_message(response: requests.Response) -> str:
 
 
 class XnatClient:
-    def __init__(self, settings: ConnectionSettings, session: requests.Session | None = None) -> None:
+    def __init__(
+        self,
+        settings: ConnectionSettings,
+        session: requests.Session | None = None,
+        *,
+        on_retry: RetryNotice | None = None,
+    ) -> None:
+        """`on_retry` hears of every retry before its wait (the CLI prints `retrying (2/5) ...`)."""
         self.settings = settings
         self.base_url = settings.base_url
-        self.session = session if session is not None else build_session(settings)
-        self._logged_in = False
+        self.session = session if session is not None else build_session(settings, on_retry)
+        self._login_lock = threading.Lock()
+        self._login_generation = 0  # logins so far; 0: not logged in
+        self._count_lock = threading.Lock()
         self.request_count = 0  # HTTP requests sent (retries inside urllib3 not counted)
 
     # -- lifecycle -------------------------------------------------------------------------
     def open(self) -> XnatClient:
         """Log in once and keep the JSESSIONID cookie for the rest of the run."""
+        with self._login_lock:
+            self._login()
+        return self
+
+    def _login(self) -> None:
         creds = self.settings.credentials
         auth = (creds.user, creds.secret) if creds else None
         response = self._send("GET", "/data/JSESSION", auth=auth)
-        if response.status_code == 401:
-            who = f"user {creds.user}" if creds else "anonymous access"
-            raise AuthenticationError(
-                f"login failed for {who} at {self.settings.host}",
-                method="GET",
-                url=self._shown_url("/data/JSESSION"),
-                status=401,
-            )
         if response.status_code != 200:
             self._raise_for(response, "GET", "/data/JSESSION")
-        self._logged_in = True
-        return self
+        self._login_generation += 1
 
     def close(self) -> None:
         try:
-            if self._logged_in:
+            if self._login_generation:
                 self._send("DELETE", "/data/JSESSION")
         except RemoteError as e:  # closing is best effort; the server expires sessions anyway
             log.debug("could not close the XNAT session: %s", e)
         finally:
-            self._logged_in = False
+            self._login_generation = 0
             self.session.close()
 
     def __enter__(self) -> XnatClient:
@@ -116,11 +123,15 @@ class XnatClient:
         """Send a request to `base_url + path` and return the response if its status is in
         `ok`; raise the matching typed error otherwise. A session that expired mid-run is
         renewed once."""
+        generation = self._login_generation
         response = self._send(method, path, params=params, data=data, headers=headers, stream=stream)
-        if response.status_code == 401 and self._logged_in and self.settings.credentials:
-            log.debug("XNAT session expired; logging in again")
-            self._logged_in = False
-            self.open()
+        if response.status_code == 401 and generation and self.settings.credentials:
+            # The server session expired. Threads that meet it at once log in once between them:
+            # whoever comes second finds a newer login and just sends again.
+            with self._login_lock:
+                if self._login_generation == generation:
+                    log.debug("XNAT session expired; logging in again")
+                    self._login()
             response = self._send(method, path, params=params, data=data, headers=headers, stream=stream)
         if response.status_code not in ok:
             self._raise_for(response, method, path, params)
@@ -165,7 +176,8 @@ class XnatClient:
         stream: bool = False,
     ) -> requests.Response:
         url = self.base_url + path
-        self.request_count += 1
+        with self._count_lock:
+            self.request_count += 1
         try:
             return self.session.request(
                 method,
@@ -178,23 +190,42 @@ class XnatClient:
                 allow_redirects=False,
                 timeout=(self.settings.connect_timeout, self.settings.read_timeout),
             )
-        except requests.exceptions.SSLError as e:
-            raise TransportError(
-                f"TLS verification failed for {self.settings.host} (use --ca-bundle PATH for a private "
-                "certificate authority, or --insecure to skip verification)",
-                method=method,
-                url=self._shown_url(path, params),
-            ) from _scrub(e)
-        except requests.exceptions.Timeout as e:
-            raise TransportError(
-                f"no answer from {self.settings.host} in time", method=method, url=self._shown_url(path, params)
-            ) from _scrub(e)
         except requests.exceptions.RequestException as e:
-            raise TransportError(
-                f"could not reach {self.settings.host}: {_reason(e)}",
-                method=method,
-                url=self._shown_url(path, params),
-            ) from _scrub(e)
+            # `from None`: the library's own message quotes the URL with its query values, which
+            # can hold a field being written (a birth date); the kind of failure is all we keep.
+            raise TransportError(self._transport_message(e), method=method, url=self._shown_url(path, params)) from None
+
+    def _transport_message(self, error: BaseException) -> str:
+        """One line that names the cause: what failed, and what to do about it."""
+        host = self.settings.host
+        port = urlsplit(self.base_url).port
+        where = f"{host}:{port}" if port else host
+        kind = failure_kind(error)
+        if kind == "dns":
+            return f"cannot resolve the host name {host}: check the server URL (--server, XNAT_HOST or `server:`)"
+        if kind == "refused":
+            return f"connection refused by {where}: is XNAT running there, on that port?"
+        if kind == "tls":
+            if self.settings.verify is False:
+                return (f"TLS handshake with {where} failed: is it an HTTPS server? (for a server without TLS, "
+                        f"use http://{where})")  # fmt: skip
+            return (f"the TLS certificate of {where} could not be verified: use --ca-bundle PATH for a private "
+                    "certificate authority, or --insecure to skip verification")  # fmt: skip
+        if kind == "timeout":
+            seconds = self.settings.read_timeout
+            return f"no answer from {where} within {seconds:g} s (--timeout sets how long to wait)"
+        return f"the connection to {where} was lost before XNAT answered"
+
+    def _login_message(self) -> str:
+        """Why XNAT asked for a login, and how to give one. Names where the credentials came
+        from, never the user (with an alias token that is half of a credential) or the secret."""
+        creds, host = self.settings.credentials, self.settings.host
+        if creds is None:
+            return (f"XNAT at {host} needs a login: give --user and --password, XNAT_USER and XNAT_PASS, "
+                    f"or a ~/.netrc entry for {host}")  # fmt: skip
+        source = _SOURCES.get(creds.source, creds.source)
+        return (f"login failed at {host}: XNAT refused the user and password from {source} (credentials come "
+                f"from --user/--password, else XNAT_USER/XNAT_PASS, else a ~/.netrc entry for {host})")  # fmt: skip
 
     def _shown_url(self, path: str, params: Params = None) -> str:
         query = "&".join(f"{k}={v}" for k, v in _pairs(params))
@@ -205,10 +236,7 @@ class XnatClient:
         message = xnat_message(response)
         url = self._shown_url(path, params)
         if status == 401:
-            user = self.settings.credentials.user if self.settings.credentials else "anonymous"
-            raise AuthenticationError(
-                f"login failed for user {user} at {self.settings.host}", method=method, url=url, status=status
-            )
+            raise AuthenticationError(self._login_message(), method=method, url=url, status=status)
         error: type[RemoteError]
         if status == 403:
             error = PermissionDeniedError
@@ -225,31 +253,12 @@ class XnatClient:
         raise error(message, method=method, url=url, status=status)
 
 
+_SOURCES = {"option": "--user/--password", "environment": "XNAT_USER/XNAT_PASS", "netrc": "~/.netrc (or NETRC)"}
+
+
 def _pairs(params: Params) -> list[tuple[str, str]]:
     if params is None:
         return []
     if isinstance(params, Mapping):
         return list(params.items())
     return list(params)
-
-
-def _reason(e: Exception) -> str:
-    """A short cause without URLs (which could carry credentials if a caller put them there)."""
-    text = str(e.args[0]) if e.args else type(e).__name__
-    for marker in ("NewConnectionError", "RemoteDisconnected", "ConnectionResetError", "Max retries exceeded"):
-        if marker in text:
-            return {
-                "NewConnectionError": "connection refused",
-                "RemoteDisconnected": "the connection was closed without an answer",
-                "ConnectionResetError": "the connection was reset",
-                "Max retries exceeded": "gave up after retrying",
-            }[marker]
-    return type(e).__name__
-
-
-def _scrub(e: Exception) -> Exception:
-    """The cause kept for --debug tracebacks, stripped of the request (and its headers)."""
-    if isinstance(e, requests.exceptions.RequestException):
-        e.request = None
-        e.response = None
-    return e

@@ -24,13 +24,15 @@ class Credentials:
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    """Retries of idempotent requests (GET, PUT, DELETE, HEAD) on connection errors and on
-    429/502/503/504; never of POST (the import service is not idempotent)."""
+    """Retries (transport.py says exactly which): idempotent requests on lost connections,
+    timeouts and 429/502/503/504; any request on a refused connection, a few times; never a
+    host name that does not resolve, a TLS failure, or a POST that reached the server."""
 
     attempts: int = 5  # retries after the first try
     backoff: float = 0.5  # seconds; doubled each retry, with jitter
     backoff_max: float = 30.0
     budget: float = 120.0  # seconds one request may spend retrying in total
+    refused_attempts: int = 3  # retries of a refused connection: about 3.5 s with the backoff
 
 
 @dataclass(frozen=True)
@@ -53,13 +55,17 @@ class ConnectionSettings:
 
 
 def normalize_server_url(server: str) -> str:
-    """`host`, `https://host/`, `https://user:pw@host/xnat/` -> `https://host/xnat` (no
-    credentials, no trailing slash, no `/data` suffix)."""
+    """`https://host/`, `https://host/xnat/data` -> `https://host/xnat` (no trailing slash, no
+    `/data` suffix). The scheme must be written: guessing one sends a password over plain HTTP,
+    or blames TLS for a server that speaks HTTP."""
     text = server.strip()
     if not text:
         raise UsageError("no XNAT server given (use --server, XNAT_HOST or `server:` in the spec)")
     if "://" not in text:
-        text = "https://" + text
+        raise UsageError(
+            f"the server URL {_shown(text)} has no scheme: write "
+            f"https://{_shown(text)} (or http://{_shown(text)} for a server without TLS, such as the emulator)"
+        )
     try:
         parts = urlsplit(text)
         port = parts.port  # raises for a port that is not a number in 0-65535
@@ -94,3 +100,8 @@ def redact_url(url: str) -> str:
         host += ":?"
     query = "&".join(p.split("=", 1)[0] + ("=…" if "=" in p else "") for p in parts.query.split("&") if p)
     return urlunsplit((parts.scheme, host, parts.path, query, ""))
+
+
+def _shown(text: str) -> str:
+    """A scheme-less server as messages show it: without any user-info or query values."""
+    return redact_url("//" + text).removeprefix("//")
