@@ -22,7 +22,7 @@ import click
 from xsync.cli.options import spec_option
 from xsync.cli.output import use_color
 from xsync.cli.progress import stderr_is_terminal
-from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection, warn_if_insecure
+from xsync.cli.settings import ConnectionOptions, client_for, connection_options, resolve_connection
 from xsync.errors import EXIT_ERROR, EXIT_OK, StalePlanError, UsageError, XsyncError
 from xsync.render.units import human_bytes, plural
 
@@ -76,14 +76,12 @@ def apply(
         )
     from xsync.apply.lock import ProjectLock
     from xsync.spec import load_spec
-    from xsync.xnat.client import XnatClient
 
     saved = _load_saved(plan_file) if plan_file is not None else None
     spec = load_spec(spec_path)
     settings = resolve_connection(connection, spec_server=spec.server, environ=os.environ)
-    warn_if_insecure(settings)
     color = use_color(sys.stdout, os.environ, disabled=no_color)
-    with XnatClient(settings) as client:
+    with client_for(settings) as client:
         lock = ProjectLock(client, spec.project, user=_local_user())
         lock.acquire(timeout=lock_timeout)
         if lock.took_over is not None:

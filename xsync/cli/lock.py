@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from xsync.cli.options import project_from_spec, spec_option
-from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection, warn_if_insecure
+from xsync.cli.settings import ConnectionOptions, client_for, connection_options, resolve_connection
 from xsync.errors import EXIT_OK
 
 
@@ -28,11 +28,9 @@ def force_unlock_command(lock_id: str, project: str | None, spec_path: Path, con
     project, spec_server = project_from_spec(project, spec_path, server_given=server_given)
     from xsync.apply.lock import force_unlock
     from xsync.apply.lockrecord import describe
-    from xsync.xnat.client import XnatClient
 
     settings = resolve_connection(connection, spec_server=spec_server, environ=os.environ)
-    warn_if_insecure(settings)
-    with XnatClient(settings) as client:
+    with client_for(settings) as client:
         info = force_unlock(client, project, lock_id)
     click.echo(f"unlocked {project}: removed lock {info.id} ({describe(info, datetime.now(UTC))})", err=True)
     return EXIT_OK

@@ -16,7 +16,7 @@ import click
 from xsync.cli.options import spec_option
 from xsync.cli.output import use_color, write_atomically
 from xsync.cli.progress import ScanProgressBar, spinner, stderr_is_terminal
-from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection, warn_if_insecure
+from xsync.cli.settings import ConnectionOptions, client_for, connection_options, resolve_connection
 from xsync.errors import EXIT_CHANGES, EXIT_OK, StalePlanError, UsageError
 from xsync.render.units import plural
 
@@ -112,13 +112,11 @@ def _make_plan(
 ) -> Plan:
     """The plan pipeline with its progress on stderr: spec, login, DICOM scan, server read."""
     from xsync.spec import load_spec
-    from xsync.xnat.client import XnatClient
 
     spec = load_spec(spec_path)
     settings = resolve_connection(connection, spec_server=spec.server, environ=os.environ)
-    warn_if_insecure(settings)
     # Log in before the (possibly long) DICOM scan, so a wrong password is said at once.
-    with XnatClient(settings) as client:
+    with client_for(settings) as client:
         plan, _ = plan_with(spec, client, no_cache=no_cache, strict=strict, show_unmanaged=show_unmanaged)
     return plan
 

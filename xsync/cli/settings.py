@@ -16,12 +16,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from xsync.errors import UsageError
 from xsync.xnat.settings import ConnectionSettings, Credentials, normalize_server_url
+
+if TYPE_CHECKING:
+    from xsync.xnat.client import XnatClient
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,8 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle to verify TLS with.")
     @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
     @click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=86400), metavar="SECONDS",
-                  callback=_finite, help="Read timeout per request (default 300).")  # fmt: skip
+                  callback=_finite, help="Seconds to wait to connect and for each answer (default 10 to "
+                  "connect, 300 for an answer).")  # fmt: skip
     @wraps(fn)
     def wrapper(*args: Any, server: str | None, user: str | None, password: str | None,
                 ca_bundle: str | None, insecure: bool, timeout: float | None, **kwargs: Any) -> Any:  # fmt: skip
@@ -65,6 +69,20 @@ def warn_if_insecure(settings: ConnectionSettings) -> None:
         click.echo(f"warning: TLS certificates of {settings.host} are not verified (--insecure)", err=True)
 
 
+def announce_retry(number: int, allowed: int, why: str, wait: float) -> None:
+    """Every retry is said before its wait, so nothing waits in silence."""
+    click.echo(f"retrying ({number}/{allowed}) after {why}, in {wait:.1f} s", err=True)
+
+
+def client_for(settings: ConnectionSettings) -> XnatClient:
+    """The client every command uses (log in with `with`): --insecure warned about once,
+    every retry announced on stderr."""
+    from xsync.xnat.client import XnatClient
+
+    warn_if_insecure(settings)
+    return XnatClient(settings, on_retry=announce_retry)
+
+
 def resolve_connection(
     options: ConnectionOptions,
     *,
@@ -81,8 +99,8 @@ def resolve_connection(
     verify: bool | str = False if options.insecure else (options.ca_bundle or True)
     credentials = _credentials(options, base_url, environ, home)
     extra: dict[str, Any] = {}
-    if options.timeout is not None:
-        extra["read_timeout"] = options.timeout
+    if options.timeout is not None:  # one bound for each attempt: connecting, then every wait for bytes
+        extra["connect_timeout"] = extra["read_timeout"] = options.timeout
     return ConnectionSettings(server=base_url, credentials=credentials, verify=verify, **extra)
 
 

@@ -12,7 +12,7 @@ import click
 
 from xsync.cli.options import project_from_spec, spec_option
 from xsync.cli.progress import spinner
-from xsync.cli.settings import ConnectionOptions, connection_options, resolve_connection, warn_if_insecure
+from xsync.cli.settings import ConnectionOptions, client_for, connection_options, resolve_connection
 from xsync.errors import EXIT_OK
 from xsync.render.units import plural
 
@@ -31,15 +31,13 @@ def state(
 ) -> int:
     """Print the project as xsync reads it from XNAT (tree or JSON)."""
     from xsync.render.state import render_state_text
-    from xsync.xnat.client import XnatClient
     from xsync.xnat.read import SCAN_TYPE_PROBES, read_project
 
     server_given = connection.server is not None or "XNAT_HOST" in os.environ
     project, spec_server = project_from_spec(project, spec_path, server_given=server_given)
     settings = resolve_connection(connection, spec_server=spec_server, environ=os.environ)
-    warn_if_insecure(settings)
     started = time.monotonic()
-    with spinner(f"reading {project} from {settings.base_url}"), XnatClient(settings) as client:
+    with spinner(f"reading {project} from {settings.base_url}"), client_for(settings) as client:
         remote = read_project(
             client, project, probe_scan_types=SCAN_TYPE_PROBES, phi=show_phi, count_sessions="all" if files else ()
         )

@@ -205,12 +205,15 @@ class XnatClient:
             return f"cannot resolve the host name {host}: check the server URL (--server, XNAT_HOST or `server:`)"
         if kind == "refused":
             return f"connection refused by {where}: is XNAT running there, on that port?"
-        if kind == "tls":
-            if self.settings.verify is False:
-                return (f"TLS handshake with {where} failed: is it an HTTPS server? (for a server without TLS, "
-                        f"use http://{where})")  # fmt: skip
+        if kind == "certificate":
             return (f"the TLS certificate of {where} could not be verified: use --ca-bundle PATH for a private "
                     "certificate authority, or --insecure to skip verification")  # fmt: skip
+        if kind == "tls":
+            return (f"the TLS handshake with {where} failed: does it speak HTTPS? (for a server without TLS, "
+                    f"write http://{where})")  # fmt: skip
+        if kind == "connect-timeout":
+            seconds = self.settings.connect_timeout
+            return f"no connection to {where} within {seconds:g} s: is the host up and the port open? (--timeout)"
         if kind == "timeout":
             seconds = self.settings.read_timeout
             return f"no answer from {where} within {seconds:g} s (--timeout sets how long to wait)"

@@ -33,6 +33,7 @@ class RetryPolicy:
     backoff_max: float = 30.0
     budget: float = 120.0  # seconds one request may spend retrying in total
     refused_attempts: int = 3  # retries of a refused connection: about 3.5 s with the backoff
+    timeout_attempts: int = 2  # retries after a timeout: each try may take the whole timeout
 
 
 @dataclass(frozen=True)

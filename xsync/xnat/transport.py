@@ -5,17 +5,19 @@ What is retried, and how long (the budget a user can count on):
 - idempotent requests (GET, HEAD, PUT, DELETE) on a dropped or reset connection, a read
   timeout, 429, 502, 503 and 504: up to `RetryPolicy.attempts` retries, exponential backoff with
   jitter, `Retry-After` honoured but capped, never past `RetryPolicy.budget` seconds in all;
-- a refused connection (a server restarting), for any method — nothing was sent: up to
-  `RetryPolicy.refused_attempts` retries, a few seconds in all;
-- never: a host name that does not resolve, a TLS failure (neither fixes itself), a POST that
-  reached the server (the import service is not idempotent).
+- but fewer times a refused connection (a server restarting; for any method, as nothing was
+  sent): `RetryPolicy.refused_attempts` retries, a few seconds in all; and a timeout (each try
+  waits the whole --timeout): `RetryPolicy.timeout_attempts` retries;
+- never: a host name that does not resolve, a TLS failure (none of them heals by waiting), a
+  POST that reached the server (the import service is not idempotent).
 Every retry is announced through `on_retry` before its wait, so nothing waits in silence.
 """
 
 from __future__ import annotations
 
+import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
@@ -26,7 +28,6 @@ from urllib3.exceptions import (
     MaxRetryError,
     NameResolutionError,
     NewConnectionError,
-    ReadTimeoutError,
     SSLError,
 )
 from urllib3.util.retry import Retry
@@ -41,43 +42,61 @@ RetryNotice = Callable[[int, int, str, float], None]
 
 
 def failure_kind(error: BaseException | None) -> str:
-    """What went wrong on the way to the server: dns, refused, tls, timeout or dropped."""
+    """What went wrong on the way to the server: dns, refused, certificate (TLS verification),
+    tls (any other handshake failure, such as HTTPS to an HTTP port), connect-timeout, timeout
+    (connected, but no answer) or dropped."""
     seen: set[int] = set()
+    chain: list[BaseException] = []
     while error is not None and id(error) not in seen:
         seen.add(id(error))
-        if isinstance(error, NameResolutionError):
-            return "dns"
-        if isinstance(error, SSLError | requests.exceptions.SSLError):
-            return "tls"
-        if isinstance(error, ConnectionRefusedError):
-            return "refused"
-        if isinstance(error, NewConnectionError) and "refused" in str(error).lower():
-            return "refused"
-        if isinstance(error, TimeoutError | ReadTimeoutError | requests.exceptions.Timeout):
-            return "timeout"
-        error = getattr(error, "reason", None) or error.__cause__ or error.__context__
+        chain.append(error)
+        reason = getattr(error, "reason", None)
+        error = reason if isinstance(reason, BaseException) else error.__cause__ or error.__context__
+    for kind, types in _KINDS:
+        if any(isinstance(e, types) for e in chain):
+            return kind
+    if any(isinstance(e, NewConnectionError) and "refused" in str(e).lower() for e in chain):
+        return "refused"
     return "dropped"
 
 
-_WHY = {"refused": "the connection was refused", "timeout": "no answer in time", "dropped": "the connection was lost"}
+# Most specific first: a certificate error is also an SSL error, and both are OSErrors.
+_KINDS: tuple[tuple[str, type[BaseException] | tuple[type[BaseException], ...]], ...] = (
+    ("dns", NameResolutionError),
+    ("certificate", ssl.SSLCertVerificationError),
+    ("tls", (ssl.SSLError, SSLError, requests.exceptions.SSLError)),
+    ("refused", ConnectionRefusedError),
+    ("connect-timeout", (urllib3.exceptions.ConnectTimeoutError, requests.exceptions.ConnectTimeout)),
+    ("timeout", (TimeoutError, urllib3.exceptions.TimeoutError, requests.exceptions.Timeout)),
+)
+
+
+_NEVER_RETRIED = frozenset({"dns", "certificate", "tls"})  # none of them heals by waiting
+_WHY = {
+    "refused": "the connection was refused",
+    "connect-timeout": "no connection in time",
+    "timeout": "no answer in time",
+    "dropped": "the connection was lost",
+}
 
 
 class BudgetedRetry(Retry):
-    """urllib3's Retry, with the policy above: a time budget per request, refused connections
-    counted apart, no retry of what cannot heal, and a notice before every wait."""
+    """urllib3's Retry, with the policy above: a time budget per request, smaller allowances for
+    refused connections and timeouts, no retry of what cannot heal, a notice before every wait."""
 
     def __init__(self, *args: Any, budget: float | None = None, started: float | None = None,
-                 refused_left: int = 0, on_retry: RetryNotice | None = None, **kwargs: Any) -> None:  # fmt: skip
+                 allowances: Mapping[str, int] | None = None, on_retry: RetryNotice | None = None,
+                 **kwargs: Any) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         self.budget = budget
         self.started = started
-        self.refused_left = refused_left
+        self.allowances = dict(allowances or {})  # retries left, for the kinds that have their own
         self.on_retry = on_retry
 
     def new(self, **kw: Any) -> BudgetedRetry:
         retry: BudgetedRetry = super().new(**kw)
         retry.budget, retry.started = self.budget, self.started
-        retry.refused_left, retry.on_retry = self.refused_left, self.on_retry
+        retry.allowances, retry.on_retry = dict(self.allowances), self.on_retry
         return retry
 
     def get_retry_after(self, response: Any) -> float | None:
@@ -95,21 +114,26 @@ class BudgetedRetry(Retry):
         error = kwargs.get("error")
         response = kwargs.get("response")
         kind = failure_kind(error) if error is not None else ""
-        if kind in ("dns", "tls"):
-            raise MaxRetryError(kwargs.get("_pool"), url or "", reason=error)  # type: ignore[arg-type]
+
+        def give_up() -> MaxRetryError:
+            return MaxRetryError(kwargs.get("_pool"), url or "", reason=error)  # type: ignore[arg-type]
+
+        if kind in _NEVER_RETRIED:
+            raise give_up()
         started = self.started if self.started is not None else time.monotonic()
-        refused_left = self.refused_left
-        if kind == "refused":
-            if refused_left <= 0:
-                raise MaxRetryError(kwargs.get("_pool"), url or "", reason=error)  # type: ignore[arg-type]
-            refused_left -= 1
+        allowances = dict(self.allowances)
+        if kind in allowances:
+            if allowances[kind] <= 0:
+                raise give_up()
+            allowances[kind] -= 1
         retry: BudgetedRetry = super().increment(method, url, *args, **kwargs)
-        retry.started, retry.refused_left = started, refused_left
+        retry.started, retry.allowances = started, allowances
         if self.budget is not None and time.monotonic() - started > self.budget:
-            raise MaxRetryError(kwargs.get("_pool"), url or "", reason=error)  # type: ignore[arg-type]
+            raise give_up()
         if self.on_retry is not None:
             number = len(retry.history)
-            allowed = (self.total or 0) + len(self.history) if kind != "refused" else number + refused_left
+            left = retry.total or 0
+            allowed = number + (min(allowances[kind], left) if kind in allowances else left)
             why = f"HTTP {response.status}" if response is not None and not kind else _WHY.get(kind, kind)
             wait = retry.get_retry_after(response) if response is not None else None
             self.on_retry(number, allowed, why, wait if wait is not None else retry.get_backoff_time())
@@ -132,7 +156,11 @@ def make_retry(policy: RetryPolicy, on_retry: RetryNotice | None = None) -> Budg
         raise_on_status=False,  # the last 5xx response is returned and mapped to a typed error
         raise_on_redirect=False,
         budget=policy.budget,
-        refused_left=policy.refused_attempts,
+        allowances={
+            "refused": policy.refused_attempts,
+            "timeout": policy.timeout_attempts,
+            "connect-timeout": policy.timeout_attempts,
+        },
         on_retry=on_retry,
     )
 
