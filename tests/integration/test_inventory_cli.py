@@ -43,7 +43,7 @@ def test_text_tree_without_phi(tree: Path, tmp_path: Path, capsys: pytest.Captur
         "  2024-01-31 09:30:00  SYNTHETIC  xnat:mrSessionData  SYNSTATION (SIEMENS Prisma)",
         "  patient (hidden; --show-phi shows it)",
         f"  in {tree / 'sub1'}",
-        "    scan  type             number  description  files  instances  frames     size",
+        "    scan  type             number  description  files  instances  frames    size",
         f"    1     xnat:mrScanData  1       T1w_MPR          3          3       3  {_size(out, 1)}",
         f"    2     xnat:mrScanData  2       T2w_SPC          2          2       2  {_size(out, 2)}",
     ]

@@ -33,17 +33,18 @@ def test_ccf_test_example_is_the_seed() -> None:
     assert (scan.type, scan.series_description) == ("T1w", "Structural")
 
 
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("ccf_make_dicom", EXAMPLES / "ccf_test" / "make_dicom.py")
+def _generator(example: str = "ccf_test") -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"{example}_make_dicom", EXAMPLES / example / "make_dicom.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-def test_ccf_test_dicom_regenerates_byte_for_byte(tmp_path: Path) -> None:
-    written = _generator().write(tmp_path)
-    committed_root = EXAMPLES / "ccf_test"
+@pytest.mark.parametrize("example", ["ccf_test", "hcp_site"])
+def test_example_dicom_regenerates_byte_for_byte(example: str, tmp_path: Path) -> None:
+    written = _generator(example).write(tmp_path)
+    committed_root = EXAMPLES / example
     committed = sorted(p.relative_to(committed_root) for p in (committed_root / "dicom").rglob("*") if p.is_file())
     assert sorted(p.relative_to(tmp_path) for p in written) == committed
     for rel in committed:
@@ -88,3 +89,19 @@ def test_hcp_site_rules_type_each_series_without_conflict() -> None:
     assert pet.fields == {"type": "PET_FDG"}
     assert spec.counts() == {"subjects": 4, "sessions": 6, "scans": 3}
     assert spec.subjects["HCP004"].absent
+
+
+def test_hcp_site_dicom_is_what_its_spec_binds() -> None:
+    """Each kind of binding in the spec finds exactly one study in the committed DICOM."""
+    from xsync.inventory.scan import scan
+
+    root = EXAMPLES / "hcp_site" / "dicom"
+    inventory = scan([root], workers=1)
+    assert len(inventory.studies) == 6
+    for uid in ("2.25.300412345678901234567890", "2.25.300412345678901234567891", "2.25.300412345678901234567892"):
+        assert inventory.study(uid) is not None, uid
+    (hcp002,) = inventory.studies_for_patient("HCPSYN002", "2024-03-11")
+    assert [s.scan_id for s in hcp002.series] == ["1", "4-MR1", "4-MR2", "5", "99"]
+    for folder in ("HCP001/7T", "HCP002/PET"):
+        assert len(inventory.studies_under(root / folder)) == 1, folder
+    assert [d.file.endswith("notes.txt") for d in inventory.warnings] == [True]

@@ -11,6 +11,7 @@ from typing import Any
 
 from xsync.errors import Diagnostic
 from xsync.model.inventory import DicomFile, Inventory, Series, Study
+from xsync.render.units import human_bytes, plural
 
 JSON_FORMAT = "xsync-inventory/1"
 
@@ -24,19 +25,6 @@ def _time(value: str) -> str:
     return f"{digits[0:2]}:{digits[2:4]}:{digits[4:6]}" if len(digits) == 6 and digits.isdigit() else value
 
 
-def human_bytes(n: int) -> str:
-    size = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if size < 1024 or unit == "GiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    raise AssertionError("unreachable")
-
-
-def _plural(n: int, word: str, plural: str | None = None) -> str:
-    return f"{n:,} {word if n == 1 else plural or word + 's'}"
-
-
 def render_text(inventory: Inventory, *, show_phi: bool = False) -> str:
     """Studies -> series with counts, bytes, dates and the scan IDs and types XNAT will give them."""
     studies = inventory.studies
@@ -44,8 +32,8 @@ def render_text(inventory: Inventory, *, show_phi: bool = False) -> str:
     n_instances = sum(s.n_instances for s in studies)
     n_bytes = sum(s.n_bytes for s in studies)
     lines = [
-        f"{_plural(len(studies), 'study', 'studies')}, {_plural(n_series, 'series', 'series')}, "
-        f"{_plural(inventory.n_files, 'file')} ({_plural(n_instances, 'instance')}, {human_bytes(n_bytes)}) "
+        f"{plural(len(studies), 'study', 'studies')}, {plural(n_series, 'series', 'series')}, "
+        f"{plural(inventory.n_files, 'file')} ({plural(n_instances, 'instance')}, {human_bytes(n_bytes)}) "
         f"under {', '.join(inventory.roots)}",
     ]
     for study in studies:

@@ -16,4 +16,5 @@ def human_bytes(n: int) -> str:
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
-    return f"{n} {word if n == 1 else (many or word + 's')}"
+    """`1 file`, `2 files`, `20,000 files`: the one pluralisation of all output."""
+    return f"{n:,} {word if n == 1 else (many or word + 's')}"
