@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -97,3 +98,29 @@ def test_cli_choices_match_the_emulators() -> None:
         knobs.DEFAULT_FAULT_KINDS,
         drops.QUIRKS,
     )
+
+
+@pytest.mark.parametrize("flag", ["--port", "--dicom-port"])
+def test_a_port_in_use_is_one_error_line_naming_it(flag: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        args = ["--port", str(port)] if flag == "--port" else ["--port", "0", "--dicom-port", str(port)]
+        done = subprocess.run(
+            [sys.executable, "-m", "xsync", "emulator", "serve", *args], capture_output=True, text=True, timeout=30
+        )
+    what = "HTTP" if flag == "--port" else "DICOM"
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"error: cannot listen for {what} on 127.0.0.1:{port}: Address already in use (another program uses it: "
+        "stop it, or give another port; 0 picks a free one)"
+    ]
+
+
+def test_an_emulator_in_a_test_raises_on_a_port_in_use_instead_of_exiting() -> None:
+    from xsync.emulator import Emulator, EmulatorConfig
+    from xsync.emulator.server import ListenError
+
+    with Emulator(EmulatorConfig()) as first, pytest.raises(ListenError, match="cannot listen for HTTP"):
+        Emulator(EmulatorConfig(port=first.port)).start()

@@ -93,7 +93,7 @@ def test_plan_outputs_json_and_markdown_on_stdout_only(
     assert main(["plan", "--spec", str(spec), "--server", emu.url, "--json"]) == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["summary"] == {
-        "create": 1, "import_": 1, "import_files": 3, "import_bytes": 4026, "change": 2, "delete": 0
+        "create": 1, "import": 1, "import_files": 3, "import_bytes": 4026, "change": 2, "delete": 0
     }  # fmt: skip
     assert main(["plan", "--spec", str(spec), "--server", emu.url, "--markdown"]) == 0
     md = capsys.readouterr().out

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 import click
 
 from xsync.cli.options import spec_option
-from xsync.cli.output import use_color
+from xsync.cli.output import no_color_option, use_color
 from xsync.cli.progress import stderr_is_terminal
 from xsync.cli.settings import ConnectionOptions, client_for, connection_options, resolve_connection
 from xsync.errors import EXIT_ERROR, EXIT_OK, StalePlanError, UsageError, XsyncError
@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per operation on stdout, then a summary.")
 @click.option("--no-cache", is_flag=True, help="Read every DICOM header again (ignore .xsync/inventory.sqlite).")
 @click.option("--show-phi", is_flag=True, help="Show patient identifiers the spec manages (birth dates).")
-@click.option("--no-color", is_flag=True, help="No ANSI colour (also: NO_COLOR).")
+@no_color_option
 @connection_options
 def apply(
     plan_file: Path | None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import signal
 import threading
 from pathlib import Path
@@ -114,6 +115,7 @@ def serve(
     `curl -u admin:admin http://127.0.0.1:8080/data/projects`.
     """
     from xsync.emulator import Emulator, EmulatorConfig
+    from xsync.emulator.server import ListenError
 
     user_map = _users(users)
     unknown = [a for a in admins if a not in user_map]
@@ -151,9 +153,10 @@ def serve(
             raise XsyncError(str(e)) from e
         try:
             emu.start()
-        except OSError as e:
+        except ListenError as e:
             emu.stop()
-            raise XsyncError(f"cannot listen on {host}:{port} (or the DICOM port): {e.strerror or e}") from e
+            hint = " (another program uses it: stop it, or give another port; 0 picks a free one)"
+            raise XsyncError(e.message + (hint if e.errno == errno.EADDRINUSE else "")) from None
         try:
             click.echo(f"XNAT emulator: {emu.url} (REST under /data and /REST)", err=True)
             if emu.dicom_port is not None:

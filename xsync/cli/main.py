@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from xsync import __version__
+from xsync.cli.startup import skip_plugin_lookup
 from xsync.errors import (
     EXIT_ERROR,
     EXIT_INTERNAL,
@@ -95,8 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     # xsync uses no pydantic plugins; looking them up scans every installed distribution's entry
-    # points, a fifth of `xsync validate`'s start-up.
-    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
+    # points, a fifth of `xsync validate`'s start-up (startup.py).
+    skip_plugin_lookup()
     try:
         rv = cli.main(args=args, prog_name="xsync", standalone_mode=False)
     except click.exceptions.Exit as e:

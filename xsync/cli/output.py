@@ -4,10 +4,33 @@ and FORCE_COLOR respected), files written atomically."""
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+_NO_COLOR = "xsync.no_color"  # click context meta: --no-color was given
+
+
+def no_color_option(fn: F) -> F:
+    """`--no-color`, passed on as `no_color` and also remembered for the run, so that progress
+    and spinners on stderr heed it as the data on stdout does."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: bool) -> bool:
+        ctx.meta[_NO_COLOR] = value
+        return value
+
+    return click.option("--no-color", is_flag=True, callback=remember, help="No ANSI colour (also: NO_COLOR).")(fn)
+
+
+def stderr_color(environ: Mapping[str, str]) -> bool:
+    """Colour for progress on stderr: a terminal, no NO_COLOR, no --no-color."""
+    ctx = click.get_current_context(silent=True)
+    return use_color(sys.stderr, environ, disabled=bool(ctx and ctx.meta.get(_NO_COLOR)))
 
 
 def use_color(stream: TextIO, environ: Mapping[str, str], *, disabled: bool = False) -> bool:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from xsync.cli.options import spec_option
-from xsync.cli.output import use_color, write_atomically
+from xsync.cli.output import no_color_option, use_color, write_atomically
 from xsync.cli.progress import ScanProgressBar, spinner, stderr_is_terminal
 from xsync.cli.settings import ConnectionOptions, client_for, connection_options, resolve_connection
 from xsync.errors import EXIT_CHANGES, EXIT_OK, StalePlanError, UsageError
@@ -42,12 +43,20 @@ def _render(plan: Plan, fmt: str, *, color: bool, show_phi: bool = False) -> str
 
 
 def _format_options(fn: F) -> F:
-    fn = click.option("--no-color", is_flag=True, help="No ANSI colour (also: NO_COLOR).")(fn)
-    fn = click.option(
-        "--markdown", "fmt", flag_value="markdown", help="A pull-request comment (kept under 60,000 characters)."
-    )(fn)
-    fn = click.option("--json", "fmt", flag_value="json", help="The versioned JSON plan document.")(fn)
-    return click.option("--text", "fmt", flag_value="text", default=True, hidden=True)(fn)
+    """--json or --markdown (text by default; both at once is a usage error) and --no-color,
+    passed on as `fmt` and `no_color`."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, as_json: bool, as_markdown: bool, **kwargs: Any) -> Any:
+        if as_json and as_markdown:
+            raise UsageError("--json and --markdown: choose one")
+        return fn(*args, fmt="json" if as_json else "markdown" if as_markdown else "text", **kwargs)
+
+    decorated: F = no_color_option(wrapper)  # type: ignore[assignment]
+    decorated = click.option(
+        "--markdown", "as_markdown", is_flag=True, help="A pull-request comment (kept under 60,000 characters)."
+    )(decorated)
+    return click.option("--json", "as_json", is_flag=True, help="The versioned JSON plan document.")(decorated)
 
 
 def check_plan_target(out: Path, spec_path: Path) -> None:

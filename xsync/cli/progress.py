@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
+from xsync.cli.output import stderr_color
+
 if TYPE_CHECKING:  # rich is imported only when something is shown: every command starts faster
     from rich.progress import Progress, TaskID
 
@@ -38,7 +40,7 @@ class ScanProgressBar:
             BarColumn(),
             MofNCompleteColumn(),
             TimeRemainingColumn(),
-            console=Console(stderr=True),
+            console=Console(stderr=True, no_color=not stderr_color(os.environ)),
             transient=True,
         )
         progress.start()
@@ -63,5 +65,5 @@ def spinner(message: str) -> Iterator[None]:
         return
     from rich.console import Console
 
-    with Console(stderr=True).status(message):
+    with Console(stderr=True, no_color=not stderr_color(os.environ)).status(message):
         yield

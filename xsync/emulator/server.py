@@ -3,7 +3,9 @@ prearchive's background worker) in daemon threads, as a context manager."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import socket
 import tempfile
 import threading
 from collections.abc import Iterable
@@ -133,14 +135,18 @@ class Emulator:
         ssl_context = None
         if self.config.tls_cert:
             ssl_context = (str(self.config.tls_cert), str(self.config.tls_key or self.config.tls_cert))
-        self._server = make_server(
-            self.config.host,
-            self.config.port,
-            self.app,
-            threaded=True,
-            request_handler=_QuietHandler,
-            ssl_context=ssl_context,
-        )
+        # Bound here, not by werkzeug: a port in use raises ListenError for the caller to report,
+        # where werkzeug would print its own text and exit the process.
+        with _listen("HTTP", self.config.host, self.config.port) as listener:
+            self._server = make_server(
+                self.config.host,
+                self.config.port,
+                self.app,
+                threaded=True,
+                request_handler=_QuietHandler,
+                ssl_context=ssl_context,
+                fd=listener.fileno(),  # werkzeug keeps a duplicate of it
+            )
         # A short poll lets stop() return at once (the default 0.5 s would add up across tests).
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="xsync-emulator-http", daemon=True
@@ -148,7 +154,10 @@ class Emulator:
         self._thread.start()
         self.prearchive_worker.start()
         if self.dicom_receiver is not None:
-            self.dicom_receiver.start()
+            try:
+                self.dicom_receiver.start()
+            except OSError as e:
+                raise ListenError("DICOM", self.config.host, self.config.dicom_port or 0, e) from e
         if self.persistence is not None:
             self.persistence.start()
         return self
@@ -177,3 +186,20 @@ class Emulator:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class ListenError(OSError):
+    """A port the emulator cannot listen on: in use, not ours to take, or a host not ours."""
+
+    def __init__(self, what: str, host: str, port: int, cause: OSError) -> None:
+        self.what, self.host, self.port = what, host, port
+        reason = os.strerror(cause.errno) if cause.errno else str(cause)
+        self.message = f"cannot listen for {what} on {host}:{port}: {reason}"
+        super().__init__(cause.errno, self.message)
+
+
+def _listen(what: str, host: str, port: int) -> socket.socket:
+    try:
+        return socket.create_server((host, port), family=socket.AF_INET6 if ":" in host else socket.AF_INET)
+    except OSError as e:
+        raise ListenError(what, host, port, e) from e

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from xsync.plan.ops import (
     CHANGE_KINDS,
@@ -42,8 +42,10 @@ class PendingEntry(_Frozen):
 
 
 class Summary(_Frozen):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
     create: int
-    import_: int
+    import_: int = Field(validation_alias="import", serialization_alias="import")  # a keyword in Python
     import_files: int
     import_bytes: int
     change: int

@@ -12,7 +12,7 @@ from xsync.plan.plan import Plan
 
 def plan_document(plan: Plan, *, show_phi: bool = False) -> dict[str, Any]:
     """The document printed and saved: patient identifiers hidden unless `show_phi`."""
-    return (plan if show_phi else masked(plan)).model_dump(mode="json")
+    return (plan if show_phi else masked(plan)).model_dump(mode="json", by_alias=True)
 
 
 def render_json(plan: Plan, *, show_phi: bool = False) -> str:
