@@ -227,3 +227,37 @@ def test_upload_dest_prearchive_archives_explicitly(ccf: tuple[Emulator, Path]) 
     assert posts == ["/data/services/import", "/data/services/archive"]
     assert emu.store.prearchive == []
     assert run("plan", "--spec", str(spec), "--server", emu.url, "--detailed-exitcode") == 0
+
+
+def test_a_delete_whose_answer_was_lost_is_retried_and_verified(
+    ccf: tuple[Emulator, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """XNAT deletes the subject but the connection drops before the answer; the retry meets a
+    404. The subject is gone, which is what the read-back checks: done, not failed."""
+    emu, spec = ccf
+    emu.seed.add_subject("CCF_TEST", "old")
+    spec.write_text(spec.read_text() + "  old: {absent: true}\n")
+    emu.knobs.fault_next("DELETE", r"/data/projects/CCF_TEST/subjects/.*", "drop_after")
+    assert run("apply", "--spec", str(spec), "--server", emu.url, "--auto-approve", "--allow-delete") == 0
+    assert "done    delete subject CCF_TEST/old" in capsys.readouterr().out
+    deletes = [r for r in emu.requests if r.method == "DELETE" and "/subjects/" in r.path]
+    assert [r.status for r in deletes] == [0, 404]  # handled, answer lost; the retry finds it gone
+    assert not any(s.label == "old" for s in emu.store.subjects.values())
+
+
+def test_apply_output_never_shows_patient_identifiers(
+    tmp_path: Path, env: None, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """Generated DICOM has a PatientName and PatientID in every file; none reaches stdout or
+    stderr of plan, apply or state, nor the saved plan."""
+    spec = write_site(tmp_path / "site", "PHI", SiteShape(subjects=2, sessions_per_subject=1, instances=2))
+    with Emulator(EmulatorConfig(projects=("PHI",), strict=True)) as emu:
+        saved = tmp_path / "plan.json"
+        assert run("plan", "--spec", str(spec), "--server", emu.url, "-o", str(saved)) == 0
+        assert run("apply", str(saved), "--spec", str(spec), "--server", emu.url) == 0
+        assert run("state", "--spec", str(spec), "--server", emu.url, "--files") == 0
+        out, err = capfd.readouterr()
+    text = out + err + saved.read_text()
+    assert "Apply complete." in out
+    for phi in ("Synthetic^", "PID-", "19900101", "1990-01-01"):
+        assert phi not in text, phi

@@ -160,3 +160,27 @@ def test_two_applies_at_once_one_runs_the_other_is_refused(tmp_path: Path, env: 
     emu.knobs.throttle_uploads(None)
     assert plan_code(spec, emu) == 0
     assert_exactly_the_local_instances(emu, spec)
+
+
+# -- Ctrl-C ------------------------------------------------------------------------------------------
+def test_ctrl_c_lets_running_writes_finish_releases_the_lock_and_the_next_run_finishes(
+    tmp_path: Path, env: dict[str, str], emu: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = write_site(tmp_path / "site", P, SiteShape(subjects=2, sessions_per_subject=1, instances=3))
+    emu.set_latency(200)  # the field phase takes seconds: Ctrl-C lands inside it
+    process = start_apply(spec, emu, env)
+    wait_for(emu, lambda method, path: method == "PUT" and "/scans/" in path)
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=60)
+    emu.set_latency(0)
+    assert process.returncode == 130, out
+    assert "Interrupted." in out and "Traceback" not in out
+    stopped_at = len(emu.requests)
+    time.sleep(0.5)
+    assert len(emu.requests) == stopped_at  # nothing still writing behind our back
+    resources = emu.store.projects[P].resources
+    assert not [r for r in resources.values() if r.label == "xsync-lock"]  # released, not left to expire
+    assert main(["apply", "--spec", str(spec), "--server", emu.url, "--auto-approve"]) == 0
+    assert "took over the lock" not in capsys.readouterr().err
+    assert plan_code(spec, emu) == 0
+    assert_exactly_the_local_instances(emu, spec)

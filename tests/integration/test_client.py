@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,20 @@ def test_retry_after_is_honoured(emu: Emulator) -> None:
         waited = time.monotonic() - started
     assert [r.status for r in emu.requests if r.path == "/data/projects"] == [429, 200]
     assert waited >= 1.0  # the server's Retry-After, not the client's 10 ms backoff
+
+
+# -- an expired session --------------------------------------------------------------------------
+
+
+def test_an_expired_session_is_renewed_once_for_many_threads(emu: Emulator) -> None:
+    with make_client(emu.url) as client:
+        client.listing("/data/projects")
+        emu.expire_sessions()
+        emu.set_latency(50)  # the threads meet the expired session together
+        before = len(emu.requests)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            results = list(pool.map(lambda _: client.listing("/data/projects"), range(8)))
+        logins = [r for r in emu.requests[before:] if r.path == "/data/JSESSION" and r.method == "GET"]
+    assert all({row["ID"] for row in rows} == {"P", "OTHER"} for rows in results)
+    assert len(logins) == 1  # one renewal, not one per thread
+    assert [r.status for r in emu.requests[before:] if r.path == "/data/projects"].count(401) == 8

@@ -163,7 +163,7 @@ class EmulatorApp:
             return Response(status_page("Not Found"), status=404, mimetype="text/html")
         if self.knobs.latency_ms:
             time.sleep(self.knobs.latency_ms / 1000.0)
-        fault = self.knobs.roll()
+        fault = self.knobs.roll(request.method, path)
         if fault == "drop":
             self._record(request, path, 0, "", fault)
             raise DroppedConnection(path)

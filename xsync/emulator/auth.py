@@ -151,6 +151,12 @@ class Authenticator:
             self._sessions[sid] = Session(user, secrets.token_hex(16))
         return sid
 
+    def expire_sessions(self) -> None:
+        """Forget every HTTP session, as Tomcat does when they time out or the server restarts:
+        their cookies then get the 401 of an anonymous request."""
+        with self._lock:
+            self._sessions.clear()
+
     def drop_session(self, sid: str) -> None:
         with self._lock:
             self._sessions.pop(sid, None)

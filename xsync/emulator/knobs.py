@@ -16,6 +16,7 @@ the next requests' fates exactly, before the dice are consulted again.
 from __future__ import annotations
 
 import random
+import re
 import threading
 import time
 from collections.abc import Iterable
@@ -53,6 +54,7 @@ class Knobs:
         self.fault_kinds = check_fault_kinds(fault_kinds)
         self._dice = random.Random(seed)
         self._queued: list[str | None] = []
+        self._aimed: list[tuple[str, re.Pattern[str], str]] = []  # (method, path pattern, fault kind)
         self._drop_rules: list[DropRule] = []
         self.quirks = drops.check_quirks(quirks)
         self.upload_rate: float | None = None  # bytes per second request bodies are read at; None: at once
@@ -84,9 +86,21 @@ class Knobs:
         with self._lock:
             self._queued.extend(outcomes)
 
-    def roll(self) -> str | None:
-        """The next request's fault kind, or None."""
+    def fault_next(self, method: str, path: str, kind: str) -> None:
+        """The next `method` request whose path fully matches the regular expression `path`
+        fails with `kind` (once), whatever other requests come first: for the one write a test
+        is about, among the reads around it."""
+        check_fault_kinds([kind])
         with self._lock:
+            self._aimed.append((method.upper(), re.compile(path), kind))
+
+    def roll(self, method: str = "", path: str = "") -> str | None:
+        """The fault kind of this request, or None."""
+        with self._lock:
+            for i, (m, pattern, aimed) in enumerate(self._aimed):
+                if m == method and pattern.fullmatch(path):
+                    del self._aimed[i]
+                    return aimed
             if self._queued:
                 return self._queued.pop(0)
             if self.fault_rate <= 0:

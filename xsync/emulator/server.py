@@ -123,6 +123,10 @@ class Emulator:
     def set_latency(self, ms: float) -> None:
         self.app.knobs.set_latency(ms)
 
+    def expire_sessions(self) -> None:
+        """Every client's JSESSIONID stops working (a session timeout, a restart)."""
+        self.app.auth.expire_sessions()
+
     def set_faults(self, rate: float, seed: int | None = None, kinds: Iterable[str] = DEFAULT_FAULT_KINDS) -> None:
         self.app.knobs.set_faults(rate, seed, kinds)
 
