@@ -100,3 +100,12 @@ def test_version_and_help_exit_0(capsys) -> None:  # type: ignore[no-untyped-def
 def test_a_diagnostic_stays_on_one_line() -> None:
     d = errors.Diagnostic("dir/bad\nname.dcm", message="not DICOM")
     assert str(d) == "dir/bad\\nname.dcm: not DICOM"
+
+
+def test_a_misspelt_command_is_4_with_a_suggestion(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["plna"]) == 4
+    assert "No such command 'plna'. Did you mean 'plan'?" in capsys.readouterr().err
+    assert main(["emulator", "srve"]) == 4
+    assert "Did you mean 'serve'?" in capsys.readouterr().err
+    assert main(["zzz"]) == 4
+    assert "Did you mean" not in capsys.readouterr().err
