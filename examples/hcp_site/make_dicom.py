@@ -1,6 +1,6 @@
-"""Writes the synthetic DICOM this example's spec binds: six studies of three subjects, bound by
-each of the spec's four ways (StudyInstanceUID, folder, PatientID with StudyDate, and folder
-for the PET), with series that the spec's scan-type rules recognise.
+"""Writes the synthetic DICOM this example's spec binds: six studies of three subjects, bound in
+each of the spec's three ways (StudyInstanceUID, folder, PatientID with StudyDate), with series
+that the spec's scan-type rules recognise.
 
 No real patient data: every header value below is made up, the UIDs in the spec are written
 into the files, and the others derive from a seed, so running this again writes the same bytes

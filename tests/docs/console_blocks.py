@@ -6,8 +6,10 @@ above the fence, invisible on the rendered page, says what the block needs:
 
     <!-- doctest: emulator=CCF_TEST setup=held_lock -->
 
-Expected output is compared loosely where the value cannot be the same twice (ports, times,
-durations, temporary paths, `…` where the page elides) and exactly everywhere else.
+Each output line the page shows must appear, in the page's order, as a whole line of the real
+output; other lines may come between (so a page may show only the lines that matter, and `...`
+says so to the reader). Within a line, what cannot be the same twice is loose (ports, times,
+durations, temporary paths, `…` where the page elides) and the rest must match exactly.
 """
 
 from __future__ import annotations

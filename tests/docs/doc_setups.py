@@ -3,7 +3,6 @@ the situation the page describes, built with real files and real requests."""
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -12,15 +11,6 @@ from pathlib import Path
 import requests
 
 from xsync.apply.lockrecord import LOCK_FILE, LOCK_LABEL, encode_content, encode_file, new_lock
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-CLOSED_PORT = _closed_port()  # nothing listens there once the socket is closed
 
 
 def typo_spec(cwd: Path, env: Mapping[str, str]) -> None:

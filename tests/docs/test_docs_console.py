@@ -54,11 +54,11 @@ class Session:
                     "TERM": "dumb", "PYTHONUNBUFFERED": "1", "HOME": str(folder / "home")}  # fmt: skip
         (folder / "home").mkdir()
         self.background: list[tuple[subprocess.Popen[str], threading.Thread, str]] = []
-        self.closed_port = False
+        self.closed_port = 0  # a port nothing listens on, for a block marked closed-port
 
     # -- substitutions -------------------------------------------------------------------------
     def replacements(self) -> dict[str, str]:
-        port = str(doc_setups.CLOSED_PORT if self.closed_port else self.port)
+        port = str(self.closed_port or self.port)
         return {f"127.0.0.1:{DOC_PORT}": f"127.0.0.1:{port}", f"--port {DOC_PORT}": f"--port {port}",
                 "/tmp/": f"{self.folder}/tmp/"}  # fmt: skip
 
@@ -175,7 +175,7 @@ def test_every_console_block_of_the_page_runs_as_shown(page: Path, session: Sess
         assert block.commands, f"{block.where}: a console block without a `$ ` command"
         if "emulator" in block.directives:
             session.start_emulator(block.directives["emulator"])
-        session.closed_port = "closed-port" in block.directives
+        session.closed_port = free_port() if "closed-port" in block.directives else 0
         if "setup" in block.directives:
             getattr(doc_setups, block.directives["setup"])(session.cwd, session.env)
         for command in block.commands:

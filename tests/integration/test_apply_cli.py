@@ -261,3 +261,19 @@ def test_apply_output_never_shows_patient_identifiers(
     assert "Apply complete." in out
     for phi in ("Synthetic^", "PID-", "19900101", "1990-01-01"):
         assert phi not in text, phi
+
+
+def test_a_failed_archive_step_fails_the_import_without_sending_it_again(
+    ccf: tuple[Emulator, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    emu, spec = ccf
+    spec.write_text(spec.read_text().replace("dest: archive", "dest: prearchive"))
+    emu.knobs.fault_next("POST", r"/data/services/archive", "503")
+    assert run("apply", "--spec", str(spec), "--server", emu.url, "--auto-approve") == 1
+    out = capsys.readouterr().out
+    assert "FAILED  import session CCF_TEST/sub1/session1" in out
+    assert [r.method for r in emu.requests if r.path == "/data/services/import"] == ["POST"]  # sent once
+    assert len(emu.store.prearchive) == 1  # the data is on the server, waiting
+    assert run("apply", "--spec", str(spec), "--server", emu.url, "--auto-approve") == 0  # the next run archives it
+    assert [r.method for r in emu.requests if r.path == "/data/services/import"] == ["POST"]  # still sent once
+    assert run("plan", "--spec", str(spec), "--server", emu.url, "--detailed-exitcode") == 0

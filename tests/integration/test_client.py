@@ -237,4 +237,5 @@ def test_an_expired_session_is_renewed_once_for_many_threads(emu: Emulator) -> N
         logins = [r for r in emu.requests[before:] if r.path == "/data/JSESSION" and r.method == "GET"]
     assert all({row["ID"] for row in rows} == {"P", "OTHER"} for rows in results)
     assert len(logins) == 1  # one renewal, not one per thread
-    assert [r.status for r in emu.requests[before:] if r.path == "/data/projects"].count(401) == 8
+    # the race happened: several threads met the expired session before the one login renewed it
+    assert [r.status for r in emu.requests[before:] if r.path == "/data/projects"].count(401) >= 2

@@ -8,6 +8,7 @@ import pty
 import re
 import select
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,7 +33,8 @@ def run_in_terminal(args: list[str], env_extra: dict[str, str], cwd: Path) -> tu
     master, slave = pty.openpty()
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
     env.update(TERM="xterm", XNAT_USER="admin", XNAT_PASS="admin", **env_extra)
-    process = subprocess.Popen(["xsync", *args], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd)
+    command = [sys.executable, "-m", "xsync", *args]
+    process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd)
     os.close(slave)
     out = b""
     try:

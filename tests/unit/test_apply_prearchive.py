@@ -81,3 +81,20 @@ def test_rows_of_other_sessions_are_not_ours_to_move() -> None:
     ctx, slept = context(writer)
     _settle_prearchive(UID, "s", "e", ctx)
     assert writer.archived == [] and slept == []
+
+
+def test_after_a_failed_send_a_receiving_row_is_left_for_the_next_send() -> None:
+    """What XNAT got before the connection broke stays RECEIVING until its idle timer moves it
+    (minutes); the next send joins it instead of waiting."""
+    writer = ScriptedWriter([[row("RECEIVING")]])
+    ctx, slept = context(writer)
+    _settle_prearchive(UID, "s", "e", ctx, leave_receiving=True)
+    assert writer.archived == [] and slept == []
+
+
+def test_after_a_failed_send_a_row_xnat_is_building_is_waited_for() -> None:
+    """A send whose answer was lost (a read timeout) while XNAT builds: sending beside it would race."""
+    writer = ScriptedWriter([[row("BUILDING")], [row("_BUILDING")], [row("READY")]])
+    ctx, slept = context(writer)
+    _settle_prearchive(UID, "s", "e", ctx, leave_receiving=True)
+    assert slept == [2.0, 2.0] and len(writer.archived) == 1

@@ -63,3 +63,15 @@ def test_a_user_choice_of_plugins_is_left_alone() -> None:
         env={"PYDANTIC_DISABLE_PLUGINS": "some_plugin"},
     )
     assert "importlib.metadata" in loaded  # the real loader ran
+
+
+def test_anything_else_asked_of_the_stand_in_comes_from_the_real_module() -> None:
+    code = (
+        "import os; os.environ.pop('PYDANTIC_DISABLE_PLUGINS', None)\n"
+        "from xsync.cli.startup import skip_plugin_lookup\nskip_plugin_lookup()\n"
+        "from pydantic.plugin._loader import get_plugins, PYDANTIC_ENTRY_POINT_GROUP\n"
+        "import sys\nloader = sys.modules['pydantic.plugin._loader']\n"
+        "print(list(get_plugins()), PYDANTIC_ENTRY_POINT_GROUP, hasattr(loader, '_plugins'))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["[]", "pydantic", "True"]  # the real module answered, and now stands in place

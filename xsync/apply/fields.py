@@ -158,7 +158,7 @@ def apply_fields(ops: list[tuple[int, FieldOp]], ctx: ApplyContext) -> list[OpRe
         def other_form(item: tuple[FieldWrite, list[str], UrlForm]) -> None:
             ctx.writer.put(item[2].path, parameters(item[0]))
 
-        outcomes = ctx.runner.map(other_form, retry)
+        outcomes = ctx.runner.map(other_form, retry, continuing=True)
         remote = _read_back(ctx)
         for (w, first_missing, other), outcome in zip(retry, outcomes, strict=True):
             if isinstance(remote, str):
@@ -168,6 +168,14 @@ def apply_fields(ops: list[tuple[int, FieldOp]], ctx: ApplyContext) -> list[OpRe
             if isinstance(outcome, XsyncError):
                 finish(
                     w, Status.FAILED, f"{_not_stored(first_missing, forms[:1])}; the {other.name} URL: {_why(outcome)}"
+                )
+                continue
+            if isinstance(outcome, NotRun):
+                why = ctx.runner.why_stopped
+                finish(
+                    w,
+                    Status.FAILED,
+                    f"{_not_stored(first_missing, forms[:1])}; the {other.name} URL was not tried: {why}",
                 )
                 continue
             missing = unstored(w, ctx, remote)

@@ -10,7 +10,8 @@ scans and counts. The imports of one session run one after the other.
 the request); `prearchive` sends to the prearchive and archives explicitly. Either way a session
 still in the prearchive afterwards (an older server, an interrupted run) is waited for while
 XNAT works on it and archived under the planned labels once it is ready; CONFLICT and ERROR rows
-are reported with XNAT's own message.
+are reported with XNAT's own message. A failed archive step fails the import: the data is on the
+server, and sending it again would not move it.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ from xsync.apply.files import Instance, instances, zip_entries
 from xsync.apply.report import OpResult, Status
 from xsync.apply.runner import OpRef, Task
 from xsync.apply.zipstream import ZipStream
-from xsync.errors import InventoryError, RemoteError, XsyncError
-from xsync.model.inventory import Study
+from xsync.errors import ConflictError, InventoryError, RemoteError, XsyncError
+from xsync.model.inventory import DicomFile, Study
 from xsync.model.remote import DICOM_RESOURCES
 from xsync.plan.ops import AppendSeries, ImportSession, ResendInstances
 from xsync.render.units import human_bytes, plural
@@ -111,22 +112,31 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
         expected[uid] = instances(study, series)
     a = op.address
     assert a.session is not None
+    # What an earlier run left in the prearchive for this session is archived first, so that only
+    # what it lacks is sent.
+    _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=True)
     observed = observe(ctx, a.session)
     problem = _conflict(observed, a.subject, study)
     if problem:
         return Status.FAILED, problem
     missing = _missing(expected, observed)
-    sent_bytes, last_error = 0, ""
+    sent, last_error = _Sent(), ""
     for _ in range(_SENDS):
         if not any(missing.values()):
             break
+        chosen = [i for todo in missing.values() for i in todo]
+        failed = False
         try:
-            sent_bytes += _send(op, study, [i for todo in missing.values() for i in todo], observed is not None, ctx)
-            # What XNAT left in the prearchive after a send it answered; after a failed one,
-            # the next send joins the same prearchive session, which then goes as a whole.
-            _settle_prearchive(study.uid, a.subject, a.session, ctx)
+            uris = _send(op, chosen, observed is not None, ctx, sent)
         except RemoteError as e:  # read the server before deciding anything: it may have taken it all
-            last_error = e.summary
+            last_error, uris, failed = e.summary, [], True
+        # Errors from here on are XNAT's answer about what it holds: they fail the import,
+        # and nothing is sent again on their account.
+        for uri in uris:
+            source = uri.removeprefix("/data")
+            if source.startswith("/prearchive/"):
+                ctx.writer.archive(source, _archive_params(a.project, a.subject, a.session))
+        _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=failed)
         observed = observe(ctx, a.session)
         problem = _conflict(observed, a.subject, study)
         if problem:
@@ -150,8 +160,8 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
             notes.append(f"XNAT gave series {uid} scan ID {actual}, not {predicted}")
     n = sum(len(v) for v in expected.values())
     summary = f"{plural(len(planned), 'series', 'series')}, {plural(n, 'instance')} on the server"
-    if sent_bytes:
-        summary += f", {human_bytes(sent_bytes)} sent"
+    if sent.bytes:
+        summary += f", {human_bytes(sent.bytes)} sent"
     return Status.DONE, "; ".join([summary, *notes])
 
 
@@ -202,7 +212,7 @@ def _missing(expected: dict[str, list[Instance]], observed: Observed | None) -> 
             if len(names) >= len(wanted):
                 todo = []
             else:
-                raise InventoryError(
+                raise ConflictError(
                     f"scan {scan} holds {len(names)} of the {len(wanted)} instances of series {uid}, some under "
                     "names XNAT's template did not give, so which ones are missing cannot be told; complete it by "
                     "hand or delete the scan and apply again"
@@ -211,16 +221,25 @@ def _missing(expected: dict[str, list[Instance]], observed: Observed | None) -> 
     return out
 
 
-def _send(op: ImportOp, study: Study, chosen: list[Instance], existing: bool, ctx: ApplyContext) -> int:
+class _Sent:
+    """Bytes of one import on the wire, every send counted, answered or not."""
+
+    def __init__(self) -> None:
+        self.bytes = 0
+
+
+def _send(op: ImportOp, chosen: list[Instance], existing: bool, ctx: ApplyContext, counter: _Sent) -> list[str]:
+    """POST `chosen` as one streamed DICOM-zip; the URIs XNAT answers."""
     a = op.address
     assert a.session is not None
     name = f"{a.subject}/{a.session}"
 
     def sent(n: int) -> None:
+        counter.bytes += n
         ctx.count_bytes(n)
         ctx.progress.advance(name, n)
 
-    _check_unchanged(chosen)
+    check_unchanged(chosen)
     stream = ZipStream(zip_entries(chosen), on_bytes=sent)
     dest = f"/{ctx.options.dest}/projects/{a.project}"
     params = [
@@ -244,25 +263,25 @@ def _send(op: ImportOp, study: Study, chosen: list[Instance], existing: bool, ct
         raise e
     finally:
         ctx.progress.finish(name)
-    for uri in uris:
-        source = uri.removeprefix("/data")
-        if source.startswith("/prearchive/"):
-            ctx.writer.archive(source, _archive_params(a.project, a.subject, a.session))
-    return sum(i.file.size for i in chosen)
+    return uris
 
 
-def _check_unchanged(chosen: list[Instance]) -> None:
-    """Plain files still have the size the inventory recorded: a file that changed since the
-    scan fails the import before its first byte, not halfway through it."""
+def check_unchanged(chosen: list[Instance]) -> None:
+    """Every file (a zip or a `.gz` for what they hold) still has the modification time the
+    inventory recorded, and a plain file its size: what changed since the scan (rewritten,
+    de-identified in place) fails the import before its first byte, not halfway through it, and
+    is never sent in place of what the plan showed."""
+    by_path: dict[str, DicomFile] = {}
     for i in chosen:
-        f = i.file
-        if f.member is None and not f.gzipped:
-            try:
-                size = os.stat(f.path).st_size
-            except OSError as e:
-                raise InventoryError(f"{f.path}: cannot read it any more ({e.strerror}); plan again") from None
-            if size != f.size:
-                raise InventoryError(f"{f.path} changed since the DICOM was scanned; plan again")
+        by_path.setdefault(i.file.path, i.file)  # the members of one zip share its stat
+    for path, f in by_path.items():
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            raise InventoryError(f"{path}: cannot read it any more ({e.strerror}); plan again") from None
+        plain = f.member is None and not f.gzipped
+        if st.st_mtime_ns != f.mtime_ns or (plain and st.st_size != f.size):
+            raise InventoryError(f"{path} changed since the DICOM was scanned; plan again")
 
 
 def _archive_params(project: str, subject: str, session: str) -> list[tuple[str, str]]:
@@ -271,14 +290,24 @@ def _archive_params(project: str, subject: str, session: str) -> list[tuple[str,
     return [("project", project), ("subject", subject), ("session", session), ("auto-archive", "false")]
 
 
-def _settle_prearchive(study_uid: str, subject: str, session: str, ctx: ApplyContext) -> None:
+def _settle_prearchive(
+    study_uid: str, subject: str, session: str, ctx: ApplyContext, *, leave_receiving: bool = False
+) -> None:
     """Wait while XNAT works on this session's prearchive row (this study under this label: others
     are not ours to move); archive it under the planned labels once it rests (READY, or
-    CONFLICT/ERROR, whose archiving answers XNAT's reason)."""
+    CONFLICT/ERROR, whose archiving answers XNAT's reason).
+
+    `leave_receiving` (before a send, and after one that failed): a row still RECEIVING is what
+    XNAT got before a connection broke; it is left for the next send, which XNAT adds to it
+    (waiting would last until XNAT's idle timer moves it, minutes). A row XNAT is building or
+    archiving (a send whose answer was lost to a timeout) is waited for all the same: sending
+    again beside it would race it."""
     deadline = ctx.clock() + ctx.options.archive_timeout
     while True:
         rows = [r for r in ctx.writer.prearchive_rows(ctx.project)
                 if r.get("tag") == study_uid and r.get("name") == session]  # fmt: skip
+        if leave_receiving:
+            rows = [r for r in rows if not r.get("status", "").startswith("RECEIVING")]
         if not rows:
             return
         busy = [r for r in rows if _busy(r.get("status", ""))]
@@ -290,8 +319,10 @@ def _settle_prearchive(study_uid: str, subject: str, session: str, ctx: ApplyCon
                     raise RemoteError(f"XNAT could not archive the session ({row.get('status')}): {e.message}",
                                       method=e.method, url=e.url, status=e.status) from e  # fmt: skip
             return
+        statuses = ", ".join(sorted({r.get("status", "") for r in busy}))
+        if ctx.runner.interrupted.is_set():
+            raise XsyncError(f"interrupted while XNAT worked on the session ({statuses}); the next run archives it")
         if ctx.clock() >= deadline:
-            statuses = ", ".join(sorted({r.get("status", "") for r in busy}))
             raise RemoteError(
                 f"the session stayed in the prearchive ({statuses}) for {ctx.options.archive_timeout:g} s"
             )

@@ -58,12 +58,17 @@ class Runner:
         parallelism: int,
         on_result: Callable[[OpResult], None] | None = None,
         guard: Callable[[], None] | None = None,
+        on_interrupt: Callable[[int], None] | None = None,
     ) -> None:
+        """`on_interrupt` hears, at a Ctrl-C, how many items are still running (to be waited for)."""
         self.parallelism = max(1, parallelism)
         self.stopped = threading.Event()
+        self.interrupted = threading.Event()  # Ctrl-C: waits still under way may give up
         self.why_stopped = "an earlier operation failed"
         self._on_result = on_result or (lambda result: None)
         self._guard = guard or (lambda: None)
+        self._on_interrupt = on_interrupt or (lambda running: None)
+        self._stop_lock = threading.Lock()
 
     def may_start(self) -> bool:
         """Whether new work may start: nothing failed, and the guard holds."""
@@ -77,9 +82,11 @@ class Runner:
         return True
 
     def stop(self, why: str) -> None:
-        if not self.stopped.is_set():
-            self.why_stopped = why
-        self.stopped.set()
+        """Stop new work; the first reason given is the one reported."""
+        with self._stop_lock:
+            if not self.stopped.is_set():
+                self.why_stopped = why
+                self.stopped.set()
 
     def run(self, tasks: Sequence[Task]) -> list[OpResult]:
         """Every operation of every task gets exactly one result, in the tasks' order."""
@@ -110,13 +117,25 @@ class Runner:
             raise bugs[0]
         return out
 
-    def map(self, fn: Callable[[T], None], items: Sequence[T]) -> list[BaseException | None | NotRun]:
+    def map(
+        self, fn: Callable[[T], None], items: Sequence[T], *, continuing: bool = False
+    ) -> list[BaseException | None | NotRun]:
         """`fn` over `items` concurrently, for steps whose results are decided later (a PUT is
         done only once read back): per item None, the tool's error it raised, or NOT_STARTED
-        when new work had stopped. An error stops new work too. Bugs are raised."""
+        when new work had stopped. An error stops new work too. Bugs are raised.
+
+        `continuing`: the items carry on operations already started (a write sent again
+        through its other URL), so a failure elsewhere does not hold them back; a Ctrl-C or a
+        lost lock does."""
 
         def guarded(item: T) -> BaseException | None | NotRun:
-            if not self.may_start():
+            if continuing and not self.interrupted.is_set():
+                try:
+                    self._guard()
+                except XsyncError as e:
+                    self.stop(e.summary)
+                    return NOT_STARTED
+            elif not self.may_start():
                 return NOT_STARTED
             try:
                 fn(item)
@@ -133,11 +152,17 @@ class Runner:
         unwinds (and releases the project lock) while writes are under way would let a second
         run in beside them."""
         pool = ThreadPoolExecutor(max_workers=min(self.parallelism, len(items)), thread_name_prefix="xsync-apply")
+        futures = []
         try:
             futures = [pool.submit(fn, item) for item in items]
             return [f.result() for f in futures]
-        except BaseException:
-            self.stop("interrupted")
+        except BaseException as e:
+            if isinstance(e, KeyboardInterrupt):
+                self.interrupted.set()
+                self.stop("interrupted")
+                self._on_interrupt(sum(1 for f in futures if f.running()))
+            else:
+                self.stop(f"internal error: {type(e).__name__}")
             while True:
                 try:
                     pool.shutdown(wait=True, cancel_futures=True)

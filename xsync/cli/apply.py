@@ -205,7 +205,7 @@ def _run(plan: Plan, spec: Spec, client: XnatClient, inventory: Inventory | None
         project=spec.project,
         writer=XnatWriter(client),
         read=lambda: read_remote_fields(client, spec),
-        runner=Runner(parallelism, on_result, guard),
+        runner=Runner(parallelism, on_result, guard, on_interrupt=_say_interrupted),
         inventory=inventory,
         options=options,
         progress=uploads,
@@ -248,3 +248,11 @@ def _print_report(report: ApplyReport, *, as_json: bool) -> None:
         click.echo(f"Apply failed. {line} Run `xsync apply` again to finish what is left.")
     if skipped:
         click.echo("Deletions were skipped: run with --allow-delete to apply them.")
+
+
+def _say_interrupted(running: int) -> None:
+    click.echo(
+        f"interrupted: nothing new starts; waiting for {plural(running, 'running operation')} to finish (a write "
+        "cut off halfway would leave work behind), then the lock is released",
+        err=True,
+    )

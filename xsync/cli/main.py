@@ -67,7 +67,7 @@ class LazyGroup(click.Group):
     ) -> tuple[str | None, click.Command | None, list[str]]:
         """click's, with a "did you mean" for a misspelt command, as click gives for options."""
         name = args[0] if args else ""
-        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+        if name and not name.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, name) is None:
             import difflib
 
             close = difflib.get_close_matches(name, self.list_commands(ctx), n=1)

@@ -1,5 +1,5 @@
 """Where the server and credentials come from — the only reader of the environment and
-~/.netrc. Precedence, highest first:
+~/.netrc — and the client every command builds from them. Precedence, highest first:
 
   server:       --server, XNAT_HOST, `server:` in the spec
   credentials:  --user/--password, XNAT_USER/XNAT_PASS, the netrc entry for the server's host
@@ -93,7 +93,11 @@ def resolve_connection(
     server = options.server or environ.get("XNAT_HOST") or spec_server
     if not server:
         raise UsageError("no XNAT server given: use --server, XNAT_HOST or `server:` in the spec")
-    base_url = normalize_server_url(server)
+    source = "--server" if options.server else "XNAT_HOST" if environ.get("XNAT_HOST") else "`server:` in the spec"
+    try:
+        base_url = normalize_server_url(server)
+    except UsageError as e:
+        raise UsageError(f"{e.summary} (from {source})") from None
     if options.insecure and options.ca_bundle:
         raise UsageError("--insecure and --ca-bundle contradict each other")
     verify: bool | str = False if options.insecure else (options.ca_bundle or True)

@@ -40,15 +40,16 @@ NOTICE_COLUMNS = ["code", "type", "message"]
 def archive_options(ctx: Ctx, target: PrearchiveSession, *, service: bool, src_given: bool = False) -> ArchiveOptions:
     """Options for `/services/archive` (`service`) or `action=commit`.
 
-    The archive service always lets a session merge into an existing experiment, and any
-    `overwrite` (append, delete, override) also overrides the UID and scan checks and replaces
-    archived instances (Archiver.initialize). A commit merges when `overwrite` allows it or the
-    session's auto-archive code is not Manual. `project` relabels the destination only when the
-    session was named by `src` (otherwise it names the session)."""
+    The archive service always lets a session merge into an existing experiment, and
+    `overwrite=append` or `delete` (the only two values Archiver.initialize knows; anything else
+    is none) also overrides the UID and scan checks and replaces archived instances. A commit
+    merges when `overwrite` allows it or the session's auto-archive code is not Manual. `project`
+    relabels the destination only when the session was named by `src` (otherwise it names the
+    session)."""
     overwrite = (ctx.param("overwrite") or "").lower()
     auto = target.autoarchive in (prearchive.AUTO_ARCHIVE, prearchive.AUTO_ARCHIVE_OVERWRITE)
     if service:
-        allow_merge, override = True, overwrite in ("append", "delete", "override")
+        allow_merge, override = True, overwrite in ("append", "delete")
     else:
         allow_merge, override = overwrite_flags(overwrite)
         allow_merge = allow_merge or auto

@@ -2,7 +2,7 @@
 
 It records what it was computed from — the spec and inventory digests and a fingerprint of
 every remote value it depends on — so that a saved plan can detect that the world moved.
-The JSON form (`Plan.model_dump(mode="json")`) is the `--json` output and the plan file; its
+The JSON form (`Plan.model_dump(mode="json", by_alias=True)`) is the `--json` output and the plan file; its
 schema is `schemas/plan.schema.json`. No credentials ever enter it; patient identifiers the
 spec manages are held for apply and hidden whenever a plan is printed or saved (`mask.py`).
 """

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import logging
+import os
 import re
 import threading
 from collections.abc import Mapping, Sequence
@@ -30,8 +31,8 @@ from xsync.errors import (
     ServerError,
     TransportError,
 )
-from xsync.xnat.settings import ConnectionSettings, redact_url
-from xsync.xnat.transport import RetryNotice, build_session, failure_kind
+from xsync.xnat.settings import ConnectionSettings, bracketed, redact_url
+from xsync.xnat.transport import RetryNotice, build_session, causes, failure_kind
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +198,7 @@ class XnatClient:
 
     def _transport_message(self, error: BaseException) -> str:
         """One line that names the cause: what failed, and what to do about it."""
-        host = self.settings.host
+        host = bracketed(self.settings.host)
         port = urlsplit(self.base_url).port
         where = f"{host}:{port}" if port else host
         kind = failure_kind(error)
@@ -205,6 +206,8 @@ class XnatClient:
             return f"cannot resolve the host name {host}: check the server URL (--server, XNAT_HOST or `server:`)"
         if kind == "refused":
             return f"connection refused by {where}: is XNAT running there, on that port?"
+        if kind == "unreachable":
+            return f"cannot connect to {where} ({_os_reason(error)}): check the host name and the network"
         if kind == "certificate":
             return (f"the TLS certificate of {where} could not be verified: use --ca-bundle PATH for a private "
                     "certificate authority, or --insecure to skip verification")  # fmt: skip
@@ -257,6 +260,12 @@ class XnatClient:
 
 
 _SOURCES = {"option": "--user/--password", "environment": "XNAT_USER/XNAT_PASS", "netrc": "~/.netrc (or NETRC)"}
+
+
+def _os_reason(error: BaseException) -> str:
+    """The operating system's words for a failed connection ("No route to host"), never a URL."""
+    errnos = [e.errno for e in causes(error) if isinstance(e, OSError) and e.errno]
+    return os.strerror(errnos[0]) if errnos else "no connection"
 
 
 def _pairs(params: Params) -> list[tuple[str, str]]:

@@ -93,7 +93,7 @@ def normalize_server_url(server: str) -> str:
 def redact_url(url: str) -> str:
     """The URL with any user-info removed and query values hidden."""
     parts = urlsplit(url)
-    host = parts.hostname or ""
+    host = bracketed(parts.hostname or "")
     try:
         if parts.port:
             host = f"{host}:{parts.port}"
@@ -101,6 +101,11 @@ def redact_url(url: str) -> str:
         host += ":?"
     query = "&".join(p.split("=", 1)[0] + ("=…" if "=" in p else "") for p in parts.query.split("&") if p)
     return urlunsplit((parts.scheme, host, parts.path, query, ""))
+
+
+def bracketed(host: str) -> str:
+    """A host as it is written in a URL: an IPv6 address in brackets."""
+    return f"[{host}]" if ":" in host else host
 
 
 def _shown(text: str) -> str:

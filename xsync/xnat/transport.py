@@ -1,16 +1,18 @@
 """The HTTP session under the client: connection pooling, TLS verification, and retries that
 are safe — through urllib3's Retry rather than a hand-made loop.
 
-What is retried, and how long (the budget a user can count on):
+What is retried, and how long (the budget a user can count on; docs/connecting.md tables it):
 - idempotent requests (GET, HEAD, PUT, DELETE) on a dropped or reset connection, a read
   timeout, 429, 502, 503 and 504: up to `RetryPolicy.attempts` retries, exponential backoff with
-  jitter, `Retry-After` honoured but capped, never past `RetryPolicy.budget` seconds in all;
-- but fewer times a refused connection (a server restarting; for any method, as nothing was
-  sent): `RetryPolicy.refused_attempts` retries, a few seconds in all; and a timeout (each try
-  waits the whole --timeout): `RetryPolicy.timeout_attempts` retries;
+  jitter, `Retry-After` honoured but capped;
+- any request, POST included, when the connection was never made (nothing was sent): refused
+  or unreachable, `RetryPolicy.refused_attempts` retries (a server restarting: a few seconds);
+- timeouts, fewer: each try waits the whole --timeout; `RetryPolicy.timeout_attempts` retries
+  each of connecting and of waiting for an answer;
 - never: a host name that does not resolve, a TLS failure (none of them heals by waiting), a
   POST that reached the server (the import service is not idempotent).
-Every retry is announced through `on_retry` before its wait, so nothing waits in silence.
+No retry starts once `RetryPolicy.budget` seconds have passed since a request first failed, and
+no wait runs past that. Every retry is announced through `on_retry` before its wait.
 """
 
 from __future__ import annotations
@@ -41,31 +43,40 @@ RETRY_STATUSES = frozenset({429, 502, 503, 504})
 RetryNotice = Callable[[int, int, str, float], None]
 
 
-def failure_kind(error: BaseException | None) -> str:
-    """What went wrong on the way to the server: dns, refused, certificate (TLS verification),
-    tls (any other handshake failure, such as HTTPS to an HTTP port), connect-timeout, timeout
-    (connected, but no answer) or dropped."""
-    seen: set[int] = set()
+def causes(error: BaseException | None) -> list[BaseException]:
+    """`error` and what it wraps, outermost first: urllib3's `reason`, requests' first argument,
+    `raise ... from`, and the exception being handled when it was raised."""
     chain: list[BaseException] = []
+    seen: set[int] = set()
     while error is not None and id(error) not in seen:
         seen.add(id(error))
         chain.append(error)
         reason = getattr(error, "reason", None)
-        error = reason if isinstance(reason, BaseException) else error.__cause__ or error.__context__
+        first = error.args[0] if error.args else None
+        wrapped = next((e for e in (reason, first) if isinstance(e, BaseException)), None)
+        error = wrapped or error.__cause__ or error.__context__
+    return chain
+
+
+def failure_kind(error: BaseException | None) -> str:
+    """What went wrong on the way to the server: dns, refused, certificate (TLS verification),
+    tls (any other handshake failure, such as HTTPS to an HTTP port), unreachable (no route, no
+    network), connect-timeout, timeout (connected, but no answer) or dropped."""
+    chain = causes(error)
     for kind, types in _KINDS:
         if any(isinstance(e, types) for e in chain):
             return kind
-    if any(isinstance(e, NewConnectionError) and "refused" in str(e).lower() for e in chain):
-        return "refused"
     return "dropped"
 
 
-# Most specific first: a certificate error is also an SSL error, and both are OSErrors.
+# Most specific first: a certificate error is also an SSL error, and both are OSErrors; urllib3's
+# NameResolutionError is a NewConnectionError, which is a ConnectTimeoutError.
 _KINDS: tuple[tuple[str, type[BaseException] | tuple[type[BaseException], ...]], ...] = (
     ("dns", NameResolutionError),
     ("certificate", ssl.SSLCertVerificationError),
     ("tls", (ssl.SSLError, SSLError, requests.exceptions.SSLError)),
     ("refused", ConnectionRefusedError),
+    ("unreachable", NewConnectionError),  # no route to the host, network down: said at once
     ("connect-timeout", (urllib3.exceptions.ConnectTimeoutError, requests.exceptions.ConnectTimeout)),
     ("timeout", (TimeoutError, urllib3.exceptions.TimeoutError, requests.exceptions.Timeout)),
 )
@@ -74,6 +85,7 @@ _KINDS: tuple[tuple[str, type[BaseException] | tuple[type[BaseException], ...]],
 _NEVER_RETRIED = frozenset({"dns", "certificate", "tls"})  # none of them heals by waiting
 _WHY = {
     "refused": "the connection was refused",
+    "unreachable": "the host was unreachable",
     "connect-timeout": "no connection in time",
     "timeout": "no answer in time",
     "dropped": "the connection was lost",
@@ -99,16 +111,25 @@ class BudgetedRetry(Retry):
         retry.allowances, retry.on_retry = dict(self.allowances), self.on_retry
         return retry
 
+    def _left(self) -> float | None:
+        if self.budget is None or self.started is None:
+            return None
+        return max(0.0, self.budget - (time.monotonic() - self.started))
+
+    def get_backoff_time(self) -> float:
+        """The backoff, never past the end of the budget."""
+        left = self._left()
+        backoff = super().get_backoff_time()
+        return backoff if left is None else min(backoff, left)
+
     def get_retry_after(self, response: Any) -> float | None:
         """The server's Retry-After, but never longer than the backoff cap or what is left of the
         budget: a server asking for 600 s must not stall a plan for ten minutes per retry."""
         wanted = super().get_retry_after(response)
         if wanted is None:
             return None
-        limit = self.backoff_max
-        if self.budget is not None and self.started is not None:
-            limit = min(limit, max(0.0, self.budget - (time.monotonic() - self.started)))
-        return min(wanted, limit)
+        left = self._left()
+        return min(wanted, self.backoff_max if left is None else min(self.backoff_max, left))
 
     def increment(self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any) -> BudgetedRetry:
         error = kwargs.get("error")
@@ -158,6 +179,7 @@ def make_retry(policy: RetryPolicy, on_retry: RetryNotice | None = None) -> Budg
         budget=policy.budget,
         allowances={
             "refused": policy.refused_attempts,
+            "unreachable": policy.refused_attempts,
             "timeout": policy.timeout_attempts,
             "connect-timeout": policy.timeout_attempts,
         },
