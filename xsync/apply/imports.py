@@ -135,7 +135,7 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
         for uri in uris:
             source = uri.removeprefix("/data")
             if source.startswith("/prearchive/"):
-                ctx.writer.archive(source, _archive_params(a.project, a.subject, a.session))
+                _archive(ctx, source, a.subject, a.session, "")
         _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=failed)
         observed = observe(ctx, a.session)
         problem = _conflict(observed, a.subject, study)
@@ -290,6 +290,16 @@ def _archive_params(project: str, subject: str, session: str) -> list[tuple[str,
     return [("project", project), ("subject", subject), ("session", session), ("auto-archive", "false")]
 
 
+def _archive(ctx: ApplyContext, source: str, subject: str, session: str, status: str) -> None:
+    """Archive a prearchive session under the planned labels; a refusal carries XNAT's reason."""
+    try:
+        ctx.writer.archive(source, _archive_params(ctx.project, subject, session))
+    except RemoteError as e:
+        was = f" ({status})" if status else ""
+        raise RemoteError(f"XNAT could not archive the session{was}: {e.message}",
+                          method=e.method, url=e.url, status=e.status) from e  # fmt: skip
+
+
 def _settle_prearchive(
     study_uid: str, subject: str, session: str, ctx: ApplyContext, *, leave_receiving: bool = False
 ) -> None:
@@ -313,11 +323,7 @@ def _settle_prearchive(
         busy = [r for r in rows if _busy(r.get("status", ""))]
         if not busy:
             for row in rows:
-                try:
-                    ctx.writer.archive(row.get("url", ""), _archive_params(ctx.project, subject, session))
-                except RemoteError as e:
-                    raise RemoteError(f"XNAT could not archive the session ({row.get('status')}): {e.message}",
-                                      method=e.method, url=e.url, status=e.status) from e  # fmt: skip
+                _archive(ctx, row.get("url", ""), subject, session, row.get("status", ""))
             return
         statuses = ", ".join(sorted({r.get("status", "") for r in busy}))
         if ctx.runner.interrupted.is_set():
