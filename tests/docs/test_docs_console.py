@@ -27,16 +27,11 @@ import pytest
 
 from tests.docs import doc_setups
 from tests.docs.console_blocks import DOC_PORT, Block, Command, console_blocks, unmatched
+from tests.network import free_port
 
 REPO = Path(__file__).resolve().parents[2]
 PAGES = [REPO / "README.md", *sorted((REPO / "docs").glob("*.md")), *sorted((REPO / "examples").glob("*/README.md"))]
 COMMAND_TIMEOUT = 180
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Session:

@@ -3,7 +3,6 @@ TLS and context paths."""
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -179,19 +178,8 @@ def test_post_to_the_import_service_is_never_retried(emu: Emulator, fault: str, 
 # -- TLS and context paths -------------------------------------------------------------------
 
 
-@pytest.fixture
-def tls_files(tmp_path: Path) -> tuple[Path, Path]:
-    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-def test_tls_verification_decisions(tls_files: tuple[Path, Path]) -> None:
-    cert, key = tls_files
+def test_tls_verification_decisions(self_signed: tuple[Path, Path]) -> None:
+    cert, key = self_signed
     with Emulator(EmulatorConfig(projects=("P",), tls_cert=cert, tls_key=key)) as e:
         assert e.url.startswith("https://")
         with pytest.raises(TransportError) as info:

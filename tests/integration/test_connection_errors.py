@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import re
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
+from tests.network import free_port
 from xsync.cli.main import main
 from xsync.emulator import Emulator, EmulatorConfig
 from xsync.errors import EXIT_ERROR, EXIT_INVALID
@@ -55,12 +54,6 @@ def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
         return Outcome(code, capsys.readouterr().err, seconds)
 
     yield state
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_a_server_without_scheme_is_a_usage_error_before_any_request(run) -> None:  # type: ignore[no-untyped-def]
@@ -104,18 +97,6 @@ def test_a_server_that_never_answers_times_out_per_attempt(run) -> None:  # type
     assert [r[:2] for r in out.retries] == [(1, 2), (2, 2)]
     assert {r[2] for r in out.retries} == {"no answer in time"}
     assert 1.5 < out.seconds < 10  # three tries of 0.5 s and two waits, not the 300 s default
-
-
-@pytest.fixture(scope="module")
-def self_signed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("tls")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-         "-days", "2", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
 
 
 def test_an_unverifiable_certificate_says_ca_bundle_or_insecure(run, self_signed) -> None:  # type: ignore[no-untyped-def]

@@ -115,11 +115,7 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
     # What an earlier run left in the prearchive for this session is archived first, so that only
     # what it lacks is sent.
     _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=True)
-    observed = observe(ctx, a.session)
-    problem = _conflict(observed, a.subject, study)
-    if problem:
-        return Status.FAILED, problem
-    missing = _missing(expected, observed)
+    observed, missing = _held(ctx, a.subject, a.session, study, expected)
     sent, last_error = _Sent(), ""
     for _ in range(_SENDS):
         if not any(missing.values()):
@@ -137,11 +133,7 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
             if source.startswith("/prearchive/"):
                 _archive(ctx, source, a.subject, a.session, "")
         _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=failed)
-        observed = observe(ctx, a.session)
-        problem = _conflict(observed, a.subject, study)
-        if problem:
-            return Status.FAILED, problem
-        missing = _missing(expected, observed)
+        observed, missing = _held(ctx, a.subject, a.session, study, expected)
     if any(missing.values()):
         assert observed is not None or all(missing.values())
         shortfall = "; ".join(
@@ -163,6 +155,18 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
     if sent.bytes:
         summary += f", {human_bytes(sent.bytes)} sent"
     return Status.DONE, "; ".join([summary, *notes])
+
+
+def _held(
+    ctx: ApplyContext, subject: str, session: str, study: Study, expected: dict[str, list[Instance]]
+) -> tuple[Observed | None, dict[str, list[Instance]]]:
+    """The session as the server holds it, and per series what it still lacks; ConflictError when
+    it is not this study's session under this subject."""
+    observed = observe(ctx, session)
+    problem = _conflict(observed, subject, study)
+    if problem:
+        raise ConflictError(problem)
+    return observed, _missing(expected, observed)
 
 
 def observe(ctx: ApplyContext, label: str) -> Observed | None:
