@@ -100,7 +100,7 @@ def skip_undefined(win: Window, pos: int, explicit: bool) -> int:
             if (group << 16 | elem) == _ITEM_END:
                 pos += 8
                 break
-            pos, length, vr = _element_extent(win, pos, explicit)
+            pos, length, vr = element_extent(win, pos, explicit)
             if length == UNDEFINED:
                 # A nested sequence; an undefined-length UN holds implicit VR items (PS3.5 6.2.2).
                 pos = skip_undefined(win, pos, explicit and vr != b"UN")
@@ -108,7 +108,7 @@ def skip_undefined(win: Window, pos: int, explicit: bool) -> int:
                 pos += length
 
 
-def _element_extent(win: Window, pos: int, explicit: bool) -> tuple[int, int, bytes]:
+def element_extent(win: Window, pos: int, explicit: bool) -> tuple[int, int, bytes]:
     """(value position, value length, VR or b"") of the element starting at `pos`."""
     rel = win.need(pos, 8)
     if not explicit:

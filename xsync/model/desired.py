@@ -40,6 +40,8 @@ class LocalStudy:
     series: tuple[LocalSeries, ...]
     # Session fields XNAT sets from the headers on import (date, time, scanner, ...).
     predicted: FrozenMap[str, str] = field(default_factory=FrozenMap)
+    # (DICOM keyword, action) of every header edit made as the study is sent; no values.
+    headers: tuple[tuple[str, str], ...] = ()
 
     @property
     def instances(self) -> int:
@@ -86,3 +88,4 @@ class DesiredSubject:
 class DesiredState:
     project: str
     subjects: FrozenMap[str, DesiredSubject] = field(default_factory=FrozenMap)
+    via: str = "rest"  # how sessions are sent: the import service ("rest") or DICOM C-STORE ("cstore")

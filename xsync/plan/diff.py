@@ -11,9 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from xsync.model.address import Address
-from xsync.model.desired import DesiredScan, DesiredSession, DesiredState, DesiredSubject, FieldValue, LocalSeries
+from xsync.model.desired import (
+    DesiredScan,
+    DesiredSession,
+    DesiredState,
+    DesiredSubject,
+    FieldValue,
+    LocalSeries,
+    LocalStudy,
+)
 from xsync.model.fields import Level, field_def
 from xsync.model.remote import RemoteScan, RemoteSession, RemoteState, RemoteSubject
 from xsync.model.values import same_value
@@ -24,6 +33,7 @@ from xsync.plan.ops import (
     DeleteSession,
     DeleteSubject,
     FieldChange,
+    HeaderRemap,
     ImportSession,
     Operation,
     ResendInstances,
@@ -81,6 +91,11 @@ def field_changes(
     return tuple(out)
 
 
+def _sending(via: str, study: LocalStudy) -> dict[str, Any]:
+    """How an import of `study` is sent, as the import operations record it."""
+    return {"via": via, "headers": tuple(HeaderRemap(attribute=k, action=a) for k, a in study.headers)}  # type: ignore[arg-type]
+
+
 def _series_import(s: LocalSeries) -> SeriesImport:
     return SeriesImport(
         uid=s.uid,
@@ -104,6 +119,7 @@ class _Buckets:
     conflicts: list[Conflict] = field(default_factory=list)
     unmanaged: list[Address] = field(default_factory=list)
     prearchived: dict[str, str] = field(default_factory=dict)  # study UID -> prearchive timestamp
+    via: str = "rest"  # the spec's upload method
 
     def operations(self) -> tuple[Operation, ...]:
         return tuple(
@@ -113,7 +129,7 @@ class _Buckets:
 
 
 def diff(desired: DesiredState, remote: RemoteState) -> DiffResult:
-    b = _Buckets(prearchived={p.study_uid: p.timestamp for p in remote.prearchive if p.study_uid})
+    b = _Buckets(prearchived={p.study_uid: p.timestamp for p in remote.prearchive if p.study_uid}, via=desired.via)
     project = desired.project
     folded = {label.casefold(): label for label in remote.subjects}
     for label, subject in desired.subjects.items():
@@ -244,6 +260,7 @@ def _new_session(b: _Buckets, addr: Address, ds: DesiredSession, remote: RemoteS
             bytes=sum(s.bytes for s in wanted),
             prearchive=b.prearchived.get(study.uid, ""),
             reason="not on the server",
+            **_sending(b.via, study),
         )
     )
     changes = field_changes(Level.SESSION, ds.fields, study.predicted) + field_changes(
@@ -317,6 +334,7 @@ def _match_series(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSess
                     remote_files=files,
                     bytes=series.bytes,
                     reason=f"{series.instances - files} instances missing on the server",
+                    **_sending(b.via, study),
                 )
             )
     if missing:
@@ -329,6 +347,7 @@ def _match_series(b: _Buckets, addr: Address, ds: DesiredSession, rs: RemoteSess
                 instances=sum(s.instances for s in missing),
                 bytes=sum(s.bytes for s in missing),
                 reason="series missing from the session on the server",
+                **_sending(b.via, study),
             )
         )
         for s in missing:

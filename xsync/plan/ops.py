@@ -54,6 +54,19 @@ class _Op(_Frozen):
     reason: str = ""
 
 
+class HeaderRemap(_Frozen):
+    """A DICOM attribute changed in the bytes sent (never in the local files); no value, since
+    values may identify a patient. `route` is the routing comment C-STORE needs."""
+
+    attribute: str
+    action: Literal["set", "blank", "remove", "route"]
+
+
+class _Send(_Op):
+    via: Literal["rest", "cstore"] = "rest"
+    headers: tuple[HeaderRemap, ...] = ()
+
+
 class CreateSubject(_Op):
     kind: Literal["create_subject"] = "create_subject"
     fields: tuple[FieldChange, ...] = ()
@@ -65,7 +78,7 @@ class UpdateSubject(_Op):
     changes: tuple[FieldChange, ...]
 
 
-class ImportSession(_Op):
+class ImportSession(_Send):
     """Send a whole study to the import service under explicit project/subject/session labels."""
 
     kind: Literal["import_session"] = "import_session"
@@ -77,7 +90,7 @@ class ImportSession(_Op):
     prearchive: str = ""  # the timestamp of a prearchive entry already holding this study, if any
 
 
-class AppendSeries(_Op):
+class AppendSeries(_Send):
     """Series of the bound study that the existing session lacks."""
 
     kind: Literal["append_series"] = "append_series"
@@ -88,7 +101,7 @@ class AppendSeries(_Op):
     bytes: int
 
 
-class ResendInstances(_Op):
+class ResendInstances(_Send):
     """A scan has fewer DICOM files on the server than the local series has instances."""
 
     kind: Literal["resend_instances"] = "resend_instances"

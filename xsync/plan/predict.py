@@ -4,7 +4,10 @@ as `predicted -> desired` in the same plan."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from xsync.model.inventory import Series, Study
+from xsync.spec.remap import HeaderChange
 
 _INVALID_PREFIX = "INVALID: "
 
@@ -74,3 +77,36 @@ def scan_fields(series: Series, study: Study) -> dict[str, str]:
     if series.scan_xsi_type == "xnat:mrScanData" and study.magnetic_field_strength:
         out["fieldStrength"] = field_strength(study.magnetic_field_strength)
     return {k: v for k, v in out.items() if v}
+
+
+# The headers the predictions read, by DICOM keyword: (level, attribute of Study or Series).
+_PREDICTED_FROM = {
+    "StudyDate": ("study", "date"),
+    "StudyTime": ("study", "time"),
+    "StudyDescription": ("study", "description"),
+    "StationName": ("study", "station_names"),
+    "InstitutionName": ("study", "institution"),
+    "OperatorsName": ("study", "operators"),
+    "MagneticFieldStrength": ("study", "magnetic_field_strength"),
+    "SeriesDescription": ("series", "description"),
+}
+
+
+def remapped(study: Study, changes: tuple[HeaderChange, ...]) -> Study:
+    """The study as XNAT will read it once the header edits are made, for the predictions:
+    a set value replaces the local one, a blank or removed attribute reads as absent."""
+    study_values: dict[str, object] = {}
+    series_values: dict[str, object] = {}
+    for change in changes:
+        place = _PREDICTED_FROM.get(change.keyword)
+        if place is None:
+            continue
+        level, name = place
+        value: object = change.value if change.action in ("set", "route") else ""
+        if name == "station_names":
+            value = (value,) if value else ()
+        (study_values if level == "study" else series_values)[name] = value
+    if not study_values and not series_values:
+        return study
+    series = tuple(replace(s, **series_values) for s in study.series) if series_values else study.series  # type: ignore[arg-type]
+    return replace(study, series=series, **study_values)  # type: ignore[arg-type]

@@ -25,9 +25,11 @@ from xsync.model.desired import (
 from xsync.model.fields import FIELDS, Level
 from xsync.model.frozen import FrozenMap
 from xsync.model.inventory import Inventory, Series, Study
+from xsync.plan.predict import remapped
 from xsync.plan.predict import scan_fields as predicted_scan_fields
 from xsync.plan.predict import session_fields as predicted_session_fields
 from xsync.spec.model import Scan, Session, Spec, Subject, field_values
+from xsync.spec.remap import HeaderChange, header_changes
 from xsync.spec.rules import match_scan_rules, resolve_scan_fields
 
 Values = Mapping[str, str]
@@ -65,13 +67,16 @@ def local_series(series: Series, study: Study) -> LocalSeries:
     )
 
 
-def local_study(study: Study) -> LocalStudy:
+def local_study(study: Study, changes: tuple[HeaderChange, ...] = ()) -> LocalStudy:
+    """The study with what XNAT will make of it: its headers as sent (`changes` made)."""
+    sent = remapped(study, changes)
     return LocalStudy(
         uid=study.uid,
-        date=predicted_session_fields(study).get("date", ""),
+        date=predicted_session_fields(sent).get("date", ""),
         xsi_type=study.session_xsi_type,
-        series=tuple(local_series(s, study) for s in study.series),
-        predicted=FrozenMap(predicted_session_fields(study)),
+        series=tuple(local_series(s, sent) for s in sent.series),
+        predicted=FrozenMap(predicted_session_fields(sent)),
+        headers=tuple((c.keyword, c.action) for c in changes),
     )
 
 
@@ -110,7 +115,7 @@ class _Resolver:
                 f"the spec does not resolve against the local DICOM ({n} problem{'s' if n != 1 else ''})",
                 "\n".join(str(p) for p in self.problems),
             )
-        return DesiredState(self.spec.project, FrozenMap(subjects))
+        return DesiredState(self.spec.project, FrozenMap(subjects), via=self.spec.upload.method)
 
     def subject(self, label: str, subject: Subject) -> DesiredSubject:
         if subject.absent:
@@ -132,21 +137,27 @@ class _Resolver:
                 (*path, "xsi_type"),
                 f"the bound DICOM study will be imported as {study.session_xsi_type}, not {session.xsi_type}",
             )
-        scans = self.scans(path, session, study)
+        changes = header_changes(self.spec, path[1], label) if study is not None else ()
+        sent = remapped(study, changes) if study is not None else None
+        scans = self.scans(path, session, study, sent)
         return DesiredSession(
             label,
             session.xsi_type,
             fields,
             custom,
-            study=local_study(study) if study is not None else None,
+            study=local_study(study, changes) if study is not None else None,
             scans=FrozenMap(scans),
         )
 
-    def scans(self, path: tuple[str, ...], session: Session, study: Study | None) -> dict[str, DesiredScan]:
+    def scans(
+        self, path: tuple[str, ...], session: Session, study: Study | None, sent: Study | None
+    ) -> dict[str, DesiredScan]:
+        """`sent` is the study with its headers as sent: rules match the local headers, the
+        predictions read the sent ones."""
         out: dict[str, DesiredScan] = {}
-        if study is not None:
-            for series in study.series:
-                out[series.scan_id] = self.scan_of_series(path, session, study, series)
+        if study is not None and sent is not None:
+            for series, sent_series in zip(study.series, sent.series, strict=True):
+                out[series.scan_id] = self.scan_of_series(path, session, sent, series, sent_series)
         for scan_id, written in session.scans.items():
             if scan_id not in out:
                 values = resolve_scan_fields(written, None, self.spec.defaults.scan)
@@ -155,7 +166,9 @@ class _Resolver:
                 )
         return out
 
-    def scan_of_series(self, path: tuple[str, ...], session: Session, study: Study, series: Series) -> DesiredScan:
+    def scan_of_series(
+        self, path: tuple[str, ...], session: Session, sent: Study, series: Series, sent_series: Series
+    ) -> DesiredScan:
         """A local series' scan: fields written on it, else set by rules, else scan defaults."""
         written: Scan | None = session.scans.get(series.scan_id)
         written_names = set(field_values(written)) if written is not None else set()
@@ -192,7 +205,7 @@ class _Resolver:
             series.scan_id,
             FrozenMap({k: FieldValue(v, sources[k]) for k, v in values.items()}),
             absent=written.absent if written is not None else False,
-            series=local_series(series, study),
+            series=local_series(sent_series, sent),
         )
 
     def bind(self, path: tuple[str, ...], session: Session) -> Study | None:

@@ -63,6 +63,19 @@ def change_lines(changes: Iterable[FieldChange], paint: Painter, indent: str = "
     return lines
 
 
+_DONE_TO = {"set": "set", "blank": "blanked", "remove": "removed", "route": "set to route the session"}
+
+
+def _sending_lines(op: ImportSession | AppendSeries | ResendInstances, paint: Painter) -> list[str]:
+    """How the DICOM travels, and which headers change on the way (names only: the values may
+    identify a patient)."""
+    lines = [paint("#", "      # sent over DICOM C-STORE")] if op.via == "cstore" else []
+    if op.headers:
+        edits = ", ".join(f"{h.attribute} {_DONE_TO[h.action]}" for h in op.headers)
+        lines.append(paint("#", f"      # headers as sent (local files unchanged): {edits}"))
+    return lines
+
+
 def _series_lines(series: Iterable[SeriesImport], paint: Painter) -> list[str]:
     series = list(series)
     width = max((len(s.scan_id) for s in series), default=0)
@@ -102,6 +115,7 @@ def operation_lines(op: Operation, paint: Painter) -> list[str]:
                     f"{human_bytes(op.bytes)}){waiting}",
                 ),
                 paint("+", f"  + session {a.session} ({op.xsi_type})"),
+                *_sending_lines(op, paint),
                 *_series_lines(op.series, paint),
             ]
         case AppendSeries():
@@ -112,6 +126,7 @@ def operation_lines(op: Operation, paint: Painter) -> list[str]:
                     f"({plural(op.instances, 'file')}, {human_bytes(op.bytes)})",
                 ),
                 paint("~", f"  ~ session {a.session} ({op.session_id})"),
+                *_sending_lines(op, paint),
                 *_series_lines(op.series, paint),
             ]
         case ResendInstances():
@@ -124,6 +139,7 @@ def operation_lines(op: Operation, paint: Painter) -> list[str]:
                 ),
                 paint("~", f"  ~ scan {a.scan} (series {op.series_uid})"),
                 paint("~", f"      ~ DICOM files = {op.remote_files} -> {op.local_instances}"),
+                *_sending_lines(op, paint),
             ]
         case UpdateSession():
             when = " after the import" if op.after_import else ""

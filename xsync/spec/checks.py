@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from xsync.model.fields import FIELDS, Level
-from xsync.spec.model import DicomBinding, Session, SpecModel, Subject
+from xsync.spec.model import DicomBinding, Remap, Session, SpecModel, Subject
 from xsync.spec.xsitypes import (
     owners_text,
     scan_field_may_apply,
@@ -157,3 +157,27 @@ def check_bindings(
             else:
                 first[key] = loc
     return problems
+
+
+def check_remaps(project: str, method: str, site: Remap | None, subjects: Mapping[str, Subject]) -> list[Problem]:
+    """Every value a remap sets fits its attribute once the placeholders are filled in, for
+    every session it reaches; with C-STORE, Patient Comments carries XNAT's routing and is not
+    the spec's to remap."""
+    from xsync.dicom.dictionary import attribute, value_problem
+    from xsync.spec.remap import ROUTING_ATTRIBUTE, changes
+
+    problems: dict[Loc, Problem] = {}
+    for label, subject in subjects.items():
+        for session_label, session in subject.sessions.items():
+            if session.absent:
+                continue
+            for change in changes(project, "rest", site, label, subject, session_label, session):
+                if method == "cstore" and change.keyword == ROUTING_ATTRIBUTE:
+                    message = (f"with upload.method: cstore, xsync writes {ROUTING_ATTRIBUTE} to route the session "
+                               "(Project:/Subject:/Session:); remap another attribute")  # fmt: skip
+                    problems.setdefault(change.loc, (change.loc, message, True))
+                attr = attribute(change.keyword)
+                why = value_problem(attr, change.value) if attr is not None and change.action == "set" else ""
+                if why:
+                    problems.setdefault(change.loc, (change.loc, f"for session {session_label}: {why}", False))
+    return list(problems.values())

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 from xsync.dicom.labels import LABEL_RE
 from xsync.errors import Diagnostic, SpecError
 from xsync.model.fields import FIELDS, Level
-from xsync.spec.checks import check_bindings, check_session_labels, check_subjects
+from xsync.spec.checks import check_bindings, check_remaps, check_session_labels, check_subjects
 from xsync.spec.messages import did_you_mean, translate
 from xsync.spec.model import SPEC_VERSION, Defaults, DicomConfig, Location, ScanRule, Spec, Subject
 from xsync.spec.rules import check_rules
@@ -188,6 +188,10 @@ class _Loader:
 
         subjects, owner = self.validate_subjects(raw_subjects, defaults, context)
         self.cross_check(root, subjects, owner, dicom.roots if dicom else (), rules)
+        if head is not None:
+            for loc, message, at_key in check_remaps(head.project, head.upload.method, head.remap, subjects):
+                doc = owner[str(loc[1])] if loc[:1] == ("subjects",) else root
+                self.report(doc, loc, message, at_key=at_key)
         self.fail_if_any()
         assert head is not None
         spec = head.model_copy(update={"subjects": subjects, "include": _include_list(data.get("include"))})

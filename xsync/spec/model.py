@@ -40,6 +40,7 @@ from xsync.spec.values import (
     Port,
     Text,
     as_text,
+    fail,
     field_type,
     kind_of,
 )
@@ -68,7 +69,7 @@ def _custom_fields(value: Any) -> Any:
             message = (
                 f'custom variables "{seen[folded]}" and "{name}" are the same to XNAT, which stores names lower-cased'
             )
-            raise PydanticCustomError("field_name_clash", message.replace("{", "{{").replace("}", "}}"))
+            raise PydanticCustomError("field_name_clash", message)
         seen[folded] = str(name)
     return {k: as_text(v) if not isinstance(v, dict | list) else v for k, v in value.items()}
 
@@ -158,6 +159,86 @@ class DicomBinding(SpecModel):
         return "path" if self.path is not None else "patient_id"
 
 
+# ---------------------------------------------------------------- header remaps
+
+_PLACEHOLDERS = ("project", "subject", "session")
+
+
+def _keyword(value: Any) -> str:
+    """A standard DICOM keyword that xsync may edit."""
+    from xsync.dicom.dictionary import attribute, refusal
+
+    if not isinstance(value, str):
+        raise fail("keyword_type", f"expected a DICOM keyword, got {kind_of(value)}")
+    attr = attribute(value)
+    if attr is None:
+        raise fail("keyword", f'"{value}" is not a DICOM keyword (e.g. PatientName, PatientID)')
+    why = refusal(attr)
+    if why:
+        raise fail("keyword_refused", f"xsync never edits {value}: {why}")
+    return value
+
+
+def _template(value: Any) -> str:
+    """A value with `{project}`, `{subject}` or `{session}` placeholders (`{{` for a brace)."""
+    import string
+
+    text = as_text(value)
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as e:
+        raise fail("template", f"{e} (write {{{{ or }}}} for a literal brace)") from None
+    known = ", ".join(f"{{{p}}}" for p in _PLACEHOLDERS)
+    for _, name, spec, conversion in parsed:
+        if name is not None and (name not in _PLACEHOLDERS or spec or conversion):
+            raise fail("placeholder", f'unknown placeholder "{{{name}}}" (known: {known})')
+    return text
+
+
+DicomKeyword = Annotated[
+    str, BeforeValidator(_keyword), WithJsonSchema({"type": "string", "pattern": "^[A-Za-z0-9]+$"})
+]
+RemapTemplate = Annotated[str, BeforeValidator(_template), WithJsonSchema({"type": ["string", "number"]})]
+KeywordList = Annotated[
+    tuple[DicomKeyword, ...],
+    BeforeValidator(lambda v: [v] if isinstance(v, str) else v),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}),
+]
+
+
+class Remap(SpecModel):
+    """DICOM header edits made in the bytes xsync sends, never in the local files (in the spirit
+    of XNAT's DicomRemap): `set` writes a value (with `{project}`, `{subject}`, `{session}`),
+    `blank` empties an attribute, `remove` drops it. A session's remap adds to its subject's,
+    which adds to the site's; for one attribute the innermost says what happens."""
+
+    set_: dict[DicomKeyword, RemapTemplate] = Field(default={}, alias="set")
+    blank: KeywordList = ()
+    remove: KeywordList = ()
+
+    @model_validator(mode="after")
+    def _once(self) -> Remap:
+        seen: dict[str, str] = {}
+        for action, names in (("set", tuple(self.set_)), ("blank", self.blank), ("remove", self.remove)):
+            for name in names:
+                if name in seen:
+                    raise PydanticCustomError("remap_twice", f"{name} is both in {seen[name]} and in {action}")
+                seen[name] = action
+        return self
+
+    @model_validator(mode="after")
+    def _settable(self) -> Remap:
+        from xsync.dicom.dictionary import attribute, settable
+
+        for name in self.set_:
+            attr = attribute(name)
+            if attr is not None and not settable(attr):
+                raise PydanticCustomError(
+                    "remap_not_text", f"{name} is not a text attribute ({attr.vr}): it can be blanked or removed only"
+                )
+        return self
+
+
 # ---------------------------------------------------------------- scans
 
 
@@ -172,11 +253,13 @@ class Session(SessionFields):
     xsi_type: SessionType = DEFAULT_SESSION_TYPE
     absent: Bool = False
     dicom: DicomBinding | None = None
+    remap: Remap | None = None
     scans: dict[ScanID, Scan] = {}
 
 
 class Subject(SubjectFields):
     absent: Bool = False
+    remap: Remap | None = None
     sessions: dict[Label, Session] = {}
 
 
@@ -350,6 +433,7 @@ class Spec(SpecModel):
     project: Label
     dicom: DicomConfig = Field(default_factory=DicomConfig, validate_default=True)
     upload: UploadConfig = Field(default_factory=UploadConfig)
+    remap: Remap | None = None
     defaults: Defaults = Field(default_factory=Defaults)
     rules: Rules = Field(default_factory=Rules)
     include: IncludeList = ()
@@ -430,4 +514,4 @@ def field_values(obj: SubjectFields | SessionFields | ScanFields) -> dict[str, s
     return out
 
 
-_STRUCTURE_KEYS = frozenset({"absent", "sessions", "scans", "dicom", "xsi_type"})
+_STRUCTURE_KEYS = frozenset({"absent", "sessions", "scans", "dicom", "xsi_type", "remap"})

@@ -61,9 +61,9 @@ def kind_of(value: Any) -> str:
     return f'"{value}"'
 
 
-def _fail(kind: str, message: str) -> PydanticCustomError:
-    # Braces in user input must not be taken for pydantic's {placeholders}.
-    return PydanticCustomError(kind, message.replace("{", "{{").replace("}", "}}"))
+def fail(kind: str, message: str) -> PydanticCustomError:
+    # Without a context pydantic shows the message as written: braces in user input stay single.
+    return PydanticCustomError(kind, message)
 
 
 def as_text(value: Any) -> str:
@@ -78,7 +78,7 @@ def as_text(value: Any) -> str:
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
-    raise _fail("text_type", f"expected text, got {kind_of(value)}")
+    raise fail("text_type", f"expected text, got {kind_of(value)}")
 
 
 _XML_ESCAPE_GROWTH = {"&": 4, "<": 3, ">": 3, '"': 5, "'": 5}  # `&amp;` is 4 longer than `&` ...
@@ -94,7 +94,7 @@ def _text_validator(max_length: int | None) -> Callable[[Any], str]:
         text = as_text(value)
         if max_length is not None and (stored := xml_escaped_length(text)) > max_length:
             escaped = "" if stored == len(text) else f" ({stored} as XNAT stores it, XML-escaped)"
-            raise _fail("too_long", f"is {len(text)} characters long{escaped}; XNAT allows at most {max_length}")
+            raise fail("too_long", f"is {len(text)} characters long{escaped}; XNAT allows at most {max_length}")
         return text
 
     return check
@@ -126,9 +126,9 @@ def _int_validator(low: int, high: int) -> Callable[[Any], int]:
     def check(value: Any) -> int:
         number = int(value) if isinstance(value, str) and _INT_TEXT.fullmatch(value.strip()) else value
         if not isinstance(number, int) or isinstance(number, bool):
-            raise _fail("int_type", f"expected a whole number, got {kind_of(value)}")
+            raise fail("int_type", f"expected a whole number, got {kind_of(value)}")
         if not low <= number <= high:
-            raise _fail("out_of_range", f"{kind_of(value)} is out of range: XNAT allows {low} to {high}")
+            raise fail("out_of_range", f"{kind_of(value)} is out of range: XNAT allows {low} to {high}")
         return number
 
     return check
@@ -143,18 +143,18 @@ def _to_float(value: Any) -> float:
     if isinstance(value, str) and _FLOAT_TEXT.fullmatch(value.strip()):
         number = float(value)  # inf when it overflows: out of range, below
     elif isinstance(value, bool) or not isinstance(value, int | float):
-        raise _fail("float_type", f"expected a number, got {kind_of(value)}")
+        raise fail("float_type", f"expected a number, got {kind_of(value)}")
     elif (
         isinstance(value, float)
         and not math.isfinite(value)
         and not _FLOAT_TEXT.fullmatch(getattr(value, "written", ""))
     ):
         # .inf and .nan; digits that overflowed (1e400) are out of range instead
-        raise _fail("float_finite", f"expected a finite number, got {kind_of(value)}")
+        raise fail("float_finite", f"expected a finite number, got {kind_of(value)}")
     else:
         number = float(value) if abs(value) < JAVA_FLOAT_LIMIT else math.inf  # float(10**400) would raise
     if not abs(number) < JAVA_FLOAT_LIMIT:
-        raise _fail("out_of_range", f"{kind_of(value)} is out of range: XNAT allows {_JAVA_FLOAT_RANGE}")
+        raise fail("out_of_range", f"{kind_of(value)} is out of range: XNAT allows {_JAVA_FLOAT_RANGE}")
     return number
 
 
@@ -169,7 +169,7 @@ Float = Annotated[
 
 def _to_bool(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise _fail("bool_type", f"expected true or false, got {kind_of(value)}")
+        raise fail("bool_type", f"expected true or false, got {kind_of(value)}")
     return value
 
 
@@ -193,20 +193,20 @@ def _to_date(value: Any) -> str:
     # stable and rules out the day/month ambiguity.
     text = value if isinstance(value, str) else None
     if text is None or not _DATE.fullmatch(text) or not _is_calendar_date(text):
-        raise _fail("date", f"{kind_of(value)} is not a date: write YYYY-MM-DD")
+        raise fail("date", f"{kind_of(value)} is not a date: write YYYY-MM-DD")
     return text
 
 
 def _to_time(value: Any) -> str:
     if not isinstance(value, str) or not _TIME.fullmatch(value):
-        raise _fail("time", f"{kind_of(value)} is not a time: write HH:MM:SS")
+        raise fail("time", f"{kind_of(value)} is not a time: write HH:MM:SS")
     return value
 
 
 def _to_datetime(value: Any) -> str:
     m = _DATETIME.fullmatch(value) if isinstance(value, str) else None
     if m is None or not _is_calendar_date(m.group(1)):
-        raise _fail("datetime", f"{kind_of(value)} is not a date and time: write YYYY-MM-DDTHH:MM:SS")
+        raise fail("datetime", f"{kind_of(value)} is not a date and time: write YYYY-MM-DDTHH:MM:SS")
     return str(value)
 
 
@@ -237,7 +237,7 @@ def enum_type(name: str, allowed: tuple[str, ...]) -> Any:
 
     def check(value: Any) -> str:
         if not isinstance(value, str) or value.strip().lower() not in folded:
-            raise _fail(name, f"{kind_of(value)} is not one of {', '.join(allowed)}")
+            raise fail(name, f"{kind_of(value)} is not one of {', '.join(allowed)}")
         return value
 
     schema = {"type": "string", "pattern": _case_insensitive_pattern(allowed), "examples": list(allowed)}
@@ -252,7 +252,7 @@ LABEL_RULE = 'use only letters, digits, "_" and "-"'
 
 def _to_label(value: Any) -> str:
     if not isinstance(value, str) or not LABEL_RE.fullmatch(value):
-        raise _fail("label", f"{kind_of(value)} is not a valid label: {LABEL_RULE}")
+        raise fail("label", f"{kind_of(value)} is not a valid label: {LABEL_RULE}")
     return value
 
 
@@ -262,7 +262,7 @@ Label = Annotated[str, BeforeValidator(_to_label), WithJsonSchema(LABEL_SCHEMA)]
 def _to_field_name(value: Any) -> str:
     # XNAT reports custom variable names lower-cased, so the spec keeps them that way.
     if not isinstance(value, str) or not LABEL_RE.fullmatch(value):
-        raise _fail(
+        raise fail(
             "field_name",
             f"{kind_of(value)} is not a valid custom variable name: {LABEL_RULE}",
         )
@@ -277,7 +277,7 @@ _UID = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 def _to_uid(value: Any) -> str:
     text = as_text(value)
     if len(text) > 64 or not _UID.fullmatch(text):
-        raise _fail(
+        raise fail(
             "uid",
             f"{kind_of(value)} is not a DICOM UID: digits and dots, no leading zeros, at most 64 characters",
         )
@@ -294,7 +294,7 @@ DicomUID = Annotated[
 def _to_ae_title(value: Any) -> str:
     text = as_text(value)
     if not 0 < len(text.strip()) <= 16 or "\\" in text or not text.isprintable():
-        raise _fail("ae_title", f"{kind_of(value)} is not a DICOM AE title: 1 to 16 characters, no backslash")
+        raise fail("ae_title", f"{kind_of(value)} is not a DICOM AE title: 1 to 16 characters, no backslash")
     return text
 
 

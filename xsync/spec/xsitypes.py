@@ -58,7 +58,7 @@ def _to_session_type(value: Any) -> str:
         close = difflib.get_close_matches(str(value), candidates, n=1)
         hint = f' (did you mean "{close[0]}"?)' if close else ""
         message = f"unknown session type {kind_of(value)}{hint}"
-        raise PydanticCustomError("session_type", message.replace("{", "{{").replace("}", "}}"))
+        raise PydanticCustomError("session_type", message)
     return resolved
 
 
