@@ -12,6 +12,8 @@ from typing import Literal, Protocol
 from xsync.apply.runner import Runner
 from xsync.model.inventory import Inventory
 from xsync.model.remote import RemoteState
+from xsync.spec.remap import HeaderChange
+from xsync.xnat.storescu import StoreTarget
 from xsync.xnat.write import XnatWriter
 
 
@@ -41,6 +43,7 @@ class ApplyOptions:
     dest: Literal["archive", "prearchive"] = "archive"  # the spec's upload.dest
     archive_timeout: float = 600.0  # seconds to wait for a session to leave the prearchive
     poll_interval: float = 2.0
+    cstore: StoreTarget | None = None  # upload.method: cstore sends here; None: the import service
 
 
 @dataclass
@@ -52,6 +55,8 @@ class ApplyContext:
     inventory: Inventory | None
     options: ApplyOptions = field(default_factory=ApplyOptions)
     progress: UploadProgress = field(default_factory=NoProgress)
+    # (subject, session) -> the header edits its DICOM is sent with (remaps, C-STORE routing)
+    headers: Callable[[str, str], tuple[HeaderChange, ...]] = lambda subject, session: ()
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     # (session label, predicted scan ID) -> the ID XNAT gave, learned by verifying imports

@@ -78,7 +78,11 @@ def open_instance(f: DicomFile) -> BinaryIO:
 
 def zip_entries(chosen: Iterable[Instance]) -> list[Entry]:
     """Entries named `<series UID>/<SOP instance UID>.dcm` (unique; XNAT renames them anyway)."""
-    return [Entry(f"{i.series.uid}/{i.file.sop_instance_uid}.dcm", i.file.size, _opener(i.file)) for i in chosen]
+    return [Entry(entry_name(i), i.file.size, _opener(i.file)) for i in chosen]
+
+
+def entry_name(i: Instance) -> str:
+    return f"{i.series.uid}/{i.file.sop_instance_uid}.dcm"
 
 
 def _opener(f: DicomFile) -> Callable[[], BinaryIO]:

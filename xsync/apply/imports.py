@@ -22,9 +22,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from xsync.apply.context import ApplyContext
+from xsync.apply.cstore import send_cstore
 from xsync.apply.files import Instance, instances, zip_entries
 from xsync.apply.report import OpResult, Status
 from xsync.apply.runner import OpRef, Task
+from xsync.apply.sent import element_edits, remapped_entries
 from xsync.apply.zipstream import ZipStream
 from xsync.errors import ConflictError, InventoryError, RemoteError, XsyncError
 from xsync.model.inventory import DicomFile, Study
@@ -132,7 +134,10 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
             source = uri.removeprefix("/data")
             if source.startswith("/prearchive/"):
                 _archive(ctx, source, a.subject, a.session, "")
-        _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=failed)
+        if ctx.options.cstore is not None:  # what the receiver stored waits, RECEIVING, for a build
+            _settle_prearchive(study.uid, a.subject, a.session, ctx, build_receiving=True)
+        else:
+            _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=failed)
         observed, missing = _held(ctx, a.subject, a.session, study, expected)
     if any(missing.values()):
         assert observed is not None or all(missing.values())
@@ -233,18 +238,24 @@ class _Sent:
 
 
 def _send(op: ImportOp, chosen: list[Instance], existing: bool, ctx: ApplyContext, counter: _Sent) -> list[str]:
-    """POST `chosen` as one streamed DICOM-zip; the URIs XNAT answers."""
+    """Send `chosen`: over C-STORE, or POSTed as one streamed DICOM-zip; the URIs XNAT answers
+    (none for C-STORE)."""
     a = op.address
     assert a.session is not None
     name = f"{a.subject}/{a.session}"
+    changes = ctx.headers(a.subject, a.session)
+    check_unchanged(chosen)
+    if ctx.options.cstore is not None:
+        counter.bytes += send_cstore(chosen, changes, ctx.options.cstore, ctx, name)
+        return []
 
     def sent(n: int) -> None:
         counter.bytes += n
         ctx.count_bytes(n)
         ctx.progress.advance(name, n)
 
-    check_unchanged(chosen)
-    stream = ZipStream(zip_entries(chosen), on_bytes=sent)
+    entries = zip_entries(chosen) if not changes else remapped_entries(chosen, element_edits(changes))
+    stream = ZipStream(entries, on_bytes=sent)
     dest = f"/{ctx.options.dest}/projects/{a.project}"
     params = [
         ("import-handler", "DICOM-zip"),
@@ -305,7 +316,13 @@ def _archive(ctx: ApplyContext, source: str, subject: str, session: str, status:
 
 
 def _settle_prearchive(
-    study_uid: str, subject: str, session: str, ctx: ApplyContext, *, leave_receiving: bool = False
+    study_uid: str,
+    subject: str,
+    session: str,
+    ctx: ApplyContext,
+    *,
+    leave_receiving: bool = False,
+    build_receiving: bool = False,
 ) -> None:
     """Wait while XNAT works on this session's prearchive row (this study under this label: others
     are not ours to move); archive it under the planned labels once it rests (READY, or
@@ -315,13 +332,24 @@ def _settle_prearchive(
     XNAT got before a connection broke; it is left for the next send, which XNAT adds to it
     (waiting would last until XNAT's idle timer moves it, minutes). A row XNAT is building or
     archiving (a send whose answer was lost to a timeout) is waited for all the same: sending
-    again beside it would race it."""
+    again beside it would race it.
+
+    `build_receiving` (after a C-STORE send, every object answered): a RECEIVING row is built at
+    once, as XNAT's idle timer would minutes later."""
     deadline = ctx.clock() + ctx.options.archive_timeout
+    built: set[str] = set()
     while True:
         rows = [r for r in ctx.writer.prearchive_rows(ctx.project)
                 if r.get("tag") == study_uid and r.get("name") == session]  # fmt: skip
         if leave_receiving:
             rows = [r for r in rows if not r.get("status", "").startswith("RECEIVING")]
+        if build_receiving:
+            receiving = [r for r in rows if r.get("status", "").startswith("RECEIVING") and r.get("url") not in built]
+            for row in receiving:
+                ctx.writer.build(row.get("url", ""))
+                built.add(row.get("url", ""))
+            if receiving:
+                continue
         if not rows:
             return
         busy = [r for r in rows if _busy(r.get("status", ""))]

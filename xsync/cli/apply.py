@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from xsync.plan.plan import Plan
     from xsync.spec.model import Spec
     from xsync.xnat.client import XnatClient
+    from xsync.xnat.settings import ConnectionSettings
+    from xsync.xnat.storescu import StoreTarget
 
 
 @click.command()
@@ -92,7 +94,7 @@ def apply(
             outcome = _plan_and_apply(
                 spec, client, saved, plan_file, asks=asks, no_cache=no_cache, show_phi=show_phi, color=color,
                 as_json=as_json, parallelism=parallelism, allow_delete=allow_delete, archive_timeout=archive_timeout,
-                guard=lock.ensure_held,
+                guard=lock.ensure_held, cstore=_store_target(spec, settings),
             )  # fmt: skip
         finally:
             _release(lock)
@@ -104,7 +106,8 @@ def apply(
 
 def _plan_and_apply(spec: Spec, client: XnatClient, saved: Plan | None, plan_file: Path | None, *, asks: bool,
                     no_cache: bool, show_phi: bool, color: bool, as_json: bool, parallelism: int, allow_delete: bool,
-                    archive_timeout: float, guard: Callable[[], None]) -> ApplyReport | int:  # fmt: skip
+                    archive_timeout: float, guard: Callable[[], None],
+                    cstore: StoreTarget | None) -> ApplyReport | int:  # fmt: skip
     """Under the lock: plan, check a saved plan, show and confirm, apply. An exit code when there
     is nothing to apply."""
     from xsync.cli.plan import plan_with
@@ -124,7 +127,25 @@ def _plan_and_apply(spec: Spec, client: XnatClient, saved: Plan | None, plan_fil
         click.echo("Apply cancelled.", err=True)
         return EXIT_ERROR
     return _run(plan, spec, client, inventory, parallelism=parallelism, allow_delete=allow_delete,
-                archive_timeout=archive_timeout, as_json=as_json, color=color, guard=guard)  # fmt: skip
+                archive_timeout=archive_timeout, as_json=as_json, color=color, guard=guard, cstore=cstore)  # fmt: skip
+
+
+def _store_target(spec: Spec, settings: ConnectionSettings) -> StoreTarget | None:
+    """Where `upload.method: cstore` sends: the spec's receiver, else XNAT's defaults on the
+    server's host (port 8104, AE title XNAT); the calling AE title is XSYNC unless given."""
+    from xsync.xnat.storescu import StoreTarget
+
+    u = spec.upload
+    if u.method != "cstore":
+        return None
+    return StoreTarget(
+        host=u.host or settings.host,
+        port=u.port or 8104,
+        called_ae=u.ae_title or "XNAT",
+        calling_ae=u.calling_ae_title or "XSYNC",
+        connect_timeout=settings.connect_timeout,
+        response_timeout=settings.read_timeout,
+    )
 
 
 def _local_user() -> str:
@@ -180,11 +201,12 @@ def _confirmed() -> bool:
 
 def _run(plan: Plan, spec: Spec, client: XnatClient, inventory: Inventory | None, *, parallelism: int,
          allow_delete: bool, archive_timeout: float, as_json: bool, color: bool,
-         guard: Callable[[], None]) -> ApplyReport:  # fmt: skip
+         guard: Callable[[], None], cstore: StoreTarget | None) -> ApplyReport:  # fmt: skip
     from xsync.apply.context import ApplyContext, ApplyOptions, NoProgress, UploadProgress
     from xsync.apply.engine import apply_plan
     from xsync.apply.runner import Runner
     from xsync.cli.apply_progress import ApplyProgress
+    from xsync.spec.remap import header_changes
     from xsync.workflow import read_remote_fields
     from xsync.xnat.write import XnatWriter
 
@@ -199,7 +221,7 @@ def _run(plan: Plan, spec: Spec, client: XnatClient, inventory: Inventory | None
             click.echo(json.dumps(result.to_json()))
 
     options = ApplyOptions(parallelism=parallelism, allow_delete=allow_delete, dest=spec.upload.dest,
-                           archive_timeout=archive_timeout)  # fmt: skip
+                           archive_timeout=archive_timeout, cstore=cstore)  # fmt: skip
     uploads: UploadProgress = progress if progress is not None else NoProgress()
     ctx = ApplyContext(
         project=spec.project,
@@ -209,6 +231,7 @@ def _run(plan: Plan, spec: Spec, client: XnatClient, inventory: Inventory | None
         inventory=inventory,
         options=options,
         progress=uploads,
+        headers=lambda subject, session: header_changes(spec, subject, session),
     )
     if progress is None:
         return apply_plan(plan, ctx)

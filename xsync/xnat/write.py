@@ -122,6 +122,11 @@ class XnatWriter:
                 out.setdefault(m.group(1), {}).setdefault(row.get("collection", ""), []).append(m.group(2))
         return out
 
+    def build(self, source: str) -> None:
+        """Build a prearchive session now (`action=build`) rather than at XNAT's idle timer:
+        for sessions received over DICOM, once every object was answered."""
+        self.client.request("POST", f"/data{source}", params=[("action", "build")])
+
     def prearchive_rows(self, project: str) -> list[dict[str, str]]:
         return self.client.listing(f"/data/prearchive/projects/{_q(project)}")
 
