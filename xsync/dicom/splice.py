@@ -112,6 +112,8 @@ def _dataset_offset(win: Window) -> int:
         if length == UNDEFINED:
             raise NeedsFallback("an undefined length in the file meta")
         pos = value + length
+    if pos > win.size:
+        raise Truncated(f"the file meta runs past the end ({win.size} bytes)")
     return pos
 
 
@@ -135,6 +137,8 @@ def _top_level(win: Window, pos: int, explicit: bool, last: int) -> list[_Elemen
                 raise Truncated(f"an element runs past the end ({win.size} bytes)")
         out.append(_Element(tag, pos, value, end, vr))
         pos = end
+    if pos != win.size:
+        raise Truncated(f"the file ends at byte {win.size}, inside an element header")
     return out
 
 
