@@ -10,8 +10,10 @@ TCP_NODELAY=1); without dcmtk these tests are skipped saying how to install it.
 
 from __future__ import annotations
 
+import array
 import io
 import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -36,11 +38,11 @@ pytestmark = pytest.mark.parametrize(
 )
 
 
-def storescu(emulator: Emulator, folder: Path, called: str | None = None) -> tuple[int, str]:
+def storescu(emulator: Emulator, folder: Path, *options: str, called: str | None = None) -> tuple[int, str]:
     """dcmtk's storescu sending every file under `folder`; its exit status and output."""
     assert emulator.dicom_port is not None
     r = run_dcmtk(
-        "storescu", "-v", "-aet", SCU_AE_TITLE, "-aec", called or emulator.config.dicom_ae_title,
+        "storescu", "-v", *options, "-aet", SCU_AE_TITLE, "-aec", called or emulator.config.dicom_ae_title,
         "+sd", "+r", "127.0.0.1", str(emulator.dicom_port), str(folder),
     )  # fmt: skip
     return r.returncode, r.stdout + r.stderr
@@ -126,8 +128,44 @@ def test_storescu_folders_are_routed_built_and_archived_byte_for_byte(
         assert sorted(archived) == sorted(sent[label])  # every instance, each in its own study's session
         for uid, data in archived.items():
             local = sent[label][uid]
-            assert transfer_syntax(data) == transfer_syntax(local) == ts
+            meta = dcmread(io.BytesIO(data)).file_meta
+            assert meta.TransferSyntaxUID == transfer_syntax(local) == ts
+            assert meta.SourceApplicationEntityTitle == SCU_AE_TITLE  # the calling AE, as XNAT records it
             assert dataset_part(data) == dataset_part(local), uid
+
+
+def archive_all(emulator: Emulator, http: requests.Session) -> None:
+    for row in prearchive_rows(emulator, http):
+        assert http.post(emulator.url + "/data" + row["url"], params={"action": "build"}).status_code == 200
+        assert http.post(emulator.url + "/data/services/archive", params={"src": row["url"]}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("option", "wire_syntax"),
+    [("-xd", "1.2.840.10008.1.2.1.99"), ("-xb", "1.2.840.10008.1.2.2")],
+    ids=["deflated", "big-endian"],
+)
+def test_storescu_converting_to_another_transfer_syntax(
+    emulator: Emulator, admin_http: requests.Session, tmp_path: Path, option: str, wire_syntax: str
+) -> None:
+    # storescu converts the explicit little endian files to the syntax it proposes first; the
+    # emulator reads each object in the syntax of its presentation context and stores it so.
+    sent = by_instance_uid(write_study(EXPLICIT, tmp_path / "send", transfer_syntax="explicit-le"))
+    status, output = storescu(emulator, tmp_path / "send", option)
+    assert status == 0, output
+    archive_all(emulator, admin_http)
+    archived = archived_files(admin_http, f"{emulator.url}/data/projects/CCF_TEST/subjects/sub1/experiments/session1")
+    assert sorted(archived) == sorted(sent)
+    for uid, data in archived.items():
+        assert transfer_syntax(data) == wire_syntax
+        if option == "-xd":  # the same explicit little endian bytes, deflated (PS3.5 A.5)
+            assert zlib.decompress(dataset_part(data), -zlib.MAX_WBITS) == dataset_part(sent[uid])
+        else:  # the same elements; 16-bit pixel words byte-swapped
+            theirs, ours = dcmread(io.BytesIO(data)), dcmread(io.BytesIO(sent[uid]))
+            assert [e for e in theirs if e.keyword != "PixelData"] == [e for e in ours if e.keyword != "PixelData"]
+            words = array.array("H", ours.PixelData)
+            words.byteswap()
+            assert theirs.PixelData == words.tobytes()
 
 
 def test_a_wrong_called_ae_title_is_refused(emulator: Emulator, admin_http: requests.Session, tmp_path: Path) -> None:
