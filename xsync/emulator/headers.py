@@ -160,9 +160,9 @@ def receive_object(
     """
     label = name if name is not None else "null"  # Java prints a missing name as "null"
     bare = data[128:132] != b"DICM"
-    known = transfer_syntax is not None and UID(transfer_syntax).is_transfer_syntax
+    announced = transfer_syntax if transfer_syntax and UID(transfer_syntax).is_transfer_syntax else None
     try:
-        ds = read_dataset(_announced(data, transfer_syntax) if bare and known else data)
+        ds = read_dataset(_announced(data, announced) if bare and announced else data)
     except ValueError:
         raise XnatHTTPError(400, f"unable to read DICOM object {label}") from None
     if not element_text(ds, "SOPClassUID"):
@@ -174,7 +174,7 @@ def receive_object(
     return ReceivedObject(data=data, dataset=ds, name=name)
 
 
-def _announced(data: bytes, transfer_syntax: str | None) -> bytes:
+def _announced(data: bytes, transfer_syntax: str) -> bytes:
     """A bare dataset behind a file meta group that names only its transfer syntax: what makes
     pydicom read it in that syntax (only for reading; what is stored gets `_with_file_meta`)."""
     meta = FileMetaDataset()
