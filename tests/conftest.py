@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.dcmtk import dcmtk_storescp, dcmtk_storescp_factory  # noqa: F401  (fixtures for every module)
 from xsync.emulator import Emulator, EmulatorConfig
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

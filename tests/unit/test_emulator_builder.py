@@ -3,10 +3,12 @@ routing, and the checks on received objects. Files are real DICOM written to tmp
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from xsync.emulator import fields
@@ -215,6 +217,27 @@ def test_bare_dataset_gets_file_meta() -> None:
     assert obj.data[128:132] == b"DICM"
     assert obj.data.endswith(data)
     assert b"1.2.840.10008.1.2\x00" in obj.data[132:400]  # implicit VR little endian, as read
+    assert "SourceApplicationEntityTitle" not in dcmread(io.BytesIO(obj.data)).file_meta
+
+
+def test_the_sender_ae_title_is_the_source_application_entity_title() -> None:
+    bare = to_bytes(make_dataset(StudySpec(), 0, 1), preamble=False)
+    meta = dcmread(io.BytesIO(receive_object(bare, None, None, "STORESCU").data)).file_meta
+    assert meta.SourceApplicationEntityTitle == "STORESCU"
+    # A Part-10 file keeps the file meta it came with (XNAT writes its own only for bare datasets).
+    part10 = to_bytes(make_dataset(StudySpec(), 0, 1))
+    assert receive_object(part10, "x.dcm", None, "STORESCU").data == part10
+
+
+def test_a_bare_dataset_is_read_in_the_transfer_syntax_it_came_in() -> None:
+    # Deflated data cannot be recognised by its bytes: only the announced syntax reads it.
+    deflated = to_bytes(make_dataset(StudySpec(), 0, 1), transfer_syntax="deflated")
+    bare = deflated[132 + 12 + int.from_bytes(deflated[140:144], "little") :]  # after the file meta group
+    with pytest.raises(XnatHTTPError, match="unable to read DICOM object null"):
+        receive_object(bare, None)
+    obj = receive_object(bare, None, "1.2.840.10008.1.2.1.99")
+    assert obj.data.endswith(bare) and obj.sop_instance_uid == make_dataset(StudySpec(), 0, 1).SOPInstanceUID
+    assert dcmread(io.BytesIO(obj.data)).file_meta.TransferSyntaxUID == "1.2.840.10008.1.2.1.99"
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,8 @@ class CStoreReceiver:
                 "Receiver-AE-Title": self.config.dicom_ae_title,
                 "Receiver-Port": str(self.port),
             }
-            obj = receive_object(event.encoded_dataset(), None, ts)
+            # The dataset as sent, without pynetdicom's file meta: the importer writes XNAT's own.
+            obj = receive_object(event.encoded_dataset(include_meta=False), None, ts, params["Sender-AE-Title"])
             prearchive.receive(self.store, self.config, self.user, obj, params)
         except XnatHTTPError as e:
             log.info("C-STORE refused: %s", e.message)

@@ -144,29 +144,53 @@ def _check_complete(ds: Dataset, size: int) -> None:
         raise ValueError(f"the data ends inside or before element {last.tag}")
 
 
-def receive_object(data: bytes, name: str | None, transfer_syntax: str | None = None) -> ReceivedObject:
+def receive_object(
+    data: bytes, name: str | None, transfer_syntax: str | None = None, sender_ae_title: str | None = None
+) -> ReceivedObject:
     """Validate one object as the gradual importer does and give it a Part-10 header.
+
+    `transfer_syntax` and `sender_ae_title` are the importer's `Transfer-Syntax-UID` and
+    `Sender-AE-Title` parameters (C-STORE: the presentation context's and the caller's). A bare
+    dataset is read in that transfer syntax when it is one pydicom knows, as XNAT reads it with
+    `DicomInputStream(bis, ts)` (deflated or big endian data cannot be guessed), else as its bytes
+    suggest.
 
     Raises XnatHTTPError(400) with XNAT's messages: "unable to read DICOM object <name>",
     "object <name> contains no SOP Class UID" / "... SOP Instance UID".
     """
     label = name if name is not None else "null"  # Java prints a missing name as "null"
+    bare = data[128:132] != b"DICM"
+    announced = transfer_syntax if transfer_syntax and UID(transfer_syntax).is_transfer_syntax else None
     try:
-        ds = read_dataset(data)
+        ds = read_dataset(_announced(data, announced) if bare and announced else data)
     except ValueError:
         raise XnatHTTPError(400, f"unable to read DICOM object {label}") from None
     if not element_text(ds, "SOPClassUID"):
         raise XnatHTTPError(400, f"object {label} contains no SOP Class UID")
     if not element_text(ds, "SOPInstanceUID"):
         raise XnatHTTPError(400, f"object {label} contains no SOP Instance UID")
-    if data[128:132] != b"DICM":
-        data = _with_file_meta(data, ds, transfer_syntax)
+    if bare:
+        data = _with_file_meta(data, ds, transfer_syntax, sender_ae_title)
     return ReceivedObject(data=data, dataset=ds, name=name)
 
 
-def _with_file_meta(data: bytes, ds: Dataset, transfer_syntax: str | None) -> bytes:
+def _announced(data: bytes, transfer_syntax: str) -> bytes:
+    """A bare dataset behind a file meta group that names only its transfer syntax: what makes
+    pydicom read it in that syntax (only for reading; what is stored gets `_with_file_meta`)."""
+    meta = FileMetaDataset()
+    meta.TransferSyntaxUID = UID(transfer_syntax)
+    buf = DicomBytesIO()
+    buf.write(_PREAMBLE)
+    write_file_meta_info(buf, meta, enforce_standard=False)
+    buf.write(data)
+    return buf.getvalue()
+
+
+def _with_file_meta(data: bytes, ds: Dataset, transfer_syntax: str | None, sender_ae_title: str | None) -> bytes:
     """Prefix a bare dataset with a preamble and file meta: the transfer syntax is the
-    `Transfer-Syntax-UID` parameter when given, else the encoding the dataset was read in."""
+    `Transfer-Syntax-UID` parameter when given, else the encoding the dataset was read in; the
+    `Sender-AE-Title` parameter (the C-STORE caller's AE title), when given, is the Source
+    Application Entity Title (0002,0016), as GradualDicomImporter.call writes it."""
     if transfer_syntax is None:
         implicit, little = ds.original_encoding
         if implicit:
@@ -180,6 +204,12 @@ def _with_file_meta(data: bytes, ds: Dataset, transfer_syntax: str | None) -> by
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     buf = DicomBytesIO()
     buf.write(_PREAMBLE)
-    write_file_meta_info(buf, meta, enforce_standard=True)
+    with warnings.catch_warnings():
+        # An HTTP caller's Sender-AE-Title may break AE's rules (over 16 characters ...); dcm4che
+        # writes it as given, and so does this.
+        warnings.simplefilter("ignore")
+        if sender_ae_title is not None:
+            meta.SourceApplicationEntityTitle = sender_ae_title
+        write_file_meta_info(buf, meta, enforce_standard=True)
     buf.write(data)
     return buf.getvalue()

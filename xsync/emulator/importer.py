@@ -152,7 +152,7 @@ def _receive(
 ) -> PrearchiveSession | DirectArchiveSession:
     """One object through gradual-DICOM: into its direct-archive session when `Direct-Archive`
     asks for one and one can take it (`direct_archive.py`), else into the prearchive."""
-    obj = receive_object(data, name, params.get("Transfer-Syntax-UID"))
+    obj = receive_object(data, name, params.get("Transfer-Syntax-UID"), params.get("Sender-AE-Title"))
     if direct and direct_archive.requested(params):
         session = direct_archive.receive(ctx.store, ctx.config, ctx.user, obj, params)
         if session is not None:
