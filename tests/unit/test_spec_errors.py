@@ -1319,6 +1319,43 @@ CASES = [
             'subjects/more/b.yaml:3:3: subjects.sub1: subject "sub1" is already defined at xsync.yaml:5:3',
         ],
     ),
+    Case(
+        "remap_keywords",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            remap:
+              set: {PatientNmae: x, PatientID: "{subjct}"}
+              blank: [SeriesNumber]
+            """,
+        },
+        [
+            'xsync.yaml:4:9: remap.set.PatientNmae: "PatientNmae" is not a DICOM keyword (e.g. PatientName, PatientID)',
+            'xsync.yaml:4:36: remap.set.PatientID: unknown placeholder "{subjct}" (known: {project}, {subject}, {session})',
+            "xsync.yaml:5:11: remap.blank[0]: xsync never edits SeriesNumber: it decides the scan ID",
+        ],
+    ),
+    Case(
+        "remap_values",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            upload: {method: cstore}
+            remap: {set: {PatientID: "{subject}"}}
+            subjects:
+              sub1:
+                sessions:
+                  s1:
+                    remap: {set: {PatientComments: note, AccessionNumber: "{session}_far_too_long_for_SH"}}
+            """,
+        },
+        [
+            "xsync.yaml:9:23: subjects.sub1.sessions.s1.remap.set.PatientComments: with upload.method: cstore, xsync writes PatientComments to route the session (Project:/Subject:/Session:); remap another attribute",
+            "xsync.yaml:9:63: subjects.sub1.sessions.s1.remap.set.AccessionNumber: for session s1: AccessionNumber (SH) holds at most 16 characters per value, this is 22",
+        ],
+    ),
 ]
 
 

@@ -16,7 +16,14 @@ from xsync.apply.files import Instance
 from xsync.apply.sent import SentObject, element_edits
 from xsync.errors import RemoteError, TransportError
 from xsync.spec.remap import HeaderChange
-from xsync.xnat.storescu import MAX_CONTEXTS, Outgoing, Refused, StoreAssociation, StoreTarget
+from xsync.xnat.storescu import (
+    MAX_CONTEXTS,
+    AssociationRejected,
+    Outgoing,
+    Refused,
+    StoreAssociation,
+    StoreTarget,
+)
 
 ASSOCIATIONS = 3  # the first, and two more for what a broken one left unsent
 
@@ -61,7 +68,7 @@ def send_cstore(
                 break
             except TransportError as e:
                 pending = [i for i in pending if i.out.sop_instance_uid not in done]
-                if attempt + 1 == ASSOCIATIONS or ctx.runner.interrupted.is_set():
+                if attempt + 1 == ASSOCIATIONS or ctx.runner.interrupted.is_set() or isinstance(e, AssociationRejected):
                     raise TransportError(
                         f"{e.summary}; {len(items) - len(pending)} of {len(items)} objects were sent"
                     ) from None

@@ -49,6 +49,10 @@ _REJECT_REASONS = {
 }
 
 
+class AssociationRejected(TransportError):
+    """The receiver refused the association (A-ASSOCIATE-RJ): asking again changes nothing."""
+
+
 @dataclass(frozen=True)
 class StoreTarget:
     host: str
@@ -124,7 +128,7 @@ class StoreAssociation:
         if kind == 0x03:
             result, source, reason = body[1], body[2], body[3]
             why = _REJECT_REASONS.get((source, reason), f"result {result}, source {source}, reason {reason}")
-            raise TransportError(f"the DICOM receiver at {t.host}:{t.port} refused the association: {why}")
+            raise AssociationRejected(f"the DICOM receiver at {t.host}:{t.port} refused the association: {why}")
         raise TransportError(f"the DICOM receiver at {t.host}:{t.port} answered the association with PDU {kind}")
 
     def _request(self) -> bytes:
