@@ -72,6 +72,8 @@ def send_cstore(
                     raise TransportError(
                         f"{e.summary}; {len(items) - len(pending)} of {len(items)} objects were sent"
                     ) from None
+                if not done:  # nothing got through: give the receiver a moment before asking again
+                    ctx.sleep(float(attempt + 1))
     finally:
         ctx.progress.finish(name)
     if refused:

@@ -89,7 +89,7 @@ class _Chunks(io.RawIOBase):
         super().__init__()
         self._source = source
         self._chunks = self._pieces(s, start)
-        self._left = b""
+        self._left = memoryview(b"")  # a view: handing out a chunk in parts copies nothing twice
 
     def _pieces(self, s: Splice, start: int) -> Iterator[bytes]:
         _skip(self._source, start)
@@ -107,7 +107,7 @@ class _Chunks(io.RawIOBase):
             chunk = next(self._chunks, None)
             if chunk is None:
                 return 0
-            self._left = chunk
+            self._left = memoryview(chunk)
         n = min(len(buffer), len(self._left))
         buffer[:n] = self._left[:n]
         self._left = self._left[n:]
