@@ -52,7 +52,7 @@ def attribute(keyword: str) -> Attribute | None:
 def refusal(attr: Attribute) -> str:
     """Why xsync never edits `attr` ("" when it may)."""
     return _REFUSED.get(attr.tag) or _REFUSED_GROUPS.get(attr.tag >> 16, "") or (
-        "it lies inside a group length's reach that xsync cannot keep" if attr.tag & 0xFFFF == 0 else ""
+        "it is a group length, which xsync keeps true itself" if attr.tag & 0xFFFF == 0 else ""
     )  # fmt: skip
 
 
