@@ -22,14 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XNAT_USER", "admin")
-    monkeypatch.setenv("XNAT_PASS", "admin")
-    monkeypatch.delenv("XNAT_HOST", raising=False)
-
-
-@pytest.fixture
-def ccf(tmp_path: Path, env: None) -> Iterator[tuple[Emulator, Path]]:
+def ccf(tmp_path: Path, env: dict[str, str]) -> Iterator[tuple[Emulator, Path]]:
     shutil.copytree(REPO / "examples" / "ccf_test", tmp_path / "ccf_test", ignore=shutil.ignore_patterns(".xsync"))
     with Emulator(EmulatorConfig(projects=("CCF_TEST",), strict=True)) as emu:
         yield emu, tmp_path / "ccf_test" / "xsync.yaml"
@@ -54,7 +47,7 @@ def test_the_ccf_example_applies_and_converges(ccf: tuple[Emulator, Path], capsy
 
 
 def test_a_realistic_site_applies_and_converges(
-    tmp_path: Path, env: None, nrg_root: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, env: dict[str, str], nrg_root: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = write_site(tmp_path / "site", "REAL", SiteShape(nrg_sample=nrg_root / "sample-mr"))
     with Emulator(EmulatorConfig(projects=("REAL",), strict=True)) as emu:
@@ -246,7 +239,7 @@ def test_a_delete_whose_answer_was_lost_is_retried_and_verified(
 
 
 def test_apply_output_never_shows_patient_identifiers(
-    tmp_path: Path, env: None, capfd: pytest.CaptureFixture[str]
+    tmp_path: Path, env: dict[str, str], capfd: pytest.CaptureFixture[str]
 ) -> None:
     """Generated DICOM has a PatientName and PatientID in every file; none reaches stdout or
     stderr of plan, apply or state, nor the saved plan."""

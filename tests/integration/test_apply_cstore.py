@@ -25,13 +25,6 @@ HOLD = 3600.0  # XNAT's idle timer never fires: only apply's own build moves a r
 
 
 @pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("XNAT_USER", "admin")
-    monkeypatch.setenv("XNAT_PASS", "admin")
-    monkeypatch.delenv("XNAT_HOST", raising=False)
-
-
-@pytest.fixture
 def receiver() -> Iterator[Emulator]:
     config = EmulatorConfig(projects=("REAL", "CCF_TEST"), strict=True, dicom_port=0, quiet_seconds=HOLD)
     with Emulator(config) as emu:
@@ -54,7 +47,7 @@ def _archived(emu: Emulator, label: str) -> list[FileEntry]:
 
 
 def test_the_realistic_site_applies_over_dicom_and_converges(
-    tmp_path: Path, env: None, nrg_root: Path, receiver: Emulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, env: dict[str, str], nrg_root: Path, receiver: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     spec = write_site(tmp_path / "site", "REAL", SiteShape(nrg_sample=nrg_root / "sample-mr"))
     upload = {"method": "cstore", "host": "127.0.0.1", "port": receiver.dicom_port}
@@ -90,7 +83,7 @@ def test_the_realistic_site_applies_over_dicom_and_converges(
 
 
 def test_a_remap_on_the_rest_path_changes_only_the_named_elements(
-    tmp_path: Path, env: None, receiver: Emulator, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, env: dict[str, str], receiver: Emulator, capsys: pytest.CaptureFixture[str]
 ) -> None:
     site = tmp_path / "ccf_test"
     shutil.copytree(REPO / "examples" / "ccf_test", site, ignore=shutil.ignore_patterns(".xsync"))

@@ -7,7 +7,6 @@ prearchive."""
 from __future__ import annotations
 
 import collections
-import os
 import re
 import signal
 import subprocess
@@ -25,14 +24,6 @@ from xsync.inventory.scan import scan
 from xsync.testing.sites import SiteShape, write_site
 
 P = "FAULTS"
-
-
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    monkeypatch.setenv("XNAT_USER", "admin")
-    monkeypatch.setenv("XNAT_PASS", "admin")
-    monkeypatch.delenv("XNAT_HOST", raising=False)
-    return {**os.environ}
 
 
 @pytest.fixture
