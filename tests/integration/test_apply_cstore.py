@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from pydicom import dcmread
 
 from xsync.cli.main import main
@@ -108,3 +109,48 @@ def test_a_remap_on_the_rest_path_changes_only_the_named_elements(
         changed = {e.keyword for e in ds if e.tag not in original or original[e.tag] != e}
         changed |= {e.keyword for e in original if e.tag not in ds}
         assert changed == {"PatientName", "PatientID"}
+
+
+@pytest.mark.parametrize("quiet", [HOLD, 0.05])
+def test_a_project_that_auto_archives_converges_too(
+    tmp_path: Path, env: dict[str, str], receiver: Emulator, quiet: float, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Whether XNAT's idle timer archives the session first (code 4, a short quiet period) or
+    apply's build and archive do, the session is verified and converges."""
+    receiver.store.projects["CCF_TEST"].prearchive_code = 4
+    receiver.prearchive_worker.quiet_seconds = quiet
+    site = tmp_path / "ccf_test"
+    shutil.copytree(REPO / "examples" / "ccf_test", site, ignore=shutil.ignore_patterns(".xsync"))
+    spec = site / "xsync.yaml"
+    upload = f"upload: {{method: cstore, host: 127.0.0.1, port: {receiver.dicom_port}}}"
+    spec.write_text(spec.read_text().replace("upload: {method: rest, dest: archive}", upload, 1))
+    assert main(["apply", "--spec", str(spec), "--server", receiver.url, "--auto-approve"]) == 0
+    assert "Apply complete." in capsys.readouterr().out
+    assert main(["plan", "--spec", str(spec), "--server", receiver.url, "--detailed-exitcode"]) == 0
+    assert len(_archived(receiver, "session1")) == 3
+
+
+def test_a_missing_series_is_appended_over_dicom(
+    tmp_path: Path, env: dict[str, str], receiver: Emulator, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scan deleted on the server is sent again over C-STORE into the existing session: the
+    received session is archived into it, not beside it."""
+    site = tmp_path / "ccf_test"
+    shutil.copytree(REPO / "examples" / "ccf_test", site, ignore=shutil.ignore_patterns(".xsync"))
+    spec = site / "xsync.yaml"
+    upload = f"upload: {{method: cstore, host: 127.0.0.1, port: {receiver.dicom_port}}}"
+    spec.write_text(spec.read_text().replace("upload: {method: rest, dest: archive}", upload, 1))
+    assert main(["apply", "--spec", str(spec), "--server", receiver.url, "--auto-approve"]) == 0
+    session = next(e for e in receiver.store.experiments.values() if e.label == "session1")
+    http = requests.Session()
+    http.auth = ("admin", "admin")
+    http.delete(
+        f"{receiver.url}/data/experiments/{session.id}/scans/1", params={"removeFiles": "true"}
+    ).raise_for_status()
+    capsys.readouterr()
+    assert main(["apply", "--spec", str(spec), "--server", receiver.url, "--auto-approve"]) == 0
+    out = capsys.readouterr().out
+    assert "done    append series CCF_TEST/sub1/session1 (1 series, 3 instances on the server" in out
+    assert main(["plan", "--spec", str(spec), "--server", receiver.url, "--detailed-exitcode"]) == 0
+    sessions = [e for e in receiver.store.experiments.values() if e.label == "session1"]
+    assert len(sessions) == 1 and len(_archived(receiver, "session1")) == 3
