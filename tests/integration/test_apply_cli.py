@@ -270,3 +270,36 @@ def test_a_failed_archive_step_fails_the_import_without_sending_it_again(
     assert run("apply", "--spec", str(spec), "--server", emu.url, "--auto-approve") == 0  # the next run archives it
     assert [r.method for r in emu.requests if r.path == "/data/services/import"] == ["POST"]  # still sent once
     assert run("plan", "--spec", str(spec), "--server", emu.url, "--detailed-exitcode") == 0
+
+
+def test_only_imports_then_only_fields_converges(
+    ccf: tuple[Emulator, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A site that sends the DICOM first and writes the metadata later: `--only imports` sends
+    and skips the rest, saying why; `--only fields` then writes what the next plan asks for."""
+    emu, spec = ccf
+    assert run("apply", "--spec", str(spec), "--server", emu.url, "--auto-approve", "--only", "imports") == 0
+    out = capsys.readouterr().out
+    assert "done    import session CCF_TEST/sub1/session1" in out
+    assert "skipped create subject CCF_TEST/sub1: not part of --only imports" in out
+    assert "skipped update scan CCF_TEST/sub1/session1/scan:1: not part of --only imports" in out
+    assert "Operations outside --only were skipped: apply again without --only to finish." in out
+    assert [e.label for e in emu.store.experiments.values()] == ["session1"]
+
+    assert run("apply", "--spec", str(spec), "--server", emu.url, "--auto-approve", "--only", "fields") == 0
+    out = capsys.readouterr().out
+    assert "import session" not in out and "done    update scan CCF_TEST/sub1/session1/scan:1" in out
+    assert run("plan", "--spec", str(spec), "--server", emu.url, "--detailed-exitcode") == 0
+
+
+def test_only_fields_skips_what_waits_for_an_import(
+    ccf: tuple[Emulator, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    emu, spec = ccf
+    assert run("apply", "--spec", str(spec), "--server", emu.url, "--auto-approve", "--only", "fields") == 0
+    out = capsys.readouterr().out
+    assert "done    create subject CCF_TEST/sub1" in out
+    assert "skipped import session CCF_TEST/sub1/session1: not part of --only fields" in out
+    assert ("skipped update scan CCF_TEST/sub1/session1/scan:1: it waits for an import of this plan (apply with "
+            "--only imports first)") in out  # fmt: skip
+    assert emu.store.experiments == {}

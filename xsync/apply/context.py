@@ -44,6 +44,7 @@ class ApplyOptions:
     archive_timeout: float = 600.0  # seconds to wait for a session to leave the prearchive
     poll_interval: float = 2.0
     cstore: StoreTarget | None = None  # upload.method: cstore sends here; None: the import service
+    only: Literal["imports", "fields"] | None = None  # --only: one half of the plan, the rest skipped
 
 
 @dataclass

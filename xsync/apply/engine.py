@@ -32,7 +32,11 @@ from xsync.plan.plan import Plan
 
 def apply_plan(plan: Plan, ctx: ApplyContext) -> ApplyReport:
     started = time.monotonic()
-    indexed = list(enumerate(plan.operations))
+    only = ctx.options.only
+    # With --only, one half of the plan: the other half, and what waits for an import that is
+    # not run, is skipped, saying why; deletions belong to neither half.
+    skipped = {i: why for i, op in enumerate(plan.operations) if (why := _skipped_because(op, only))}
+    indexed = [(i, op) for i, op in enumerate(plan.operations) if i not in skipped]
     subjects: list[tuple[int, FieldOp]] = [
         (i, op) for i, op in indexed if isinstance(op, CreateSubject | UpdateSubject)
     ]
@@ -43,7 +47,7 @@ def apply_plan(plan: Plan, ctx: ApplyContext) -> ApplyReport:
     known = len(subjects) + len(imports) + len(sessions) + len(scans) + len(deletes)
     assert known == len(indexed), "an operation kind apply does not know"
 
-    results: list[OpResult] = []
+    results = [ctx.runner.emit(_ref(i, plan.operations[i]).result(Status.SKIPPED, why)) for i, why in skipped.items()]
     results += _phase(subjects, ctx, lambda: apply_fields(subjects, ctx))
     results += _phase(imports, ctx, lambda: ctx.runner.run(import_tasks(imports, ctx)))
     results += _phase(sessions, ctx, lambda: apply_fields(sessions, ctx))
@@ -51,6 +55,25 @@ def apply_plan(plan: Plan, ctx: ApplyContext) -> ApplyReport:
     results += _phase(deletes, ctx, lambda: apply_deletes(deletes, ctx))
     results.sort(key=lambda r: r.index)
     return ApplyReport(tuple(results), time.monotonic() - started, ctx.bytes_sent)
+
+
+def _ref(index: int, op: Operation) -> OpRef:
+    return OpRef(index, op.kind, str(op.address))
+
+
+def _skipped_because(op: Operation, only: str | None) -> str:
+    """Why --only skips `op` ("" when it runs)."""
+    if only is None:
+        return ""
+    if isinstance(op, DELETE_KINDS):
+        return "deletions run only in a whole apply (without --only)"
+    if only == "imports":
+        return "" if isinstance(op, IMPORT_KINDS) else "not part of --only imports"
+    if isinstance(op, IMPORT_KINDS):
+        return "not part of --only fields"
+    if getattr(op, "after_import", False):
+        return "it waits for an import of this plan (apply with --only imports first)"
+    return ""
 
 
 def _phase(
@@ -63,4 +86,4 @@ def _phase(
     if ctx.runner.may_start():
         return run()
     why = ctx.runner.why_stopped
-    return [ctx.runner.emit(OpRef(i, op.kind, str(op.address)).result(Status.NOT_RUN, why)) for i, op in ops]
+    return [ctx.runner.emit(_ref(i, op).result(Status.NOT_RUN, why)) for i, op in ops]

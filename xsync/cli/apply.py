@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal, cast
 
 import click
 
@@ -48,6 +48,8 @@ if TYPE_CHECKING:
               help="Wait this long for another run's lock on the project (default: refuse at once).")  # fmt: skip
 @click.option("--archive-timeout", type=click.FloatRange(min=0), default=600.0, metavar="SECONDS", show_default=True,
               help="How long a session may stay in the prearchive while XNAT works on it.")  # fmt: skip
+@click.option("--only", type=click.Choice(["imports", "fields"]), default=None,
+              help="Apply only the DICOM imports, or only the field writes; the rest is skipped.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="One JSON event per operation on stdout, then a summary.")
 @click.option("--no-cache", is_flag=True, help="Read every DICOM header again (ignore .xsync/inventory.sqlite).")
 @click.option("--show-phi", is_flag=True, help="Show patient identifiers the spec manages (birth dates).")
@@ -61,6 +63,7 @@ def apply(
     parallelism: int,
     lock_timeout: float,
     archive_timeout: float,
+    only: str | None,
     as_json: bool,
     no_cache: bool,
     show_phi: bool,
@@ -94,7 +97,7 @@ def apply(
             outcome = _plan_and_apply(
                 spec, client, saved, plan_file, asks=asks, no_cache=no_cache, show_phi=show_phi, color=color,
                 as_json=as_json, parallelism=parallelism, allow_delete=allow_delete, archive_timeout=archive_timeout,
-                guard=lock.ensure_held, cstore=_store_target(spec, settings),
+                guard=lock.ensure_held, cstore=_store_target(spec, settings), only=only,
             )  # fmt: skip
         finally:
             _release(lock)
@@ -107,7 +110,7 @@ def apply(
 def _plan_and_apply(spec: Spec, client: XnatClient, saved: Plan | None, plan_file: Path | None, *, asks: bool,
                     no_cache: bool, show_phi: bool, color: bool, as_json: bool, parallelism: int, allow_delete: bool,
                     archive_timeout: float, guard: Callable[[], None],
-                    cstore: StoreTarget | None) -> ApplyReport | int:  # fmt: skip
+                    cstore: StoreTarget | None, only: str | None) -> ApplyReport | int:  # fmt: skip
     """Under the lock: plan, check a saved plan, show and confirm, apply. An exit code when there
     is nothing to apply."""
     from xsync.cli.plan import plan_with
@@ -127,7 +130,8 @@ def _plan_and_apply(spec: Spec, client: XnatClient, saved: Plan | None, plan_fil
         click.echo("Apply cancelled.", err=True)
         return EXIT_ERROR
     return _run(plan, spec, client, inventory, parallelism=parallelism, allow_delete=allow_delete,
-                archive_timeout=archive_timeout, as_json=as_json, color=color, guard=guard, cstore=cstore)  # fmt: skip
+                archive_timeout=archive_timeout, as_json=as_json, color=color, guard=guard, cstore=cstore,
+                only=only)  # fmt: skip
 
 
 def _store_target(spec: Spec, settings: ConnectionSettings) -> StoreTarget | None:
@@ -201,7 +205,7 @@ def _confirmed() -> bool:
 
 def _run(plan: Plan, spec: Spec, client: XnatClient, inventory: Inventory | None, *, parallelism: int,
          allow_delete: bool, archive_timeout: float, as_json: bool, color: bool,
-         guard: Callable[[], None], cstore: StoreTarget | None) -> ApplyReport:  # fmt: skip
+         guard: Callable[[], None], cstore: StoreTarget | None, only: str | None) -> ApplyReport:  # fmt: skip
     from xsync.apply.context import ApplyContext, ApplyOptions, NoProgress, UploadProgress
     from xsync.apply.engine import apply_plan
     from xsync.apply.runner import Runner
@@ -221,7 +225,8 @@ def _run(plan: Plan, spec: Spec, client: XnatClient, inventory: Inventory | None
             click.echo(json.dumps(result.to_json()))
 
     options = ApplyOptions(parallelism=parallelism, allow_delete=allow_delete, dest=spec.upload.dest,
-                           archive_timeout=archive_timeout, cstore=cstore)  # fmt: skip
+                           archive_timeout=archive_timeout, cstore=cstore,
+                           only=cast(Literal["imports", "fields"] | None, only))  # fmt: skip
     uploads: UploadProgress = progress if progress is not None else NoProgress()
     ctx = ApplyContext(
         project=spec.project,
@@ -269,8 +274,11 @@ def _print_report(report: ApplyReport, *, as_json: bool) -> None:
         click.echo(f"Apply complete. {line}")
     else:
         click.echo(f"Apply failed. {line} Run `xsync apply` again to finish what is left.")
-    if skipped:
+    reasons = {r.detail for r in report.results if r.status is Status.SKIPPED}
+    if any("--allow-delete" in why for why in reasons):
         click.echo("Deletions were skipped: run with --allow-delete to apply them.")
+    if any("--only" in why for why in reasons):
+        click.echo("Operations outside --only were skipped: apply again without --only to finish.")
 
 
 def _say_interrupted(running: int) -> None:
