@@ -43,8 +43,11 @@ class _Head:
 
     def read_at(self, offset: int, n: int) -> bytes:
         want = offset + n
-        if want > len(self.buf):
-            self.buf += self.stream.read(max(want - len(self.buf), 65536))
+        while want > len(self.buf):  # a zip member or a gzip stream may answer in parts
+            data = self.stream.read(max(want - len(self.buf), 65536))
+            if not data:
+                break
+            self.buf += data
         return bytes(self.buf[offset:want])
 
 

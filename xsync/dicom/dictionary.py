@@ -27,6 +27,7 @@ _REFUSED = {
     0x00200011: "it decides the scan ID",
     0x00200013: "it names the file on the server",
 }
+_PIXEL_DATA = 0x7FE00010
 _REFUSED_GROUPS = {0x0002: "it is file meta, not part of the dataset", 0x0028: "it describes the pixel data",
                    0x7FE0: "it is the pixel data"}  # fmt: skip
 
@@ -51,6 +52,8 @@ def attribute(keyword: str) -> Attribute | None:
 
 def refusal(attr: Attribute) -> str:
     """Why xsync never edits `attr` ("" when it may)."""
+    if attr.tag > _PIXEL_DATA:
+        return "it comes after the pixel data, which the edit never reads past"
     return _REFUSED.get(attr.tag) or _REFUSED_GROUPS.get(attr.tag >> 16, "") or (
         "it is a group length, which xsync keeps true itself" if attr.tag & 0xFFFF == 0 else ""
     )  # fmt: skip
