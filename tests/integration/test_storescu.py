@@ -21,7 +21,7 @@ from xsync.apply.runner import Runner
 from xsync.errors import RemoteError, TransportError
 from xsync.inventory.scan import scan
 from xsync.spec.remap import HeaderChange
-from xsync.testing.dicomgen import SeriesSpec, StudySpec, write_study
+from xsync.testing.dicomgen import SeriesSpec, StudySpec, write_study, zip_study
 from xsync.xnat.storescu import StoreAssociation, StoreTarget
 from xsync.xnat.write import XnatWriter
 
@@ -162,3 +162,33 @@ def test_nothing_listening_is_a_connection_error() -> None:
     target = StoreTarget("127.0.0.1", free_port(), "PEER", "XSYNC", connect_timeout=2)
     with pytest.raises(TransportError, match="cannot connect to the DICOM receiver at 127.0.0.1:.*refused"):
         StoreAssociation(target, [("1.2.840.10008.5.1.4.1.1.4", "1.2.840.10008.1.2.1")]).open()
+
+
+def test_objects_inside_zips_and_gzip_files_are_sent_with_their_edits(peer_factory: Any, tmp_path: Path) -> None:
+    import gzip
+    import io
+    import zipfile
+
+    from pydicom import dcmread
+
+    root = tmp_path / "dicom"
+    zip_study(STUDY, root / "study.zip")
+    with zipfile.ZipFile(root / "study.zip") as z:
+        first = z.namelist()[0]
+        (root / "one.dcm.gz").write_bytes(gzip.compress(z.read(first)))
+    inventory = scan([root])
+    study = inventory.studies[0]
+    chosen = [i for s in study.series for i in instances(study, s)]
+    assert any(i.file.gzipped for i in chosen) and any(i.file.member is not None for i in chosen)
+    assert all(i.file.gzipped or i.file.member is not None for i in chosen)
+    peer = peer_factory(lambda uid, n: 0)
+    route = HeaderChange("PatientComments", "route", "Project:P Subject:S Session:E")
+    send_cstore(chosen, (route,), peer.target(), _ctx(), "s")
+    with zipfile.ZipFile(root / "study.zip") as z:
+        local = {dcmread(io.BytesIO(z.read(n))).SOPInstanceUID: dcmread(io.BytesIO(z.read(n))) for n in z.namelist()}
+    assert sorted(uid for uid, _ in peer.stored) == sorted(local)
+    for uid, data in peer.stored:
+        got = dcmread(io.BytesIO(data), force=True)
+        got.file_meta = local[uid].file_meta
+        assert got.PatientComments == "Project:P Subject:S Session:E"
+        assert {e.keyword for e in got if e.tag not in local[uid] or local[uid][e.tag] != e} == {"PatientComments"}
