@@ -93,6 +93,10 @@ def test_a_remap_on_the_rest_path_changes_only_the_named_elements(
     remap = "remap:\n  blank: [PatientName]\n  set: {PatientID: '{subject}_{session}'}\n"
     spec.write_text(text.replace("subjects:", remap + "subjects:", 1))
     before = _digests(site / "dicom")
+    assert main(["plan", "--spec", str(spec), "--server", receiver.url, "--markdown"]) == 0
+    summary = capsys.readouterr().out.split("<details>")[0]
+    assert ("Imports are sent to the import service. Headers changed in the DICOM sent (local files unchanged): "
+            "`PatientID` set, `PatientName` blanked.") in summary  # fmt: skip
     assert main(["apply", "--spec", str(spec), "--server", receiver.url, "--auto-approve"]) == 0
     assert "PatientID set, PatientName blanked" in capsys.readouterr().out
     assert main(["plan", "--spec", str(spec), "--server", receiver.url, "--detailed-exitcode"]) == 0

@@ -51,6 +51,26 @@ def _kind_table(operations: tuple[Operation, ...]) -> list[str]:
     return lines
 
 
+_ACTIONS = {"set": "set", "blank": "blanked", "remove": "removed", "route": "set to route the session"}
+
+
+def _sending(operations: tuple[Operation, ...]) -> list[str]:
+    """How the imports travel and which DICOM headers change on the way, by name only: a
+    reviewer sees a remap without opening the details."""
+    imports = [op for op in operations if isinstance(op, IMPORT_KINDS)]
+    if not imports:
+        return []
+    edits = sorted({(h.attribute, h.action) for op in imports for h in op.headers})
+    cstore = any(op.via == "cstore" for op in imports)
+    if not edits and not cstore:
+        return []  # the usual DICOM-zip import, nothing changed on the way
+    line = "Imports are sent over DICOM C-STORE." if cstore else "Imports are sent to the import service."
+    if edits:
+        changed = ", ".join(f"`{name}` {_ACTIONS[action]}" for name, action in edits)
+        line += f" Headers changed in the DICOM sent (local files unchanged): {changed}."
+    return ["", line]
+
+
 def render_markdown(plan: Plan, *, limit: int = MAX_CHARS, show_phi: bool = False) -> str:
     plan = plan if show_phi else masked(plan)
     head = [f"### xsync plan for `{plan.project}`", ""]
@@ -65,7 +85,7 @@ def render_markdown(plan: Plan, *, limit: int = MAX_CHARS, show_phi: bool = Fals
                 f"> This plan deletes {plural(plan.summary.delete, 'object')} the spec marks `absent`; "
                 "they are applied only with `xsync apply --allow-delete`.",
             ]
-        head += ["", *_kind_table(plan.operations)]
+        head += ["", *_kind_table(plan.operations), *_sending(plan.operations)]
     bound = sum(1 for p in plan.pending if p.session)
     if plan.pending:
         head += ["", f"{plural(len(plan.pending), 'session')} waiting in the prearchive ({bound} bound by the spec)."]
