@@ -1337,6 +1337,18 @@ CASES = [
         ],
     ),
     Case(
+        "unknown_remap_key",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            remap:
+              sett: {PatientID: x}
+            """,
+        },
+        ['xsync.yaml:4:3: remap.sett: unknown key "sett" (did you mean "set"?)'],
+    ),
+    Case(
         "remap_values",
         {
             "xsync.yaml": """\

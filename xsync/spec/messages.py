@@ -50,6 +50,11 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
+def _keys(model: type[BaseModel]) -> dict[str, Any]:
+    """A model's fields by the key a spec writes (the alias where there is one: `set`, not `set_`)."""
+    return {info.alias or name: info for name, info in model.model_fields.items()}
+
+
 def model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
     """The model class that validates the mapping at `loc` below `model`."""
     current: Any = model
@@ -57,7 +62,7 @@ def model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseMod
     while steps:
         step = steps.pop(0)
         if isinstance(current, type) and issubclass(current, BaseModel):
-            info = current.model_fields.get(str(step))
+            info = _keys(current).get(str(step))
             if info is None:
                 return None
             current = _unwrap(info.annotation)
@@ -84,7 +89,7 @@ def translate(error: ErrorDetails, model: type[BaseModel]) -> Translated:
         if key == "fields" and _is_scan(parent):
             return Translated(loc, SCAN_FIELDS_MESSAGE, at_key=True)
         owner = model_at(model, parent)
-        hint = did_you_mean(key, owner.model_fields) if owner is not None else ""
+        hint = did_you_mean(key, _keys(owner)) if owner is not None else ""
         return Translated(loc, f'unknown key "{key}"{hint}', at_key=True)
     if kind == "missing":
         return Translated(loc[:-1], f'missing required key "{loc[-1]}"', at_key=True)
