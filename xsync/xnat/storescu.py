@@ -125,10 +125,12 @@ class StoreAssociation:
             self._accept(body)
             return
         self._close()
-        if kind == 0x03:
+        if kind == 0x03 and len(body) >= 4:
             result, source, reason = body[1], body[2], body[3]
             why = _REJECT_REASONS.get((source, reason), f"result {result}, source {source}, reason {reason}")
             raise AssociationRejected(f"the DICOM receiver at {t.host}:{t.port} refused the association: {why}")
+        if kind == 0x07:
+            raise TransportError(f"the DICOM receiver at {t.host}:{t.port} aborted the association request")
         raise TransportError(f"the DICOM receiver at {t.host}:{t.port} answered the association with PDU {kind}")
 
     def _request(self) -> bytes:
