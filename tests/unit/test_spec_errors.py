@@ -1056,10 +1056,11 @@ CASES = [
               sub1:
                 sessions:
                   s1:
-                    dicom: {study_uid: "1.2.3"}
+                    dicom: {patient_id: PID1}
             """,
         },
         [
+            # (a StudyInstanceUID binding needs no roots: the server may hold the study already)
             "xsync.yaml:7:9: subjects.sub1.sessions.s1.dicom: a session bound to DICOM needs dicom.roots to look in",
         ],
     ),

@@ -73,6 +73,8 @@ class DesiredSession:
     absent: bool = False
     study: LocalStudy | None = None  # the bound DICOM study, if any
     scans: FrozenMap[str, DesiredScan] = field(default_factory=FrozenMap)
+    # A StudyInstanceUID binding whose study is not in the local DICOM: the server must hold it.
+    remote_study: str = ""
 
 
 @dataclass(frozen=True)

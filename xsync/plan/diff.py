@@ -205,6 +205,11 @@ def _diff_session(
         return
     study = ds.study
     remote_uid = rs.fields.get("UID", "")
+    if ds.remote_study and remote_uid != ds.remote_study:
+        held = f"study {remote_uid}" if remote_uid else "no StudyInstanceUID"
+        b.conflicts.append(Conflict(addr, f"the session on the server holds {held}; the spec binds study "
+                                          f"{ds.remote_study}, which is not in the local DICOM either"))  # fmt: skip
+        return
     if study is not None and remote_uid and remote_uid != study.uid:
         b.conflicts.append(
             Conflict(addr, f"the session on the server holds study {remote_uid}; the bound local study is {study.uid}")
@@ -235,9 +240,9 @@ def _diff_session(
 def _new_session(b: _Buckets, addr: Address, ds: DesiredSession, remote: RemoteState) -> None:
     study = ds.study
     if study is None:
-        b.conflicts.append(
-            Conflict(addr, "the session is not on the server and has no DICOM binding to import it from")
-        )
+        why = (f"its study {ds.remote_study} is not in the local DICOM to import it from" if ds.remote_study
+               else "has no DICOM binding to import it from")  # fmt: skip
+        b.conflicts.append(Conflict(addr, f"the session is not on the server and {why}"))
         return
     elsewhere = remote.session_with_study(study.uid)
     if elsewhere is not None:

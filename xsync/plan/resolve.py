@@ -132,6 +132,8 @@ class _Resolver:
             return DesiredSession(label, session.xsi_type, absent=True)
         fields, custom = _split(field_values(session))
         study = self.bind(path, session) if session.dicom is not None else None
+        binding = session.dicom
+        remote_study = binding.study_uid if binding and binding.study_uid and study is None else ""
         if study is not None and study.session_xsi_type and study.session_xsi_type != session.xsi_type:
             self.problem(
                 (*path, "xsi_type"),
@@ -147,6 +149,7 @@ class _Resolver:
             custom,
             study=local_study(study, changes) if study is not None else None,
             scans=FrozenMap(scans),
+            remote_study=remote_study or "",
         )
 
     def scans(
@@ -212,12 +215,17 @@ class _Resolver:
         binding = session.dicom
         assert binding is not None
         where = (*path, "dicom")
-        if self.inventory is None:
+        if binding.study_uid is not None:
+            # Not in the local DICOM (or no DICOM scanned): the server must already hold it, which
+            # the diff checks; the files are needed only to import.
+            local = self.inventory.study(binding.study_uid) if self.inventory is not None else None
+            if local is None:
+                return None
+            found: tuple[Study, ...] = (local,)
+            what = f"StudyInstanceUID {binding.study_uid}"
+        elif self.inventory is None:
             self.problem(where, "the session is bound to DICOM but no DICOM roots were scanned (dicom.roots)")
             return None
-        if binding.study_uid is not None:
-            found: tuple[Study, ...] = tuple(s for s in [self.inventory.study(binding.study_uid)] if s is not None)
-            what = f"StudyInstanceUID {binding.study_uid}"
         elif binding.path is not None:
             # The inventory records where files really are; the spec's path may pass a symlink.
             paths = {str(binding.path), str(self.real_paths.get(binding.path, binding.path))}
@@ -228,6 +236,7 @@ class _Resolver:
             found = self.inventory.studies_for_patient(binding.patient_id or "", date)
             what = "the given patient_id" + (f" and study_date {date}" if date else "")
         if not found:
+            assert self.inventory is not None  # a study UID not found returned above
             roots = ", ".join(self._shown(Path(r)) for r in self.inventory.roots) or "(none)"
             self.problem(where, f"no local DICOM study matches {what} (scanned: {roots})")
             return None

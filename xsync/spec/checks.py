@@ -144,7 +144,9 @@ def check_bindings(
             if binding is None:
                 continue
             loc: Loc = ("subjects", label, "sessions", session_label, "dicom")
-            if not roots:
+            if not roots and binding.study_uid is None:
+                # A StudyInstanceUID names a study the server may already hold (an exported spec):
+                # the local DICOM is needed only to import it, which the plan says when it must.
                 problems.append((loc, "a session bound to DICOM needs dicom.roots to look in", True))
             elif binding.path is not None and not any(_under(binding.path, r) for r in roots):
                 shown = ", ".join(show(r) for r in roots)
