@@ -42,6 +42,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "plan": ("xsync.cli.plan", "plan"),
     "show": ("xsync.cli.plan", "show"),
     "apply": ("xsync.cli.apply", "apply"),
+    "export": ("xsync.cli.export", "export"),
     "force-unlock": ("xsync.cli.lock", "force_unlock_command"),
     "demo": ("xsync.cli.demo", "demo"),
     "emulator": ("xsync.cli.emulator", "emulator"),
