@@ -108,6 +108,14 @@ def test_user_without_password_is_a_usage_error() -> None:
         resolve_connection(opts(server="https://h"), spec_server=None, environ={"XNAT_USER": "u"})
 
 
+def test_a_password_option_is_never_dropped() -> None:
+    env = {"XNAT_USER": "u", "XNAT_PASS": "from-env"}
+    creds = resolve_connection(opts(server="https://h", password="given"), spec_server=None, environ=env).credentials
+    assert creds is not None and (creds.user, creds.secret) == ("u", "given")
+    with pytest.raises(UsageError, match="--password needs --user"):
+        resolve_connection(opts(server="https://h", password="given"), spec_server=None, environ={})
+
+
 def test_unreadable_netrc_names_the_file_not_its_content(tmp_path: Path) -> None:
     bad = tmp_path / "netrc"
     bad.write_text("machine host login u password topsecret extra-garbage-token\n")

@@ -115,6 +115,12 @@ def _credentials(
         if options.password is None:
             raise UsageError("--user needs --password (or use XNAT_USER/XNAT_PASS or ~/.netrc)")
         return Credentials(options.user, options.password, "option")
+    if options.password is not None:
+        # A password given on the command line is never dropped in favour of another: it goes
+        # with XNAT_USER, or it needs --user.
+        if not environ.get("XNAT_USER"):
+            raise UsageError("--password needs --user (or XNAT_USER)")
+        return Credentials(environ["XNAT_USER"], options.password, "option")
     if environ.get("XNAT_USER"):
         if "XNAT_PASS" not in environ:
             raise UsageError("XNAT_USER is set but XNAT_PASS is not")
