@@ -60,7 +60,7 @@ def test_a_project_built_by_the_guides_recipes_exports_to_a_spec_that_plans_empt
     assert main(["export", "--project", "CCF_TEST", "--server", emu.url, "-o", str(spec)]) == 0
     text = spec.read_text()
     assert "gender: female" in text and "age: 25" in text and "scanner: SIEMENS" in text
-    assert "'1': {type: T1w, series_description: Structural}" in text
+    assert '"1": {type: T1w, series_description: Structural}' in text
     assert "study_uid: 2.25." in text and "1990" not in text and "dob" not in text  # no PHI unless asked
     assert main(["validate", "--spec", str(spec)]) == 0
     assert main(["plan", "--spec", str(spec), "--detailed-exitcode"]) == 0
@@ -68,13 +68,13 @@ def test_a_project_built_by_the_guides_recipes_exports_to_a_spec_that_plans_empt
 
     assert main(["export", "--project", "CCF_TEST", "--server", emu.url, "--split", str(tmp_path / "site")]) == 0
     assert sorted(p.name for p in (tmp_path / "site" / "subjects").iterdir()) == ["sub1.yaml"]
-    assert "include:\n  - subjects/*.yaml" in (tmp_path / "site" / "xsync.yaml").read_text()
+    assert 'include:\n  - "subjects/*.yaml"' in (tmp_path / "site" / "xsync.yaml").read_text()
     assert main(["plan", "--spec", str(tmp_path / "site" / "xsync.yaml"), "--detailed-exitcode"]) == 0
 
     assert main(["export", "--project", "CCF_TEST", "--server", emu.url, "--fields", "dob"]) == 4
     assert "dob identifies a patient: add --show-phi" in capsys.readouterr().err
     assert main(["export", "--project", "CCF_TEST", "--server", emu.url, "--fields", "dob", "--show-phi"]) == 0
-    assert "dob: '1990-02-03'" in capsys.readouterr().out
+    assert 'dob: "1990-02-03"' in capsys.readouterr().out
 
 
 def test_a_realistic_site_round_trips(

@@ -9,7 +9,6 @@ an alias (`*name`) is replaced at the alias, never at its anchor.
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,9 +17,10 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from xsync.export.scalars import flow_text, scalar_text
+
 _MERGE = "tag:yaml.org,2002:merge"
 _ALIAS = re.compile(r"\*[^\s,\]\}]+")
-_PLAIN_SAFE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ ./+-]*")
 
 
 class EditError(Exception):
@@ -85,7 +85,7 @@ class YamlText:
         """Add `key: value` after the mapping's last one-line value, ahead of its nested blocks
         (sessions, scans), where a reader looks for an object's fields; a dict value is written
         in flow style."""
-        entry = f"{scalar_text(key, None)}: {_flow_text(value)}"
+        entry = f"{scalar_text(key)}: {flow_text(value)}"
         pairs = _own_pairs(mapping)
         if mapping.flow_style:
             close = self.text.rfind("}", 0, mapping.end_mark.index)
@@ -179,31 +179,3 @@ def _pair(mapping: MappingNode, key: str) -> tuple[Node, Node] | None:
                     if found is not None:
                         return found
     return None
-
-
-def scalar_text(value: Any, style: str | None) -> str:
-    """A value as YAML writes it: in the quote style it had where that style can hold it, else
-    plain when plain reads back as the same text, else double-quoted."""
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    if isinstance(value, int | float):
-        return repr(value)
-    text = str(value)
-    if style == "'" and "\n" not in text:
-        return "'" + text.replace("'", "''") + "'"
-    if style == '"':
-        return json.dumps(text, ensure_ascii=False)
-    if _PLAIN_SAFE.fullmatch(text) and _reads_as_text(text):
-        return text
-    return json.dumps(text, ensure_ascii=False)
-
-
-def _reads_as_text(text: str) -> bool:
-    loaded = YAML(typ="safe").load(f"k: {text}\n")
-    return isinstance(loaded, dict) and loaded.get("k") == text
-
-
-def _flow_text(value: Any) -> str:
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"{scalar_text(k, None)}: {_flow_text(v)}" for k, v in value.items()) + "}"
-    return scalar_text(value, None)
