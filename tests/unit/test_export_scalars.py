@@ -13,6 +13,7 @@ SAMPLES = [
     ".5", ".inf", ".nan", "0x1F", "0o17", "1:20", "yes", "No", "on", "OFF", "null", "~", "true", "2024-01-31",
     "2024-1-3 10:00", "a: b", "a #b", "# c", "- x", "[x]", "{x}", "*x", "&x", "!x", "%x", "@x", "`x", "'q'",
     '"q"', " lead", "trail ", "", "ümlaut", "line\nbreak", "tab\there", "x-y", "x/y", "A B", "3T", "v1.0",
+    "http://127.0.0.1:8080", "a:b", "a:", "10:20:30", "a:#b",
 ]  # fmt: skip
 
 
@@ -25,5 +26,6 @@ def test_every_value_reads_back_as_written(text: str) -> None:
 
 def test_plain_only_where_it_is_plain_text() -> None:
     assert plain_ok("female") and plain_ok("T1w_MPR") and plain_ok("1.2.840.10008.1") and plain_ok("3T")
+    assert plain_ok("https://xnat.example.org/xnat")
     assert not any(plain_ok(t) for t in ("1", "1.5", "yes", "null", "2024-01-31", "a: b", "", " x", "1:20"))
     assert scalar_text(25) == "25" and scalar_text(3.0) == "3.0" and scalar_text(True) == "true"

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any
 
-_PLAIN_CHARS = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ ./+-]*")
+_PLAIN_CHARS = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_ ./+:-]*")
 # What a YAML 1.1 or 1.2 reader may take for something other than text (either is quoted:
 # a spec is read by other tools too): numbers, special floats, booleans, null, timestamps.
 _NOT_TEXT = re.compile(
@@ -19,6 +19,9 @@ _NOT_TEXT = re.compile(
 
 
 def plain_ok(text: str) -> bool:
+    """A colon is plain text unless a space follows it or it ends the value (a URL stays plain)."""
+    if ": " in text or text.endswith(":"):
+        return False
     return bool(_PLAIN_CHARS.fullmatch(text)) and text == text.strip() and not _NOT_TEXT.fullmatch(text)
 
 
