@@ -63,14 +63,16 @@ def manages_phi(spec: Spec) -> bool:
 
 def sessions_to_count(spec: Spec) -> frozenset[str]:
     """The sessions whose file counts the plan needs: those bound to local DICOM (missing files
-    are sent again) and those with scans to delete (the plan says how many files go)."""
-    return frozenset(
+    are sent again) and those with scans to delete (the plan says how many files go). A session
+    declared moved is counted under its old label too, which the server may still hold."""
+    counted = frozenset(
         label
         for subject in spec.subjects.values()
         if not subject.absent
         for label, session in subject.sessions.items()
         if not session.absent and (session.dicom is not None or any(s.absent for s in session.scans.values()))
     )
+    return counted | {move.source for move in spec.moved if move.subject and move.target in counted}
 
 
 def read_remote(client: XnatClient, spec: Spec) -> RemoteState:

@@ -163,6 +163,47 @@ def test_session_rename_with_label_and_clash(emulator: Emulator) -> None:
     assert s.get(f"{emulator.url}{P}/experiments/e1b", params={"format": "json"}).status_code == 200
 
 
+def test_a_rename_saves_nothing_else_and_a_repeated_one_changes_nothing(emulator: Emulator) -> None:
+    """XNAT's handlePut returns right after a `?label=` request (SubjectResource,
+    SubjAssessmentResource): fields sent along are dropped; a label that is already the item's
+    is 200 "" too; the old label, PUT again, finds the item by the new label it was sent."""
+    emulator.seed.add_session("P", "s", "e1", fields={"note": "before"})
+    s = session(emulator)
+    r = s.put(f"{emulator.url}{P}/subjects/s/experiments/e1", params={"label": "e2", "note": "after"})
+    assert (r.status_code, r.text) == (200, "")
+    r = s.put(f"{emulator.url}{P}/subjects/s/experiments/e1", params={"label": "e2"})  # a retry
+    assert (r.status_code, r.text) == (200, "")
+    r = s.put(f"{emulator.url}{P}/subjects/s", params={"label": "s", "gender": "male"})
+    assert (r.status_code, r.text) == (200, "")
+    got = rows(s.get(f"{emulator.url}{P}/experiments", params={"columns": "ID,label,note,subject_label"}))
+    assert [(x["ID"], x["label"], x["note"], x["subject_label"]) for x in got] == [("XNAT_E00001", "e2", "before", "s")]
+    gender = rows(s.get(f"{emulator.url}{P}/subjects", params={"columns": "label,gender"}))
+    assert [(x["label"], x["gender"]) for x in gender] == [("s", "")]
+
+
+def test_a_session_rename_moves_its_folder_and_keeps_its_scans_and_files(emulator: Emulator) -> None:
+    s = session(emulator)
+    s.put(f"{emulator.url}{P}/subjects/s/experiments/e1", params={"xsiType": "xnat:mrSessionData"})
+    s.put(f"{emulator.url}{P}/subjects/s/experiments/e1/scans/3", params={"xsiType": "xnat:mrScanData"})
+    url = f"{emulator.url}{P}/subjects/s/experiments/e1/scans/3/resources/DICOM/files/a.dcm"
+    assert s.put(url, data=b"abc", params={"inbody": "true"}).status_code == 200
+    old = emulator.store.root / "archive" / "P" / "arc001" / "e1"
+    assert (old / "SCANS" / "3" / "DICOM" / "a.dcm").is_file()
+    # a folder of the new label holding files stops the rename (Rename.FolderConflictException)
+    taken = emulator.store.root / "archive" / "P" / "arc001" / "e2"
+    taken.mkdir(parents=True)
+    (taken / "stray").write_text("x")
+    r = s.put(f"{emulator.url}{P}/subjects/s/experiments/e1", params={"label": "e2"})
+    assert (r.status_code, h3(r)) == (409, "File system destination contains pre-existing files")
+    (taken / "stray").unlink()
+    assert s.put(f"{emulator.url}{P}/subjects/s/experiments/e1", params={"label": "e2"}).status_code == 200
+    assert not old.exists() and (taken / "SCANS" / "3" / "DICOM" / "a.dcm").read_bytes() == b"abc"
+    files = rows(s.get(f"{emulator.url}{P}/subjects/s/experiments/e2/scans/3/resources/DICOM/files"))
+    assert [f["Name"] for f in files] == ["a.dcm"]
+    got = s.get(f"{emulator.url}{P}/subjects/s/experiments/e2/scans/3/resources/DICOM/files/a.dcm")
+    assert got.content == b"abc"
+
+
 def test_labels_outside_the_safe_alphabet_are_417(emulator: Emulator) -> None:
     s = session(emulator)
     r = s.put(f"{emulator.url}{P}/subjects/bad%20label")

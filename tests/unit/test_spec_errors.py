@@ -1369,6 +1369,79 @@ CASES = [
             "xsync.yaml:9:63: subjects.sub1.sessions.s1.remap.set.AccessionNumber: for session s1: AccessionNumber (SH) holds at most 16 characters per value, this is 22",
         ],
     ),
+    Case(
+        "moved_shapes",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            moved:
+              - {from: old1, to: sub1/e1}
+              - {from: sub1/a, to: sub2/b}
+              - {from: sub1, to: sub1}
+              - {from: "a.b", to: sub1}
+            subjects:
+              sub1: {}
+            """,
+        },
+        [
+            "xsync.yaml:4:5: moved[0]: from and to must both be subjects (label) or both sessions (subject/label)",
+            "xsync.yaml:5:5: moved[1]: a session moves within its subject only (sub1 and sub2 differ); moving a session to another subject is not supported",
+            "xsync.yaml:6:5: moved[2]: from and to are the same label",
+            'xsync.yaml:7:12: moved[3].from: "a.b" is not a subject label or subject/session: use only letters, digits, "_" and "-", with one / before a session',
+        ],
+    ),
+    Case(
+        "moved_against_the_subjects",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            moved:
+              - {from: old1, to: sub1}
+              - {from: old1, to: sub2}
+              - {from: old2, to: sub1}
+              - {from: sub2, to: sub3}
+              - {from: sub1/e0, to: sub1/e1}
+              - {from: old4, to: gone}
+              - {from: old5, to: nowhere}
+            subjects:
+              sub1:
+                sessions:
+                  e0: {}
+                  e1: {}
+              sub2: {}
+              gone: {absent: true}
+            """,
+        },
+        [
+            'xsync.yaml:5:12: moved[1].from: "old1" is already moved by moved[0] (xsync.yaml:4:5)',
+            'xsync.yaml:6:22: moved[2].to: "sub1" is already the target of moved[0] (xsync.yaml:4:5)',
+            'xsync.yaml:7:12: moved[3].from: subject "sub2" is still declared at xsync.yaml:16:3: once moved, the old label must leave the spec',
+            'xsync.yaml:7:22: moved[3].to: subject "sub3" is not declared under subjects: a move\'s target must be in the spec',
+            'xsync.yaml:8:12: moved[4].from: session "e0" is still declared at xsync.yaml:14:7: once moved, the old label must leave the spec',
+            'xsync.yaml:9:22: moved[5].to: subject "gone" is marked absent: a move\'s target must be kept',
+            'xsync.yaml:10:22: moved[6].to: subject "nowhere" is not declared under subjects: a move\'s target must be in the spec',
+        ],
+    ),
+    Case(
+        "moved_chain",
+        {
+            "xsync.yaml": """\
+            version: 1
+            project: P
+            moved:
+              - {from: old1, to: sub1}
+              - {from: sub1, to: sub2}
+            subjects:
+              sub2: {}
+            """,
+        },
+        [
+            'xsync.yaml:4:22: moved[0].to: subject "sub1" is not declared under subjects: a move\'s target must be in the spec',
+            'xsync.yaml:5:5: moved[1]: "sub1" -> "sub2" chains with moved[0] (xsync.yaml:4:5): move each old label straight to its final label',
+        ],
+    ),
 ]
 
 

@@ -1,4 +1,5 @@
-"""Apply a plan: its operations in the order the plan gives them — subjects, imports (each waited
+"""Apply a plan: its operations in the order the plan gives them — declared renames (subjects,
+then sessions), subjects, imports (each waited
 for until archived), session fields, scan fields, deletions — phase after phase, the operations
 of a phase concurrently (`--parallelism`), every one verified by reading the server again.
 
@@ -16,11 +17,13 @@ from xsync.apply.context import ApplyContext
 from xsync.apply.deletes import DeleteOp, apply_deletes
 from xsync.apply.fields import FieldOp, apply_fields
 from xsync.apply.imports import ImportOp, import_tasks
+from xsync.apply.renames import RenameOp, apply_renames
 from xsync.apply.report import ApplyReport, OpResult, Status
 from xsync.apply.runner import OpRef
 from xsync.plan.ops import (
     DELETE_KINDS,
     IMPORT_KINDS,
+    RENAME_KINDS,
     CreateSubject,
     Operation,
     UpdateScan,
@@ -37,6 +40,7 @@ def apply_plan(plan: Plan, ctx: ApplyContext) -> ApplyReport:
     # not run, is skipped, saying why; deletions belong to neither half.
     skipped = {i: why for i, op in enumerate(plan.operations) if (why := _skipped_because(op, only))}
     indexed = [(i, op) for i, op in enumerate(plan.operations) if i not in skipped]
+    renames: list[tuple[int, RenameOp]] = [(i, op) for i, op in indexed if isinstance(op, RENAME_KINDS)]
     subjects: list[tuple[int, FieldOp]] = [
         (i, op) for i, op in indexed if isinstance(op, CreateSubject | UpdateSubject)
     ]
@@ -44,10 +48,11 @@ def apply_plan(plan: Plan, ctx: ApplyContext) -> ApplyReport:
     sessions: list[tuple[int, FieldOp]] = [(i, op) for i, op in indexed if isinstance(op, UpdateSession)]
     scans: list[tuple[int, FieldOp]] = [(i, op) for i, op in indexed if isinstance(op, UpdateScan)]
     deletes: list[tuple[int, DeleteOp]] = [(i, op) for i, op in indexed if isinstance(op, DELETE_KINDS)]
-    known = len(subjects) + len(imports) + len(sessions) + len(scans) + len(deletes)
+    known = len(renames) + len(subjects) + len(imports) + len(sessions) + len(scans) + len(deletes)
     assert known == len(indexed), "an operation kind apply does not know"
 
     results = [ctx.runner.emit(_ref(i, plan.operations[i]).result(Status.SKIPPED, why)) for i, why in skipped.items()]
+    results += _phase(renames, ctx, lambda: apply_renames(renames, ctx))
     results += _phase(subjects, ctx, lambda: apply_fields(subjects, ctx))
     results += _phase(imports, ctx, lambda: ctx.runner.run(import_tasks(imports, ctx)))
     results += _phase(sessions, ctx, lambda: apply_fields(sessions, ctx))
@@ -63,8 +68,8 @@ def _ref(index: int, op: Operation) -> OpRef:
 
 def _skipped_because(op: Operation, only: str | None) -> str:
     """Why --only skips `op` ("" when it runs)."""
-    if only is None:
-        return ""
+    if only is None or isinstance(op, RENAME_KINDS):
+        return ""  # renames come first in either half: both address objects by their new labels
     if isinstance(op, DELETE_KINDS):
         return "deletions run only in a whole apply (without --only)"
     if only == "imports":

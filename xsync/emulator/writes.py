@@ -3,7 +3,8 @@ PUT with query parameters, form fields or an XML document; POST to a listing; DE
 
 Every request is validated completely before anything changes, so a refused request leaves the
 state as it was. Status codes and bodies:
-  subject PUT      201 + accession (new), 200 + accession (update), 200 "" (rename via ?label=)
+  subject PUT      201 + accession (new), 200 + accession (update), 200 "" (`?label=`: a rename
+                   and nothing else, see `relabel.py`; 409 when the folder is taken)
                    422 unknown project; 409 label in use; 417 bad label; 400 invalid values;
                    a new one of another type: 422 "Only xnat:Subject documents can be PUT to
                    this address.", of a type XNAT does not know: 400
@@ -29,11 +30,12 @@ the contract's suggestion); `removeFiles=true` on DELETE removes the files from 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from werkzeug.wrappers import Response
 
-from xsync.emulator import access, drops, params, resources, shortcuts, xmlbody, xsd
+from xsync.emulator import access, drops, params, relabel, resources, shortcuts, xmlbody, xsd
 from xsync.emulator.http import Ctx, RouteTable, XnatHTTPError, empty, text
 from xsync.emulator.params import Changes
 from xsync.emulator.store import Experiment, Project, Scan, Store, Subject, now_timestamp
@@ -149,6 +151,10 @@ def save_subject(ctx: Ctx, p: Project, ref: str, *, must_be_new: bool = False) -
         existing = store.subject(p.id, ref)
         if must_be_new and (existing or store.subject(p.id, label)):
             raise XnatHTTPError(409, "Subject already exists.")
+        if existing is None and label != ref:
+            # XNAT looks the item up by the label it was sent too (SubjectResource.handlePut): a
+            # rename repeated after it landed finds the renamed subject and changes nothing.
+            existing = store.subject(p.id, label)
         if existing is None:
             hint = params.type_hint(pairs)
             if hint:
@@ -160,21 +166,31 @@ def save_subject(ctx: Ctx, p: Project, ref: str, *, must_be_new: bool = False) -
             store.add_subject(s)
             return Outcome(s.id, created=True)
         _identity_checks(changes, existing.id, p.id)
-        renamed = bool(changes.identity.get("label")) and changes.identity["label"] != existing.label
-        if renamed:
-            _rename(store.subject(p.id, label), existing, label, "subject")
+        if ctx.param("label"):
+            return _rename(store, existing, ctx.param("label") or "", store.subject)
         changed = apply_changes(existing.fields, existing.custom, changes, replace=ctx.flag("allowDataDeletion"))
-        if renamed:
-            store.relabel_subject(existing, label)
-        if changed or renamed:
+        if changed:
             record_change(store, existing)
-        return Outcome(existing.id, created=False, renamed=renamed)
+        return Outcome(existing.id, created=False)
 
 
-def _rename(clash: object, current: object, label: str, what: str) -> None:
-    _check_label(label, what)
-    if clash is not None and clash is not current:
-        raise XnatHTTPError(409, "Specified label is already in use.")
+def _rename(
+    store: Store, item: Subject | Experiment, label: str, lookup: Callable[[str, str], Subject | Experiment | None]
+) -> Outcome:
+    """`?label=` on an existing item: XNAT renames it (when the label is new) and returns, saving
+    nothing else sent with it (SubjectResource, SubjAssessmentResource, ExperimentResource)."""
+    if label != item.label:
+        _check_label(label, "subject" if isinstance(item, Subject) else "experiment")
+        if lookup(item.project, label) is not None:
+            raise XnatHTTPError(409, "Specified label is already in use.")
+        relabel.check(store, item, label)
+        relabel.move_files(store, item, label)
+        if isinstance(item, Subject):
+            store.relabel_subject(item, label)
+        else:
+            store.relabel_experiment(item, label)
+        record_change(store, item)
+    return Outcome(item.id, created=False, renamed=True)
 
 
 @routes.route("/projects/<project>/subjects/<subject>", ("PUT",), archive=True)
@@ -234,6 +250,11 @@ def save_experiment(ctx: Ctx, p: Project, subject_ref: str | None, ref: str, *, 
     store = ctx.store
     with store.lock:
         existing = store.experiment(p.id, ref)
+        sent_label = ctx.param("label")
+        if existing is None and sent_label and not must_be_new:
+            # As for subjects: the item is looked up by the label it was sent too
+            # (getExistingExperiment), so a repeated rename finds the renamed experiment.
+            existing = store.experiment(p.id, sent_label)
         if existing is not None:
             item_type = existing.xsi_type  # another type's parameters are ignored; the type stays
         else:
@@ -262,9 +283,8 @@ def save_experiment(ctx: Ctx, p: Project, subject_ref: str | None, ref: str, *, 
             _check_label(label, "experiment")
         else:
             _identity_checks(changes, existing.id, p.id)
-        renamed = existing is not None and bool(changes.identity.get("label")) and label != existing.label
-        if renamed:
-            _rename(store.experiment(p.id, label), existing, label, "experiment")
+        if existing is not None and ctx.param("label"):
+            return _rename(store, existing, ctx.param("label") or "", store.experiment)
         # Validated: from here on nothing can fail.
         if subject is None and subject_ref:
             subject = store.add_subject(
@@ -287,11 +307,9 @@ def save_experiment(ctx: Ctx, p: Project, subject_ref: str | None, ref: str, *, 
         if subject is not None:
             existing.subject_id = subject.id
         changed = apply_changes(existing.fields, existing.custom, changes, replace=ctx.flag("allowDataDeletion"))
-        if renamed:
-            store.relabel_experiment(existing, label)
-        if changed or renamed or moved:
+        if changed or moved:
             record_change(store, existing)
-        return Outcome(existing.id, created=False, renamed=renamed)
+        return Outcome(existing.id, created=False)
 
 
 @routes.route("/projects/<project>/subjects/<subject>/experiments/<experiment>", ("PUT",), archive=True)

@@ -87,7 +87,18 @@ class DesiredSubject:
 
 
 @dataclass(frozen=True)
+class Relabel:
+    """A declared move (`moved:`): `subject` is "" for a subject's, else the label of the
+    session's subject in the spec."""
+
+    source: str
+    target: str
+    subject: str = ""
+
+
+@dataclass(frozen=True)
 class DesiredState:
     project: str
     subjects: FrozenMap[str, DesiredSubject] = field(default_factory=FrozenMap)
     via: str = "rest"  # how sessions are sent: the import service ("rest") or DICOM C-STORE ("cstore")
+    moves: tuple[Relabel, ...] = ()  # subjects' first, as the spec lists them

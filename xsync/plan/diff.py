@@ -3,8 +3,11 @@ unmanaged objects. Pure and keyed: objects are matched by label (subjects, sessi
 SeriesInstanceUID then scan ID (scans); fields are compared only where the spec manages them,
 after XNAT's normalisation.
 
-Order of the operations: subjects, imports, session fields, scan fields, deletions (scans,
-then sessions, then subjects) — the order apply must follow.
+Declared relabels come first (`moves.py`): the rest of the diff compares the spec with the
+server as it will be once they are done.
+
+Order of the operations: renames (subjects, then sessions), subjects, imports, session fields,
+scan fields, deletions (scans, then sessions, then subjects) — the order apply must follow.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from xsync.model.desired import (
 from xsync.model.fields import Level, field_def
 from xsync.model.remote import RemoteScan, RemoteSession, RemoteState, RemoteSubject
 from xsync.model.values import same_value
+from xsync.plan.moves import plan_moves
 from xsync.plan.ops import (
     AppendSeries,
     CreateSubject,
@@ -109,6 +113,7 @@ def _series_import(s: LocalSeries) -> SeriesImport:
 
 @dataclass
 class _Buckets:
+    renames: list[Operation] = field(default_factory=list)
     subjects: list[Operation] = field(default_factory=list)
     imports: list[Operation] = field(default_factory=list)
     sessions: list[Operation] = field(default_factory=list)
@@ -123,7 +128,7 @@ class _Buckets:
 
     def operations(self) -> tuple[Operation, ...]:
         return tuple(
-            self.subjects + self.imports + self.sessions + self.scans
+            self.renames + self.subjects + self.imports + self.sessions + self.scans
             + self.delete_scans + self.delete_sessions + self.delete_subjects
         )  # fmt: skip
 
@@ -131,6 +136,10 @@ class _Buckets:
 def diff(desired: DesiredState, remote: RemoteState) -> DiffResult:
     b = _Buckets(prearchived={p.study_uid: p.timestamp for p in remote.prearchive if p.study_uid}, via=desired.via)
     project = desired.project
+    moves = plan_moves(desired, remote)
+    b.renames.extend(moves.operations)
+    b.conflicts.extend(Conflict(address, message) for address, message in moves.conflicts)
+    remote = moves.remote
     folded = {label.casefold(): label for label in remote.subjects}
     for label, subject in desired.subjects.items():
         twin = folded.get(label.casefold())

@@ -19,6 +19,7 @@ from xsync.model.desired import DesiredScan, DesiredSession, DesiredState
 from xsync.model.fields import Level, phi_names
 from xsync.model.frozen import FrozenMap
 from xsync.model.remote import RemoteSession, RemoteState, RemoteSubject
+from xsync.plan.moves import find_subject, plan_moves
 
 _NO_SCANS: FrozenMap[str, DesiredScan] = FrozenMap()
 _PHI = phi_names(Level.SUBJECT)
@@ -57,6 +58,10 @@ def _subject(rs: RemoteSubject, desired: DesiredState) -> dict[str, Any]:
 
 
 def remote_dependencies(desired: DesiredState, remote: RemoteState) -> dict[str, Any]:
+    """Objects renamed by a declared move count under their new labels (as the diff compares
+    them); which of each move's labels the server holds is a part of its own."""
+    moved = _moves(desired, remote)
+    remote = plan_moves(desired, remote).remote
     folded = {label.casefold() for label in desired.subjects}
     subjects = {label: _subject(rs, desired) for label, rs in remote.subjects.items() if label.casefold() in folded}
     wanted_sessions: dict[str, DesiredSession] = {
@@ -74,11 +79,27 @@ def remote_dependencies(desired: DesiredState, remote: RemoteState) -> dict[str,
     prearchive = sorted([p.timestamp, p.status, p.study_uid] for p in remote.prearchive if p.study_uid in studies)
     return {
         "project": desired.project,
+        "moved": moved,
         "subjects": subjects,
         "sessions": sessions,
         "studies": held,
         "prearchive": prearchive,
     }
+
+
+def _moves(desired: DesiredState, remote: RemoteState) -> dict[str, Any]:
+    """Per move, the accession IDs and labels the server holds under its old and new labels."""
+    out: dict[str, Any] = {}
+    for move in desired.moves:
+        if move.subject:
+            found = [remote.session(label) for label in (move.source, move.target)]
+            out[f"{move.subject}/{move.source} -> {move.target}"] = [
+                [se.id, se.label, se.subject_id] if se is not None else None for se in found
+            ]
+        else:
+            subjects = [find_subject(remote, label) for label in (move.source, move.target)]
+            out[f"{move.source} -> {move.target}"] = [[s.id, s.label] if s is not None else None for s in subjects]
+    return out
 
 
 def fingerprint(data: Any) -> str:
@@ -91,6 +112,8 @@ def part_digests(dependencies: dict[str, Any]) -> dict[str, str]:
     parts = {f"subject {k}": v for k, v in dependencies["subjects"].items()}
     parts |= {f"session {k}": v for k, v in dependencies["sessions"].items()}
     parts |= {f"study {k}": v for k, v in dependencies["studies"].items()}
+    if dependencies["moved"]:
+        parts["moved"] = dependencies["moved"]
     parts["prearchive"] = dependencies["prearchive"]
     parts["project"] = dependencies["project"]
     return {k: fingerprint(v)[len("sha256:") :] for k, v in parts.items()}

@@ -67,6 +67,23 @@ class _Send(_Op):
     headers: tuple[HeaderRemap, ...] = ()
 
 
+class RenameSubject(_Op):
+    """XNAT's label change of a subject the spec declares moved; `address` names the new label."""
+
+    kind: Literal["rename_subject"] = "rename_subject"
+    subject_id: str
+    from_label: str  # as the server spells it
+
+
+class RenameSession(_Op):
+    """XNAT's label change of a session the spec declares moved; `address` names the new label
+    (under the subject's new label when the subject is renamed too)."""
+
+    kind: Literal["rename_session"] = "rename_session"
+    session_id: str
+    from_label: str
+
+
 class CreateSubject(_Op):
     kind: Literal["create_subject"] = "create_subject"
     fields: tuple[FieldChange, ...] = ()
@@ -148,7 +165,9 @@ class DeleteScan(_Op):
 
 
 Operation = Annotated[
-    CreateSubject
+    RenameSubject
+    | RenameSession
+    | CreateSubject
     | UpdateSubject
     | ImportSession
     | AppendSeries
@@ -162,5 +181,7 @@ Operation = Annotated[
 ]
 
 IMPORT_KINDS = (ImportSession, AppendSeries, ResendInstances)
-CHANGE_KINDS = (UpdateSubject, UpdateSession, UpdateScan)
+RENAME_KINDS = (RenameSubject, RenameSession)
+# A rename is a change in place: the plan's summary counts it among the changes.
+CHANGE_KINDS = (RenameSubject, RenameSession, UpdateSubject, UpdateSession, UpdateScan)
 DELETE_KINDS = (DeleteSubject, DeleteSession, DeleteScan)

@@ -21,6 +21,7 @@ from xsync.model.desired import (
     FieldValue,
     LocalSeries,
     LocalStudy,
+    Relabel,
 )
 from xsync.model.fields import FIELDS, Level
 from xsync.model.frozen import FrozenMap
@@ -115,7 +116,13 @@ class _Resolver:
                 f"the spec does not resolve against the local DICOM ({n} problem{'s' if n != 1 else ''})",
                 "\n".join(str(p) for p in self.problems),
             )
-        return DesiredState(self.spec.project, FrozenMap(subjects), via=self.spec.upload.method)
+        moves = sorted(self.spec.moved, key=lambda m: bool(m.subject))  # subjects first, then sessions
+        return DesiredState(
+            self.spec.project,
+            FrozenMap(subjects),
+            via=self.spec.upload.method,
+            moves=tuple(Relabel(m.source, m.target, m.subject) for m in moves),
+        )
 
     def subject(self, label: str, subject: Subject) -> DesiredSubject:
         if subject.absent:

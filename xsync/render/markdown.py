@@ -22,6 +22,8 @@ def _diff_line(line: str) -> str:
 
 
 _LABELS = {
+    "rename_subject": "rename subject",
+    "rename_session": "rename session",
     "create_subject": "create subject",
     "update_subject": "update subject",
     "import_session": "import session",

@@ -18,6 +18,8 @@ from xsync.plan.ops import (
     FieldChange,
     ImportSession,
     Operation,
+    RenameSession,
+    RenameSubject,
     ResendInstances,
     SeriesImport,
     UpdateScan,
@@ -93,6 +95,16 @@ def operation_lines(op: Operation, paint: Painter) -> list[str]:
     """The block of one operation: a `#` comment saying what happens, then the object."""
     a = op.address
     match op:
+        case RenameSubject():
+            return [
+                paint("#", f"  # {a}: subject will be renamed (declared in moved)"),
+                paint("~", f"  ~ subject {a.subject} ({op.subject_id}) renamed from {op.from_label}"),
+            ]
+        case RenameSession():
+            return [
+                paint("#", f"  # {a}: session will be renamed (declared in moved); its scans and files stay"),
+                paint("~", f"  ~ session {a.session} ({op.session_id}) renamed from {op.from_label}"),
+            ]
         case CreateSubject():
             return [
                 paint("#", f"  # {a}: subject will be created"),

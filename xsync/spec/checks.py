@@ -7,11 +7,11 @@ to point at the key (True) or at its value.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from xsync.model.fields import FIELDS, Level
-from xsync.spec.model import DicomBinding, Remap, Session, SpecModel, Subject
+from xsync.spec.model import DicomBinding, Move, Remap, Session, SpecModel, Subject
 from xsync.spec.xsitypes import (
     owners_text,
     scan_field_may_apply,
@@ -183,3 +183,56 @@ def check_remaps(project: str, method: str, site: Remap | None, subjects: Mappin
                 if why:
                     problems.setdefault(change.loc, (change.loc, f"for session {session_label}: {why}", False))
     return list(problems.values())
+
+
+def check_moves(moves: Sequence[Move], subjects: Mapping[str, Subject], where: Callable[[Loc], str]) -> list[Problem]:
+    """A move names a target the spec declares and a source it no longer declares; no label is
+    moved twice, no two moves share a target, and moves do not chain (each `from` straight to
+    its final `to`). Subject labels are compared as written, sessions within the project."""
+    problems: list[Problem] = []
+    sessions = {label: owner for owner, subject in subjects.items() for label in subject.sessions}
+    sources: dict[tuple[str, str], int] = {}
+    targets: dict[tuple[str, str], int] = {}
+    for i, move in enumerate(moves):
+        kind = "session" if move.subject else "subject"
+        here: Loc = ("moved", i)
+        source, target = (kind, move.source), (kind, move.target)
+        if source in sources:
+            problems.append(_twice(here, "from", move.from_, "moved by", sources[source], where))
+            continue
+        if target in targets:
+            problems.append(_twice(here, "to", move.to, "the target of", targets[target], where))
+            continue
+        chained = targets.get(source, sources.get(target))
+        if chained is not None:
+            message = (f'"{move.from_}" -> "{move.to}" chains with moved[{chained}] ({where(("moved", chained))}): '
+                       "move each old label straight to its final label")  # fmt: skip
+            problems.append((here, message, True))
+            continue
+        sources[source], targets[target] = i, i
+        declared: Subject | Session | None
+        if kind == "subject":
+            declared, old_declared = subjects.get(move.target), move.source in subjects
+        else:
+            owner = subjects.get(move.subject)
+            declared = owner.sessions.get(move.target) if owner is not None else None
+            old_declared = move.source in sessions
+        if declared is None:
+            message = f'{kind} "{move.to}" is not declared under subjects: a move\'s target must be in the spec'
+            problems.append(((*here, "to"), message, False))
+        elif declared.absent:
+            problems.append(
+                ((*here, "to"), f'{kind} "{move.to}" is marked absent: a move\'s target must be kept', False)
+            )
+        if old_declared:
+            path: Loc = ("subjects", move.source)
+            if kind == "session":
+                path = ("subjects", sessions[move.source], "sessions", move.source)
+            message = (f'{kind} "{move.source}" is still declared at {where(path)}: '
+                       "once moved, the old label must leave the spec")  # fmt: skip
+            problems.append(((*here, "from"), message, False))
+    return problems
+
+
+def _twice(here: Loc, side: str, label: str, what: str, first: int, where: Callable[[Loc], str]) -> Problem:
+    return (*here, side), f'"{label}" is already {what} moved[{first}] ({where(("moved", first))})', False

@@ -21,9 +21,9 @@ from pydantic import BaseModel, ValidationError
 from xsync.dicom.labels import LABEL_RE
 from xsync.errors import Diagnostic, SpecError
 from xsync.model.fields import FIELDS, Level
-from xsync.spec.checks import check_bindings, check_remaps, check_session_labels, check_subjects
+from xsync.spec.checks import check_bindings, check_moves, check_remaps, check_session_labels, check_subjects
 from xsync.spec.messages import did_you_mean, translate
-from xsync.spec.model import SPEC_VERSION, Defaults, DicomConfig, Location, ScanRule, Spec, Subject
+from xsync.spec.model import SPEC_VERSION, Defaults, DicomConfig, Location, Move, ScanRule, Spec, Subject
 from xsync.spec.rules import check_rules
 from xsync.spec.values import LABEL_RULE, kind_of
 from xsync.spec.xsitypes import DEFAULT_SESSION_TYPE, resolve_session_type
@@ -187,7 +187,7 @@ class _Loader:
         rules = list(head.rules.scans) if head else _rules_quietly(head_data.get("rules"), context)
 
         subjects, owner = self.validate_subjects(raw_subjects, defaults, context)
-        self.cross_check(root, subjects, owner, dicom.roots if dicom else (), rules)
+        self.cross_check(root, subjects, owner, dicom.roots if dicom else (), rules, head.moved if head else ())
         if head is not None:
             for loc, message, at_key in check_remaps(head.project, head.upload.method, head.remap, subjects):
                 doc = owner[str(loc[1])] if loc[:1] == ("subjects",) else root
@@ -238,6 +238,7 @@ class _Loader:
         owner: dict[str, Document],
         roots: tuple[Path, ...],
         rules: Sequence[ScanRule | None],
+        moves: Sequence[Move] = (),
     ) -> None:
         """Checks across fields and objects, run on what validated."""
 
@@ -255,6 +256,8 @@ class _Loader:
             self.report(doc_of(loc), loc, message, at_key=at_key)
         for loc, message in check_rules(rules, where):
             self.report(root, loc, message)
+        for loc, message, at_key in check_moves(moves, subjects, where):
+            self.report(root, loc, message, at_key=at_key)
 
     # ------------------------------------------------------------ includes
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,6 +32,7 @@ from pydantic_core import PydanticCustomError
 
 from xsync.model.fields import FIELDS, FieldDef, Level
 from xsync.spec.values import (
+    LABEL_RULE,
     AETitle,
     Bool,
     Date,
@@ -420,6 +422,65 @@ class IncludedFile(SpecModel):
     subjects: dict[Label, Subject] = {}
 
 
+_MOVE_SIDE = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)?")
+
+
+def _move_side(value: Any) -> str:
+    if not isinstance(value, str) or not _MOVE_SIDE.fullmatch(value):
+        raise fail(
+            "move_label",
+            f"{kind_of(value)} is not a subject label or subject/session: {LABEL_RULE}, with one / before a session",
+        )
+    return value
+
+
+MoveSide = Annotated[
+    str,
+    BeforeValidator(_move_side),
+    WithJsonSchema({"type": "string", "pattern": "^[A-Za-z0-9_-]+(/[A-Za-z0-9_-]+)?$"}),
+]
+
+
+class Move(SpecModel):
+    """A declared relabel, `{from: old, to: new}` for a subject or `{from: subject/old, to:
+    subject/new}` for a session of that subject: planned as one rename (never a delete and an
+    import) and a no-op once the server holds the new label."""
+
+    from_: MoveSide = Field(alias="from")
+    to: MoveSide
+
+    @model_validator(mode="after")
+    def _same_kind(self) -> Move:
+        source, target = self.from_.split("/"), self.to.split("/")
+        if len(source) != len(target):
+            raise PydanticCustomError(
+                "move_kind", "from and to must both be subjects (label) or both sessions (subject/label)"
+            )
+        if len(source) == 2 and source[0] != target[0]:
+            raise PydanticCustomError(
+                "move_subject",
+                f"a session moves within its subject only ({source[0]} and {target[0]} differ); "
+                "moving a session to another subject is not supported",
+            )
+        if self.from_ == self.to:
+            raise PydanticCustomError("move_same", "from and to are the same label")
+        return self
+
+    @property
+    def subject(self) -> str:
+        """The session's subject ("" for a subject move)."""
+        return self.to.split("/")[0] if "/" in self.to else ""
+
+    @property
+    def source(self) -> str:
+        """The old label (a session's without its subject)."""
+        return self.from_.rsplit("/", 1)[-1]
+
+    @property
+    def target(self) -> str:
+        return self.to.rsplit("/", 1)[-1]
+
+
 class Spec(SpecModel):
     """A site's declared XNAT project: the loader's output, defaults already applied.
 
@@ -438,6 +499,7 @@ class Spec(SpecModel):
     rules: Rules = Field(default_factory=Rules)
     include: IncludeList = ()
     subjects: dict[Label, Subject] = {}
+    moved: tuple[Move, ...] = ()
 
     _base_dir: Path = PrivateAttr(default=Path("."))
     # Set by the loader; built on first use, since most runs never ask for a position.
@@ -474,7 +536,9 @@ class Spec(SpecModel):
         folder the spec is checked out in (paths are taken relative to the spec's folder)."""
         # Dumped in Python mode so that only real Path values are made relative: a text value that
         # merely starts with "/" (a `/regex/` rule pattern) must stay as written.
-        content = _relative_paths(self.model_dump(mode="python", exclude={"include"}), self._base_dir)
+        # No `moved:` is left out, so that specs written before it existed keep their digest.
+        excluded = {"include"} if self.moved else {"include", "moved"}
+        content = _relative_paths(self.model_dump(mode="python", exclude=excluded), self._base_dir)
         canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), default=str)
         import hashlib  # only plans need the digest: `validate` starts faster without it
 
