@@ -4,12 +4,12 @@ before subjects, each verified gone by reading the project again."""
 from __future__ import annotations
 
 import contextlib
-import time
 
 from xsync.apply.context import ApplyContext
 from xsync.apply.report import OpResult, Status
-from xsync.apply.runner import NotRun, OpRef
-from xsync.errors import NotFoundError, XsyncError
+from xsync.apply.runner import OpRef
+from xsync.apply.verify import send_and_verify
+from xsync.errors import NotFoundError
 from xsync.model.address import Address
 from xsync.model.remote import RemoteState
 from xsync.plan.ops import DeleteScan, DeleteSession, DeleteSubject
@@ -22,20 +22,25 @@ def _path(op: DeleteOp) -> str:
     a = op.address
     if isinstance(op, DeleteSubject):
         return subject_urls(a.project, a.subject)[0].path
-    assert a.session is not None
     if isinstance(op, DeleteSession):
         return session_urls(a.project, a.subject, a.session)[0].path
-    assert a.scan is not None
     return scan_urls(a.project, a.subject, a.session, a.scan)[0].path
 
 
 def _still_there(a: Address, remote: RemoteState) -> bool:
-    if a.session is None:
+    """An address names its session and scan with "" when it has none."""
+    if not a.session:
         return a.subject in remote.subjects
     session = remote.session(a.session)
-    if a.scan is None:
+    if not a.scan:
         return session is not None
     return session is not None and a.scan in session.scans
+
+
+def _gone(op: DeleteOp, remote: RemoteState) -> str:
+    if _still_there(op.address, remote):
+        return f"XNAT acknowledged the DELETE but the object is still there (DELETE {_path(op)})"
+    return ""
 
 
 def _delete(ctx: ApplyContext, op: DeleteOp) -> None:
@@ -55,26 +60,6 @@ def apply_deletes(ops: list[tuple[int, DeleteOp]], ctx: ApplyContext) -> list[Op
         chosen = [(ref, op) for ref, (_, op) in zip(refs, ops, strict=True) if isinstance(op, kind)]
         if not chosen:
             continue
-        started = time.monotonic()
-        outcomes = ctx.runner.map(lambda item: _delete(ctx, item[1]), chosen)
-        remote: RemoteState | str | None = None
-        if any(o is None for o in outcomes):
-            try:
-                remote = ctx.read()
-            except XsyncError as e:
-                remote = f"sent, but not verified: reading the project back failed ({e.summary})"
-        for (ref, op), outcome in zip(chosen, outcomes, strict=True):
-            elapsed = time.monotonic() - started
-            if isinstance(outcome, NotRun):
-                results.append(ctx.runner.emit(ref.result(Status.NOT_RUN, ctx.runner.why_stopped)))
-            elif outcome is not None:
-                results.append(ctx.runner.emit(ref.result(Status.FAILED, getattr(outcome, "summary", str(outcome)))))
-            elif isinstance(remote, str):
-                results.append(ctx.runner.emit(ref.result(Status.FAILED, remote, elapsed)))
-            elif remote is not None and _still_there(op.address, remote):
-                detail = f"XNAT acknowledged the DELETE but the object is still there (DELETE {_path(op)})"
-                results.append(ctx.runner.emit(ref.result(Status.FAILED, detail, elapsed)))
-            else:
-                results.append(ctx.runner.emit(ref.result(Status.DONE, "", elapsed)))
+        results += send_and_verify(chosen, ctx, lambda op: _delete(ctx, op), _gone)
     order = {r.index: r for r in results}
     return [order[ref.index] for ref in refs]

@@ -10,12 +10,10 @@ changes nothing.
 
 from __future__ import annotations
 
-import time
-
 from xsync.apply.context import ApplyContext
 from xsync.apply.report import OpResult, Status
-from xsync.apply.runner import NotRun, OpRef
-from xsync.errors import XsyncError
+from xsync.apply.runner import OpRef
+from xsync.apply.verify import send_and_verify
 from xsync.model.remote import RemoteState
 from xsync.plan.ops import RenameSession, RenameSubject
 from xsync.xnat.write import session_urls, subject_urls
@@ -61,30 +59,12 @@ def apply_renames(ops: list[tuple[int, RenameOp]], ctx: ApplyContext) -> list[Op
             for ref, _ in chosen:
                 results[ref.index] = ctx.runner.emit(ref.result(Status.NOT_RUN, ctx.runner.why_stopped))
             continue
-        started = time.monotonic()
-
-        def send(item: tuple[OpRef, RenameOp]) -> None:
-            ctx.writer.put(rename_path(item[1]), [("label", _new_label(item[1]))])
-
-        outcomes = ctx.runner.map(send, chosen)
-        remote: RemoteState | str | None = None
-        if any(o is None for o in outcomes):
-            try:
-                remote = ctx.read()
-            except XsyncError as e:
-                remote = f"sent, but not verified: reading the project back failed ({e.summary})"
-        for (ref, op), outcome in zip(chosen, outcomes, strict=True):
-            elapsed = time.monotonic() - started
-            if isinstance(outcome, NotRun):
-                result = ref.result(Status.NOT_RUN, ctx.runner.why_stopped)
-            elif isinstance(outcome, BaseException):
-                result = ref.result(Status.FAILED, getattr(outcome, "summary", str(outcome)), elapsed)
-            elif isinstance(remote, str):
-                result = ref.result(Status.FAILED, remote, elapsed)
-            else:
-                assert remote is not None
-                why = unrenamed(op, remote)
-                status = Status.FAILED if why else Status.DONE
-                result = ref.result(status, why or f"renamed from {op.from_label}", elapsed)
-            results[ref.index] = ctx.runner.emit(result)  # a failure stops new work
+        sent = send_and_verify(
+            chosen,
+            ctx,
+            lambda op: ctx.writer.put(rename_path(op), [("label", _new_label(op))]),
+            unrenamed,
+            lambda op: f"renamed from {op.from_label}",
+        )
+        results.update((r.index, r) for r in sent)
     return [results[i] for i, _ in ops]
