@@ -59,7 +59,7 @@ def parameters(w: FieldWrite) -> list[tuple[str, str]]:
 
 def _scan_id(w: FieldWrite, ctx: ApplyContext) -> str:
     a = w.op.address
-    assert a.session is not None and a.scan is not None
+    assert a.session and a.scan
     return ctx.scan_ids.get((a.session, a.scan), a.scan)
 
 
@@ -70,7 +70,7 @@ def url_forms(w: FieldWrite, ctx: ApplyContext, remote: RemoteState | None = Non
     if w.level is Level.SUBJECT:
         subject_id = getattr(w.op, "subject_id", "") or (_subject(remote, a.subject).id if remote else "")
         return subject_urls(a.project, a.subject, subject_id)
-    assert a.session is not None
+    assert a.session
     session_id = getattr(w.op, "session_id", "") or (_session_id(remote, a.session) if remote else "")
     if w.level is Level.SESSION:
         return session_urls(a.project, a.subject, a.session, session_id)
@@ -95,7 +95,7 @@ def unstored(w: FieldWrite, ctx: ApplyContext, remote: RemoteState) -> list[str]
     if w.level is Level.SUBJECT:
         holder = remote.subjects.get(a.subject)
     else:
-        assert a.session is not None
+        assert a.session
         holder = remote.session(a.session)
         if holder is not None and w.level is Level.SCAN:
             holder = holder.scans.get(_scan_id(w, ctx))

@@ -61,7 +61,7 @@ def import_tasks(ops: list[tuple[int, ImportOp]], ctx: ApplyContext) -> list[Tas
     """One task per session: its imports in plan order."""
     by_session: dict[str, list[tuple[int, ImportOp]]] = {}
     for index, op in ops:
-        assert op.address.session is not None
+        assert op.address.session
         by_session.setdefault(op.address.session, []).append((index, op))
     return [Task(tuple(_ref(i, op) for i, op in group), _session_runner(group, ctx)) for group in by_session.values()]
 
@@ -96,7 +96,7 @@ def _run_session(group: list[tuple[int, ImportOp]], ctx: ApplyContext) -> list[O
 def _planned_series(op: ImportOp) -> dict[str, str]:
     """SeriesInstanceUID -> the scan ID the plan expects."""
     if isinstance(op, ResendInstances):
-        assert op.address.scan is not None
+        assert op.address.scan
         return {op.series_uid: op.address.scan}
     return {s.uid: s.scan_id for s in op.series}
 
@@ -113,7 +113,7 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
             return Status.FAILED, f"series {uid} is no longer in the local DICOM"
         expected[uid] = instances(study, series)
     a = op.address
-    assert a.session is not None
+    assert a.session
     # What an earlier run left in the prearchive for this session is archived first, so that only
     # what it lacks is sent.
     _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=True)
@@ -241,7 +241,7 @@ def _send(op: ImportOp, chosen: list[Instance], existing: bool, ctx: ApplyContex
     """Send `chosen`: over C-STORE, or POSTed as one streamed DICOM-zip; the URIs XNAT answers
     (none for C-STORE)."""
     a = op.address
-    assert a.session is not None
+    assert a.session
     name = f"{a.subject}/{a.session}"
     changes = ctx.headers(a.subject, a.session)
     check_unchanged(chosen)
