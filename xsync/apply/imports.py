@@ -123,11 +123,10 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
         if not any(missing.values()):
             break
         chosen = [i for todo in missing.values() for i in todo]
-        failed = False
         try:
             uris = _send(op, chosen, observed is not None, ctx, sent)
         except RemoteError as e:  # read the server before deciding anything: it may have taken it all
-            last_error, uris, failed = e.summary, [], True
+            last_error, uris = e.summary, []
         # Errors from here on are XNAT's answer about what it holds: they fail the import,
         # and nothing is sent again on their account.
         for uri in uris:
@@ -137,7 +136,10 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
         if ctx.options.cstore is not None:  # what the receiver stored waits, RECEIVING, for a build
             _settle_prearchive(study.uid, a.subject, a.session, ctx, build_receiving=True)
         else:
-            _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=failed)
+            # A REST send leaves no RECEIVING row of its own (its session is built in the request):
+            # one there now is an earlier broken upload's, which XNAT moves only after minutes of
+            # quiet. It is not waited for; what the archive still lacks is sent again.
+            _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=True)
         observed, missing = _held(ctx, a.subject, a.session, study, expected)
     if any(missing.values()):
         assert observed is not None or all(missing.values())
@@ -155,6 +157,10 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
         ctx.scan_ids[(a.session, predicted)] = actual
         if actual != predicted:
             notes.append(f"XNAT gave series {uid} scan ID {actual}, not {predicted}")
+    leftover = _receiving_rows(ctx, study.uid, a.session)
+    if leftover:
+        notes.append(f"a partial upload waits in the prearchive ({', '.join(leftover)}); every instance is archived, "
+                     "so it may be deleted")  # fmt: skip
     n = sum(len(v) for v in expected.values())
     summary = f"{plural(len(planned), 'series', 'series')}, {plural(n, 'instance')} on the server"
     if sent.bytes:
@@ -299,6 +305,14 @@ def check_unchanged(chosen: list[Instance]) -> None:
             raise InventoryError(f"{path} changed since the DICOM was scanned; plan again")
 
 
+def _receiving_rows(ctx: ApplyContext, study_uid: str, session: str) -> list[str]:
+    """This session's prearchive rows still RECEIVING (timestamp/folder), e.g. a broken upload's."""
+    rows = ctx.writer.prearchive_rows(ctx.project)
+    return [f"{r.get('timestamp', '')}/{r.get('folder', r.get('name', ''))}" for r in rows
+            if r.get("tag") == study_uid and r.get("name") == session
+            and r.get("status", "").startswith("RECEIVING")]  # fmt: skip
+
+
 def _archive_params(project: str, subject: str, session: str) -> list[tuple[str, str]]:
     """The archive service always merges into an existing session; no `overwrite`, which would
     also override XNAT's checks (a different StudyInstanceUID, a taken scan ID, duplicates)."""
@@ -328,7 +342,7 @@ def _settle_prearchive(
     are not ours to move); archive it under the planned labels once it rests (READY, or
     CONFLICT/ERROR, whose archiving answers XNAT's reason).
 
-    `leave_receiving` (before a send, and after one that failed): a row still RECEIVING is what
+    `leave_receiving` (before and after a REST send): a row still RECEIVING is what
     XNAT got before a connection broke; it is left for the next send, which XNAT adds to it
     (waiting would last until XNAT's idle timer moves it, minutes). A row XNAT is building or
     archiving (a send whose answer was lost to a timeout) is waited for all the same: sending

@@ -75,6 +75,8 @@ class EmulatorApp:
         self.store = store
         self.auth = Authenticator(config)
         self.knobs = Knobs(config.latency_ms, config.fault_rate, config.seed, config.fault_kinds, config.quirks)
+        self._idle = threading.Condition()
+        self._inflight = 0  # requests being handled
         self.requests: list[LoggedRequest] = []
         self._log_lock = threading.Lock()
         self._url_map, self._handlers = self._build_map(routes)
@@ -123,6 +125,22 @@ class EmulatorApp:
 
     # -- WSGI ------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with self._idle:
+            self._inflight += 1
+        try:
+            return self._answer(environ, start_response)
+        finally:
+            with self._idle:
+                self._inflight -= 1
+                self._idle.notify_all()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is being handled (a clean stop lets them finish, as Tomcat's
+        does, so that the state saved holds what they did); False after `timeout` seconds."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._inflight == 0, timeout)
+
+    def _answer(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         if self.knobs.upload_rate is not None and environ.get("CONTENT_LENGTH", "0") not in ("", "0"):
             environ["wsgi.input"] = ThrottledInput(environ["wsgi.input"], self.knobs)
         request = Request(environ)

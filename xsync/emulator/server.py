@@ -59,6 +59,9 @@ class _QuietHandler(WSGIRequestHandler):
         pass  # the app keeps its own request log; stderr stays for the serve command
 
 
+STOP_GRACE_SECONDS = 10.0  # how long a clean stop waits for requests being handled
+
+
 class Emulator:
     """`with Emulator(EmulatorConfig(projects=("P",))) as emu: requests.get(emu.url + "/data/projects")`"""
 
@@ -167,6 +170,8 @@ class Emulator:
         return self
 
     def stop(self) -> None:
+        """A clean stop: no new connections; requests being handled finish (up to
+        STOP_GRACE_SECONDS), then the state is saved."""
         if self.dicom_receiver is not None:
             self.dicom_receiver.stop()
         self.prearchive_worker.stop()
@@ -174,6 +179,7 @@ class Emulator:
             self._server.shutdown()
             self._server.server_close()
             self._server = None
+            self.app.wait_idle(STOP_GRACE_SECONDS)
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
