@@ -77,9 +77,9 @@ class Diagnostic:
 
 def _one_line(text: str) -> str:
     """A diagnostic is one line: control characters (a newline in a file name) are escaped."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    from xsync.render.safe import shown
+
+    return shown(text)
 
 
 class XsyncError(Exception):

@@ -24,6 +24,7 @@ from xsync.cli.output import no_color_option, use_color
 from xsync.cli.progress import stderr_is_terminal
 from xsync.cli.settings import ConnectionOptions, client_for, connection_options, resolve_connection
 from xsync.errors import EXIT_ERROR, EXIT_OK, StalePlanError, UsageError, XsyncError
+from xsync.render.safe import shown
 from xsync.render.units import human_bytes, plural
 
 if TYPE_CHECKING:
@@ -91,8 +92,8 @@ def apply(
         lock.acquire(timeout=lock_timeout)
         if lock.took_over is not None:
             gone = lock.took_over
-            click.echo(f"took over the lock {gone.id} of a run that is gone (pid {gone.pid} on this machine, owner "
-                       f"{gone.owner})", err=True)  # fmt: skip
+            click.echo(shown(f"took over the lock {gone.id} of a run that is gone (pid {gone.pid} on this machine, "
+                             f"owner {gone.owner})"), err=True)  # fmt: skip
         try:
             outcome = _plan_and_apply(
                 spec, client, saved, plan_file, asks=asks, no_cache=no_cache, show_phi=show_phi, color=color,
@@ -170,8 +171,8 @@ def _release(lock: ProjectLock) -> None:
         lock.release()
     except XsyncError as e:
         ident = held.id if held else "?"
-        click.echo(f"warning: could not remove the project lock {ident} ({e.summary}); it expires, or remove it "
-                   f"with `xsync force-unlock {ident}`", err=True)  # fmt: skip
+        click.echo(shown(f"warning: could not remove the project lock {ident} ({e.summary}); it expires, or remove "
+                         f"it with `xsync force-unlock {ident}`"), err=True)  # fmt: skip
 
 
 def _load_saved(path: Path) -> Plan:
@@ -262,7 +263,8 @@ def _print_report(report: ApplyReport, *, as_json: bool) -> None:
         return
     for r in report.results:
         detail = f": {r.detail}" if r.detail and r.status is not Status.DONE else (f" ({r.detail})" if r.detail else "")
-        click.echo(f"{_MARKS[str(r.status)]}{r.kind.replace('_', ' ')} {r.address}{detail}")
+        # The address holds server labels, the detail XNAT's own message: one line each.
+        click.echo(shown(f"{_MARKS[str(r.status)]}{r.kind.replace('_', ' ')} {r.address}{detail}"))
     done, failed = report.count(Status.DONE), report.count(Status.FAILED)
     skipped, not_run = report.count(Status.SKIPPED), report.count(Status.NOT_RUN)
     sent = f", {human_bytes(report.bytes_sent)} sent" if report.bytes_sent else ""

@@ -8,6 +8,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from xsync.apply.report import OpResult
+from xsync.render.safe import shown
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -57,8 +58,12 @@ class ApplyProgress:
 
     # UploadProgress
     def start(self, name: str, total: int) -> None:
+        from rich.markup import escape
+
+        # The name is a session label from the spec or the server: neither escape sequences nor
+        # rich markup (`[blink]`) in it may style the display.
         with self._lock:
-            self._uploads[name] = self._progress.add_task(f"upload {name}", total=total)
+            self._uploads[name] = self._progress.add_task(f"upload {escape(shown(name))}", total=total)
 
     def advance(self, name: str, n: int) -> None:
         task = self._uploads.get(name)

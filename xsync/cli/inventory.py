@@ -60,13 +60,14 @@ def inventory(
     """
     from xsync.inventory import raise_for_diagnostics, scan
     from xsync.inventory.report import render_text, to_json
+    from xsync.render.safe import shown
 
     if cache_path is not None and no_cache:
         raise UsageError("--cache and --no-cache contradict each other")
     scan_roots, default_cache = _roots_and_cache(roots, spec_path)
     cache = None if no_cache else (cache_path or default_cache)
     progress = ScanProgressBar() if stderr_is_terminal() else None  # scan() finishes it, also on errors
-    result = scan(scan_roots, cache_path=cache, progress=progress, notify=lambda m: click.echo(m, err=True))
+    result = scan(scan_roots, cache_path=cache, progress=progress, notify=lambda m: click.echo(shown(m), err=True))
     if as_json:
         click.echo(json.dumps(to_json(result, show_phi=show_phi), indent=2))
     else:

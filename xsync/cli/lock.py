@@ -11,6 +11,7 @@ import click
 from xsync.cli.options import project_from_spec, spec_option
 from xsync.cli.settings import ConnectionOptions, client_for, connection_options, resolve_connection
 from xsync.errors import EXIT_OK
+from xsync.render.safe import shown
 
 
 @click.command("force-unlock")
@@ -32,5 +33,6 @@ def force_unlock_command(lock_id: str, project: str | None, spec_path: Path, con
     settings = resolve_connection(connection, spec_server=spec_server, environ=os.environ)
     with client_for(settings) as client:
         info = force_unlock(client, project, lock_id)
-    click.echo(f"unlocked {project}: removed lock {info.id} ({describe(info, datetime.now(UTC))})", err=True)
+    # The record's owner and host were written by whoever held the lock.
+    click.echo(shown(f"unlocked {project}: removed lock {info.id} ({describe(info, datetime.now(UTC))})"), err=True)
     return EXIT_OK

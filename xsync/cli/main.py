@@ -127,9 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         e.show()
         return EXIT_ERROR
     except XsyncError as e:
-        click.echo(f"error: {e.summary}", err=True)
+        from xsync.render.safe import shown, shown_lines
+
+        # Messages quote labels, file names and XNAT's own words: one line each, nothing that
+        # drives the terminal.
+        click.echo(f"error: {shown(e.summary)}", err=True)
         if e.detail:
-            click.echo(e.detail, err=True)
+            click.echo(shown_lines(e.detail), err=True)
         return e.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)

@@ -19,6 +19,7 @@ from xsync.cli.output import no_color_option, use_color, write_atomically
 from xsync.cli.progress import ScanProgressBar, spinner, stderr_is_terminal
 from xsync.cli.settings import ConnectionOptions, client_for, connection_options, resolve_connection
 from xsync.errors import EXIT_CHANGES, EXIT_OK, StalePlanError, UsageError
+from xsync.render.safe import shown
 from xsync.render.units import plural
 
 if TYPE_CHECKING:  # the plan's models, renderers and the client are imported where they are used
@@ -140,7 +141,7 @@ def plan_with(
 
     progress = ScanProgressBar() if stderr_is_terminal() else None
     inventory = scan_spec_dicom(
-        spec, use_cache=not no_cache, progress=progress, notify=lambda m: click.echo(m, err=True)
+        spec, use_cache=not no_cache, progress=progress, notify=lambda m: click.echo(shown(m), err=True)
     )
     if inventory is not None:
         click.echo(

@@ -14,6 +14,7 @@ from xsync.cli.options import project_from_spec, spec_option
 from xsync.cli.progress import spinner
 from xsync.cli.settings import ConnectionOptions, client_for, connection_options, resolve_connection
 from xsync.errors import EXIT_OK
+from xsync.render.safe import shown
 from xsync.render.units import plural
 
 
@@ -61,5 +62,5 @@ def state(
     else:
         sys.stdout.write(render_state_text(remote, show_phi=show_phi))
     for note in remote.notes:
-        click.echo(f"warning: {note}", err=True)
+        click.echo(f"warning: {shown(note)}", err=True)
     return EXIT_OK

@@ -11,6 +11,7 @@ from typing import Any
 
 from xsync.errors import Diagnostic
 from xsync.model.inventory import DicomFile, Inventory, Series, Study
+from xsync.render.safe import shown
 from xsync.render.units import human_bytes, plural
 
 JSON_FORMAT = "xsync-inventory/1"
@@ -39,7 +40,8 @@ def render_text(inventory: Inventory, *, show_phi: bool = False) -> str:
     for study in studies:
         lines.append("")
         lines.extend(_study_lines(study, show_phi))
-    return "\n".join(lines) + "\n"
+    # Descriptions, station names and paths come from headers and file names: one line each.
+    return "\n".join(shown(line) for line in lines) + "\n"
 
 
 def _study_lines(study: Study, show_phi: bool) -> list[str]:

@@ -8,6 +8,7 @@ from typing import Any
 
 from xsync.plan.mask import masked
 from xsync.plan.plan import Plan
+from xsync.render.safe import json_escaped
 
 
 def plan_document(plan: Plan, *, show_phi: bool = False) -> dict[str, Any]:
@@ -16,7 +17,8 @@ def plan_document(plan: Plan, *, show_phi: bool = False) -> dict[str, Any]:
 
 
 def render_json(plan: Plan, *, show_phi: bool = False) -> str:
-    return json.dumps(plan_document(plan, show_phi=show_phi), indent=2, ensure_ascii=False) + "\n"
+    text = json.dumps(plan_document(plan, show_phi=show_phi), indent=2, ensure_ascii=False)
+    return json_escaped(text) + "\n"
 
 
 def load_plan_document(text: str) -> Plan:

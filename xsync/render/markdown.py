@@ -8,12 +8,37 @@ import re
 from xsync.plan.mask import masked
 from xsync.plan.ops import IMPORT_KINDS, Operation, ResendInstances
 from xsync.plan.plan import Plan
+from xsync.render.safe import shown
 from xsync.render.text import Painter, operation_lines, summary_line
 from xsync.render.units import human_bytes, plural
 
 MAX_CHARS = 60_000
 _FENCE = "````"
 _SYMBOL = re.compile(r"^(\s*)([+~-]) ")
+_BACKTICKS = re.compile(r"`+")
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>&~])")
+
+
+def _fence_for(body: str) -> str:
+    """A code fence longer than any run of backticks in `body`: a label holding "````" must not
+    close the block and turn what follows into markdown of its own."""
+    longest = max((len(m.group()) for m in _BACKTICKS.finditer(body)), default=0)
+    return "`" * max(len(_FENCE), longest + 1)
+
+
+def _inline(text: str) -> str:
+    """Text from outside (a label, XNAT's message) as literal markdown: one line, and every
+    character markdown or HTML could act on backslash-escaped (no forged heading, table, link or tag)."""
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", shown(text))
+
+
+def _code(text: str) -> str:
+    """`text` as one inline code span, whatever backticks it holds."""
+    text = shown(text)
+    longest = max((len(m.group()) for m in _BACKTICKS.finditer(text)), default=0)
+    ticks = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
 
 
 def _diff_line(line: str) -> str:
@@ -75,7 +100,7 @@ def _sending(operations: tuple[Operation, ...]) -> list[str]:
 
 def render_markdown(plan: Plan, *, limit: int = MAX_CHARS, show_phi: bool = False) -> str:
     plan = plan if show_phi else masked(plan)
-    head = [f"### xsync plan for `{plan.project}`", ""]
+    head = [f"### xsync plan for {_code(plan.project)}", ""]
     if not plan.operations:
         head.append("**No changes.** The project matches the spec.")
     else:
@@ -92,7 +117,7 @@ def render_markdown(plan: Plan, *, limit: int = MAX_CHARS, show_phi: bool = Fals
     if plan.pending:
         head += ["", f"{plural(len(plan.pending), 'session')} waiting in the prearchive ({bound} bound by the spec)."]
     if plan.notes:
-        head += ["", "Not checked:", "", *(f"- {n}" for n in plan.notes)]
+        head += ["", "Not checked:", "", *(f"- {_inline(n)}" for n in plan.notes)]
     if plan.unmanaged:
         head += ["", f"{plural(len(plan.unmanaged), 'object')} on the server that the spec does not mention "
                      "(never changed; listed in the details)."]  # fmt: skip
@@ -103,12 +128,12 @@ def render_markdown(plan: Plan, *, limit: int = MAX_CHARS, show_phi: bool = Fals
 
 
 def _details(plan: Plan, budget: int) -> str:
-    paint = Painter(color=False)
-    opening = f"\n<details><summary>Details ({plural(len(plan.operations), 'operation')})</summary>\n\n{_FENCE}diff\n"
-    closing = f"{_FENCE}\n</details>\n"
+    paint = Painter(color=False)  # makes every line of an operation one line of printable text
+    opening = f"\n<details><summary>Details ({plural(len(plan.operations), 'operation')})</summary>\n\n"
+    closing = "\n</details>\n"
     body: list[str] = []
-    used = len(opening) + len(closing)
-    shown = 0
+    used = len(opening) + len(closing) + 2 * len(_FENCE) + len("diff\n\n")
+    count = 0
     for op in plan.operations:
         block = "\n".join(_diff_line(line[2:]) for line in operation_lines(op, paint)) + "\n\n"
         # keep room for the truncation note
@@ -116,8 +141,8 @@ def _details(plan: Plan, budget: int) -> str:
             break
         body.append(block)
         used += len(block)
-        shown += 1
-    rest = len(plan.operations) - shown
+        count += 1
+    rest = len(plan.operations) - count
     note = ""
     if rest:
         note = (
@@ -126,7 +151,9 @@ def _details(plan: Plan, budget: int) -> str:
         )
     unmanaged = ""
     if plan.unmanaged and not rest:
-        listing = "".join(f"  {a}\n" for a in plan.unmanaged)
+        listing = "".join(f"  {shown(str(a))}\n" for a in plan.unmanaged)
         if used + len(listing) + 200 <= budget:
             unmanaged = "# not in the spec (never changed):\n" + listing
-    return opening + "".join(body) + unmanaged + note + closing
+    block = "".join(body) + unmanaged + note
+    fence = _fence_for(block)
+    return f"{opening}{fence}diff\n{block}{fence}{closing}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from xsync.model.remote import RemoteResource, RemoteState
+from xsync.render.safe import shown
 from xsync.render.units import human_bytes, plural
 
 
@@ -48,4 +49,5 @@ def render_state_text(state: RemoteState, *, show_phi: bool = False) -> str:
         for p in state.prearchive:
             where = f"{p.timestamp}/{p.folder} (subject {p.subject})" if show_phi else p.timestamp
             lines.append(f"  {where}  {p.status}  study {p.study_uid}")
-    return "\n".join(lines) + "\n"
+    # Labels and IDs come from the server: each line stays one line of plain characters.
+    return "\n".join(shown(line) for line in lines) + "\n"

@@ -27,6 +27,7 @@ from xsync.plan.ops import (
     UpdateSubject,
 )
 from xsync.plan.plan import Plan, Summary
+from xsync.render.safe import shown
 from xsync.render.units import human_bytes, plural
 
 _COLOURS = {"+": "\x1b[32m", "~": "\x1b[33m", "-": "\x1b[31m", "#": "\x1b[2m", "bold": "\x1b[1m"}
@@ -34,10 +35,15 @@ _RESET = "\x1b[0m"
 
 
 class Painter:
+    """Every line of an operation goes through here, so this is where the labels, IDs and values
+    it quotes (from the server and DICOM headers) are made safe: the only escape sequences the
+    text can hold are the painter's own colours."""
+
     def __init__(self, color: bool) -> None:
         self.color = color
 
     def __call__(self, style: str, text: str) -> str:
+        text = shown(text)
         return f"{_COLOURS[style]}{text}{_RESET}" if self.color and text else text
 
 
@@ -222,10 +228,10 @@ def render_text(plan: Plan, *, color: bool = False, show_phi: bool = False) -> s
             lines.append("")
     lines += _pending_lines(plan)
     if plan.notes:
-        lines += ["Not checked:", *(f"  {n}" for n in plan.notes), ""]
+        lines += ["Not checked:", *(f"  {shown(n)}" for n in plan.notes), ""]
     if plan.unmanaged:
         lines.append("Objects on the server that the spec does not mention (never changed):")
-        lines += [f"  {a}" for a in plan.unmanaged]
+        lines += [f"  {shown(str(a))}" for a in plan.unmanaged]
         lines.append("")
     if plan.operations:
         if plan.summary.delete:
@@ -243,7 +249,7 @@ def _pending_lines(plan: Plan) -> list[str]:
     others = 0
     for p in plan.pending:
         if p.session:
-            lines.append(f"  {p.session}  {p.status}  since {p.timestamp}  (study {p.study_uid})")
+            lines.append(shown(f"  {p.session}  {p.status}  since {p.timestamp}  (study {p.study_uid})"))
         else:
             others += 1
     if others:
