@@ -34,11 +34,24 @@ def scalar_text(value: Any, style: str | None = None) -> str:
     if isinstance(value, int | float):
         return repr(value)
     text = str(value)
-    if style == "'" and "\n" not in text:
+    if style == "'" and text.isprintable():
         return "'" + text.replace("'", "''") + "'"
     if style != '"' and plain_ok(text):
         return text
-    return json.dumps(text, ensure_ascii=False)
+    return _double_quoted(text)
+
+
+def _double_quoted(text: str) -> str:
+    """A YAML double-quoted scalar (JSON's syntax is a subset) in which every character that is
+    not printable (controls, bidi overrides, line separators) is an escape: a value from the
+    server never writes a terminal sequence or a hidden line into a spec file."""
+    quoted = json.dumps(text, ensure_ascii=False)  # ASCII controls come out escaped already
+    return "".join(c if c.isprintable() else _escape(c) for c in quoted)
+
+
+def _escape(c: str) -> str:
+    code = ord(c)
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def flow_text(value: Any) -> str:
