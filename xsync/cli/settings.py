@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from xsync.errors import UsageError
-from xsync.xnat.settings import ConnectionSettings, Credentials, normalize_server_url
+from xsync.xnat.settings import ConnectionSettings, Credentials, normalize_server_url, retry_for_timeout
 
 if TYPE_CHECKING:
     from xsync.xnat.client import XnatClient
@@ -47,8 +47,8 @@ def connection_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     @click.option("--ca-bundle", type=click.Path(exists=True, dir_okay=False), help="CA bundle to verify TLS with.")
     @click.option("--insecure", is_flag=True, help="Do not verify the server's TLS certificate.")
     @click.option("--timeout", type=click.FloatRange(min=0, min_open=True, max=86400), metavar="SECONDS",
-                  callback=_finite, help="Seconds to wait to connect and for each answer (default 10 to "
-                  "connect, 300 for an answer).")  # fmt: skip
+                  callback=_finite, help="Seconds to wait to connect, for each answer and for its whole "
+                  "body (default 10 to connect, 300 for an answer); retrying stops after 3 times this.")  # fmt: skip
     @wraps(fn)
     def wrapper(*args: Any, server: str | None, user: str | None, password: str | None,
                 ca_bundle: str | None, insecure: bool, timeout: float | None, **kwargs: Any) -> Any:  # fmt: skip
@@ -103,8 +103,9 @@ def resolve_connection(
     verify: bool | str = False if options.insecure else (options.ca_bundle or True)
     credentials = _credentials(options, base_url, environ, home)
     extra: dict[str, Any] = {}
-    if options.timeout is not None:  # one bound for each attempt: connecting, then every wait for bytes
+    if options.timeout is not None:  # connecting, each wait for bytes, a whole body, and the retries
         extra["connect_timeout"] = extra["read_timeout"] = options.timeout
+        extra["retry"] = retry_for_timeout(options.timeout)
     return ConnectionSettings(server=base_url, credentials=credentials, verify=verify, **extra)
 
 

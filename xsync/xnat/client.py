@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import requests
 
@@ -31,7 +31,8 @@ from xsync.errors import (
     ServerError,
     TransportError,
 )
-from xsync.xnat.settings import ConnectionSettings, bracketed, redact_url
+from xsync.xnat.body import BodyError, listing_rows, parse_json, read_body
+from xsync.xnat.settings import MAX_RETRY_AFTER, ConnectionSettings, bracketed, redact_url
 from xsync.xnat.transport import RetryNotice, build_session, causes, failure_kind
 
 log = logging.getLogger(__name__)
@@ -139,30 +140,23 @@ class XnatClient:
         return response
 
     def get_json(self, path: str, params: Params = None) -> Any:
+        """The JSON of a GET, parsed within `body.py`'s bounds (rows, nesting)."""
         merged = [("format", "json"), *_pairs(params)]
         response = self.request("GET", path, params=merged)
         try:
-            return response.json()
-        except ValueError as e:
-            raise ServerError(
-                "the server answered with something that is not JSON",
-                method="GET",
-                url=self._shown_url(path, merged),
-                status=response.status_code,
-            ) from e
+            return parse_json(response.content)
+        except BodyError as e:
+            url = self._shown_url(path, merged)
+            raise ServerError(str(e), method="GET", url=url, status=response.status_code) from None
 
     def listing(self, path: str, params: Params = None) -> list[dict[str, str]]:
-        """The rows of an XNAT table listing (`ResultSet.Result`)."""
+        """The rows of an XNAT table listing (`ResultSet.Result`), checked: a list of objects of
+        scalar cells, every cell a string."""
         body = self.get_json(path, params)
         try:
-            rows = body["ResultSet"]["Result"]
-        except (KeyError, TypeError) as e:
-            raise ServerError(
-                "the listing has no ResultSet.Result", method="GET", url=self._shown_url(path, params)
-            ) from e
-        if not isinstance(rows, list):
-            raise ServerError("ResultSet.Result is not a list", method="GET", url=self._shown_url(path, params))
-        return rows
+            return listing_rows(body)
+        except BodyError as e:
+            raise ServerError(str(e), method="GET", url=self._shown_url(path, params)) from None
 
     # -- internals -------------------------------------------------------------------------
     def _send(
@@ -180,14 +174,17 @@ class XnatClient:
         with self._count_lock:
             self.request_count += 1
         try:
-            return self.session.request(
+            # Always streamed: the body is read here, within a deadline and a size cap, not by
+            # requests (which would hold a body of any size, for as long as it keeps coming).
+            # Redirects are never followed: credentials and the session cookie go to base_url only.
+            response = self.session.request(
                 method,
                 url,
                 params=params,
                 data=data,
                 headers=headers,
                 auth=auth,
-                stream=stream,
+                stream=True,
                 allow_redirects=False,
                 timeout=(self.settings.connect_timeout, self.settings.read_timeout),
             )
@@ -195,6 +192,18 @@ class XnatClient:
             # `from None`: the library's own message quotes the URL with its query values, which
             # can hold a field being written (a birth date); the kind of failure is all we keep.
             raise TransportError(self._transport_message(e), method=method, url=self._shown_url(path, params)) from None
+        if stream:
+            return response
+        try:
+            content = read_body(response, deadline=self.settings.read_timeout)
+        except BodyError as e:
+            where = bracketed(self.settings.host)
+            error = TransportError if e.transport else ServerError
+            raise error(f"{e} (from {where})", method=method, url=self._shown_url(path, params),
+                        status=response.status_code) from None  # fmt: skip
+        response._content = content  # what requests itself does once it has read a body
+        response._content_consumed = True
+        return response
 
     def _transport_message(self, error: BaseException) -> str:
         """One line that names the cause: what failed, and what to do about it."""
@@ -233,6 +242,13 @@ class XnatClient:
         return (f"login failed at {host}: XNAT refused the user and password from {source} (credentials come "
                 f"from --user/--password, else XNAT_USER/XNAT_PASS, else a ~/.netrc entry for {host})")  # fmt: skip
 
+    def _redirect_message(self, response: requests.Response) -> str:
+        """A redirect is never followed (the credentials and the session cookie would go
+        wherever it points): it names where it points, without user-info or query values."""
+        target = redact_url(urljoin(response.url or self.base_url, response.headers["Location"]))
+        return (f"the server redirected to {_printable(target)}; xsync does not follow redirects: if that "
+                "is the XNAT server, give it as --server")  # fmt: skip
+
     def _shown_url(self, path: str, params: Params = None) -> str:
         query = "&".join(f"{k}={v}" for k, v in _pairs(params))
         return redact_url(self.base_url + path + (f"?{query}" if query else ""))
@@ -241,6 +257,11 @@ class XnatClient:
         status = response.status_code
         message = xnat_message(response)
         url = self._shown_url(path, params)
+        if 300 <= status < 400 and response.headers.get("Location"):
+            raise RemoteError(self._redirect_message(response), method=method, url=url, status=status)
+        wait = response.headers.get("Retry-After", "").strip()
+        if wait.isdigit() and len(wait) < 20 and int(wait) > MAX_RETRY_AFTER:
+            message += f" (the server asked to wait {int(wait)} s; xsync waits {MAX_RETRY_AFTER:g} s at most)"
         if status == 401:
             raise AuthenticationError(self._login_message(), method=method, url=url, status=status)
         error: type[RemoteError]
@@ -260,6 +281,11 @@ class XnatClient:
 
 
 _SOURCES = {"option": "--user/--password", "environment": "XNAT_USER/XNAT_PASS", "netrc": "~/.netrc (or NETRC)"}
+
+
+def _printable(text: str) -> str:
+    """Text from the server, as one printable line."""
+    return text if text.isprintable() else ascii(text)[1:-1]
 
 
 def _os_reason(error: BaseException) -> str:

@@ -22,6 +22,16 @@ class Credentials:
         return f"Credentials(user={self.user!r}, source={self.source!r})"
 
 
+# The longest Retry-After xsync waits for. A server asking for longer (a 429 with an hour's wait)
+# gets no retry at all: its answer is the error, said at once, rather than a run stalled for what
+# it asked or silently cut short. 30 s also caps the exponential backoff.
+MAX_RETRY_AFTER = 30.0
+# With --timeout T, one request stops retrying RETRY_BUDGET_TIMEOUTS x T seconds after it first
+# failed (never more than the default 120 s): whoever asks for a short timeout wants a quick
+# answer from a dead or failing server too, not the 16 s the default backoff takes.
+RETRY_BUDGET_TIMEOUTS = 3
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """Retries (transport.py says exactly which): idempotent requests on lost connections,
@@ -30,10 +40,17 @@ class RetryPolicy:
 
     attempts: int = 5  # retries after the first try
     backoff: float = 0.5  # seconds; doubled each retry, with jitter
-    backoff_max: float = 30.0
+    backoff_max: float = MAX_RETRY_AFTER
     budget: float = 120.0  # seconds one request may spend retrying in total
     refused_attempts: int = 3  # retries of a refused connection: about 3.5 s with the backoff
     timeout_attempts: int = 2  # retries after a timeout: each try may take the whole timeout
+
+
+def retry_for_timeout(timeout: float) -> RetryPolicy:
+    """The retry policy under `--timeout timeout`: the default, with a budget of
+    RETRY_BUDGET_TIMEOUTS timeouts when that is shorter."""
+    default = RetryPolicy()
+    return RetryPolicy(budget=min(default.budget, RETRY_BUDGET_TIMEOUTS * timeout))
 
 
 @dataclass(frozen=True)
@@ -42,7 +59,7 @@ class ConnectionSettings:
     credentials: Credentials | None = None
     verify: bool | str = True  # True, False (--insecure) or a CA bundle path (--ca-bundle)
     connect_timeout: float = 10.0
-    read_timeout: float = 300.0
+    read_timeout: float = 300.0  # each wait for bytes, and (client.py) for a whole body after its headers
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     pool_size: int = 10  # connections kept per host; sized for concurrent apply
 

@@ -4,7 +4,7 @@ are safe — through urllib3's Retry rather than a hand-made loop.
 What is retried, and how long (the budget a user can count on; docs/connecting.md tables it):
 - idempotent requests (GET, HEAD, PUT, DELETE) on a dropped or reset connection, a read
   timeout, 429, 502, 503 and 504: up to `RetryPolicy.attempts` retries, exponential backoff with
-  jitter, `Retry-After` honoured but capped;
+  jitter, `Retry-After` honoured up to MAX_RETRY_AFTER (a longer one ends the request at once);
 - any request, POST included, when the connection was never made (nothing was sent): refused
   or unreachable, `RetryPolicy.refused_attempts` retries (a server restarting: a few seconds);
 - timeouts, fewer: each try waits the whole --timeout; `RetryPolicy.timeout_attempts` retries
@@ -12,7 +12,8 @@ What is retried, and how long (the budget a user can count on; docs/connecting.m
 - never: a host name that does not resolve, a TLS failure (none of them heals by waiting), a
   POST that reached the server (the import service is not idempotent).
 No retry starts once `RetryPolicy.budget` seconds have passed since a request first failed, and
-no wait runs past that. Every retry is announced through `on_retry` before its wait.
+no wait runs past that (the CLI shortens the budget to 3 x --timeout). Every retry is announced
+through `on_retry` before its wait.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import urllib3
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import (
     InsecureRequestWarning,
+    InvalidHeader,
     MaxRetryError,
     NameResolutionError,
     NewConnectionError,
@@ -34,7 +36,7 @@ from urllib3.exceptions import (
 )
 from urllib3.util.retry import Retry
 
-from xsync.xnat.settings import ConnectionSettings, RetryPolicy
+from xsync.xnat.settings import MAX_RETRY_AFTER, ConnectionSettings, RetryPolicy
 
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -124,12 +126,19 @@ class BudgetedRetry(Retry):
 
     def get_retry_after(self, response: Any) -> float | None:
         """The server's Retry-After, but never longer than the backoff cap or what is left of the
-        budget: a server asking for 600 s must not stall a plan for ten minutes per retry."""
-        wanted = super().get_retry_after(response)
+        budget (`increment` refuses to retry at all past the cap). One that cannot be read (a
+        word, a number of 5,000 digits) counts as absent: the backoff applies."""
+        wanted = self._asked(response)
         if wanted is None:
             return None
         left = self._left()
         return min(wanted, self.backoff_max if left is None else min(self.backoff_max, left))
+
+    def _asked(self, response: Any) -> float | None:
+        try:
+            return super().get_retry_after(response)
+        except (InvalidHeader, ValueError, OverflowError):
+            return None
 
     def increment(self, method: str | None = None, url: str | None = None, *args: Any, **kwargs: Any) -> BudgetedRetry:
         error = kwargs.get("error")
@@ -141,6 +150,9 @@ class BudgetedRetry(Retry):
 
         if kind in _NEVER_RETRIED:
             raise give_up()
+        asked = self._asked(response) if response is not None else None
+        if asked is not None and asked > MAX_RETRY_AFTER:
+            raise give_up()  # urllib3 then returns this answer: the client's error quotes the wait
         started = self.started if self.started is not None else time.monotonic()
         allowances = dict(self.allowances)
         if kind in allowances:

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from xsync.dicom.scanids import maybe_numeric_key
+from xsync.errors import ServerError
 from xsync.model import xsitypes as t
 from xsync.model.fields import FieldDef, Level, custom_columns, fields_of
 from xsync.model.frozen import FrozenMap
@@ -71,6 +72,16 @@ def typed_scan_columns(scan_type: str) -> list[str]:
 
 
 # -- rows ------------------------------------------------------------------------------------
+def _duplicate(kind: str, label: str, first: str, second: str) -> ServerError:
+    """Two objects under one label: every later step addresses objects by label, so keeping one
+    would silently hide the other (XNAT itself refuses a second label in a project)."""
+    shown = label if label.isprintable() else ascii(label)[1:-1]
+    return ServerError(
+        f"the server lists two {kind} labelled '{shown}' ({first} and {second}): xsync addresses them by "
+        "label and cannot tell them apart; rename one in XNAT"
+    )
+
+
 def _keys(level: Level, xsi_type: str, *, phi: bool = False) -> dict[str, tuple[str, ...]]:
     return {f.name: f.listing_keys(xsi_type) for f in fields_of(level, xsi_type, phi=phi)}
 
@@ -207,6 +218,9 @@ def parse_state(
             scans=FrozenMap(session_scans),
             resources_read=read,
         )
+        same = sessions_by_subject[session.subject_id].get(session.label)
+        if same is not None and same.id != session.id:
+            raise _duplicate("sessions", session.label, same.id, session.id)
         sessions_by_subject[session.subject_id][session.label] = session
         subject_label_by_id.setdefault(session.subject_id, row.get("subject_label", ""))
 
@@ -214,6 +228,8 @@ def parse_state(
     subjects: dict[str, RemoteSubject] = {}
     for subject_id, group in _group(subject_rows).items():
         label = group[0].get("label", "")
+        if label in subjects:
+            raise _duplicate("subjects", label, subjects[label].id, subject_id)
         subjects[label] = RemoteSubject(
             id=subject_id,
             label=label,
