@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
+from requests.auth import HTTPBasicAuth
 
 from xsync.errors import (
     AuthenticationError,
@@ -86,7 +87,9 @@ class XnatClient:
 
     def _login(self) -> None:
         creds = self.settings.credentials
-        auth = (creds.user, creds.secret) if creds else None
+        # As UTF-8 bytes: requests would encode text as Latin-1 and fail on anything else, and
+        # XNAT's Spring Security decodes Basic credentials as UTF-8.
+        auth = HTTPBasicAuth(creds.user.encode(), creds.secret.encode()) if creds else None
         response = self._send("GET", "/data/JSESSION", auth=auth)
         if response.status_code != 200:
             self._raise_for(response, "GET", "/data/JSESSION")
@@ -167,7 +170,7 @@ class XnatClient:
         params: Params = None,
         data: Any = None,
         headers: Mapping[str, str] | None = None,
-        auth: tuple[str, str] | None = None,
+        auth: HTTPBasicAuth | None = None,
         stream: bool = False,
     ) -> requests.Response:
         url = self.base_url + path
