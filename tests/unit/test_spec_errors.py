@@ -757,7 +757,7 @@ CASES = [
             """,
         },
         [
-            'xsync.yaml:5:15: rules.scans[0].match.series_description: invalid regular expression "/T1w[/": unterminated character set at position 3',
+            'xsync.yaml:5:15: rules.scans[0].match.series_description: invalid regular expression "/T1w[/": missing ]: [ (RE2 syntax)',
         ],
     ),
     Case(

@@ -103,11 +103,11 @@ def test_static_checks_find_rules_that_can_never_match() -> None:
     assert problems == [
         (
             ("rules", "scans", 0, "match", "series_description"),
-            'invalid regular expression "/T1w(/": missing ), unterminated subpattern at position 3',
+            'invalid regular expression "/T1w(/": missing ): T1w( (RE2 syntax)',
         ),
         (
             ("rules", "scans", 0, "match", "image_type", 1),
-            'invalid regular expression "/[/": unterminated character set at position 0',
+            'invalid regular expression "/[/": missing ]: [ (RE2 syntax)',
         ),
         (
             ("rules", "scans", 1, "match", "modality", 1),

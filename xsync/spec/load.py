@@ -27,7 +27,7 @@ from xsync.spec.model import SPEC_VERSION, Defaults, DicomConfig, Location, Move
 from xsync.spec.rules import check_rules
 from xsync.spec.values import LABEL_RULE, kind_of
 from xsync.spec.xsitypes import DEFAULT_SESSION_TYPE, resolve_session_type
-from xsync.spec.yamlsrc import Document, Mark, PathKey, parse
+from xsync.spec.yamlsrc import Document, Mark, PathKey, Problem, parse
 
 INCLUDED_FILE_KEYS = ("include", "subjects")
 # A key left empty is almost always an unfinished edit; "unmanaged" is spelled by leaving it out.
@@ -54,6 +54,31 @@ def strip_empty_values(data: Any, loc: PathKey = ()) -> list[PathKey]:
 
 
 _AGE_CHOICE = frozenset({"dob", "yob", "age"})
+
+# A spec file is read whole, then held as nodes several times its size: 16 MiB is some 100,000
+# subjects written out, far beyond any site, and keeps a wrong path (a disk image, /dev/zero)
+# from taking the machine's memory. Files read from a pipe are cut off at the same size.
+MAX_SPEC_FILE_BYTES = 16 * 2**20
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def read_text(path: Path) -> str:
+    """The file's text, refusing more than MAX_SPEC_FILE_BYTES without reading them."""
+    with path.open("rb") as f:
+        data = f.read(MAX_SPEC_FILE_BYTES + 1)
+    if len(data) > MAX_SPEC_FILE_BYTES:
+        raise _TooLarge
+    return data.decode("utf-8")
+
+
+def _byte_mark(exc: UnicodeDecodeError) -> Mark:
+    """Where the first byte that is not UTF-8 is, as a line and a column in characters."""
+    before = exc.object[: exc.start]
+    line_start = before.rfind(b"\n") + 1
+    return Mark(before.count(b"\n") + 1, len(before[line_start:].decode("utf-8", "replace")) + 1)
 
 
 def format_path(loc: Iterable[str | int]) -> str:
@@ -107,6 +132,10 @@ class _Loader:
         diagnostic = Diagnostic(self.display(doc.path), mark.line, mark.col, format_path(loc), message)
         self.diagnostics.append((order, diagnostic))
 
+    def report_at(self, doc: Document, mark: Mark, message: str) -> None:
+        order = self.order.get(id(doc), len(self.docs))
+        self.diagnostics.append((order, Diagnostic(self.display(doc.path), mark.line, mark.col, "", message)))
+
     @staticmethod
     def place(doc: Document, loc: PathKey, at_key: bool) -> Mark:
         """The mark of `loc`, or of the nearest enclosing key written in `doc`."""
@@ -137,12 +166,19 @@ class _Loader:
     def read(self, path: Path) -> Document:
         doc = Document(path=path)
         try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
+            text = read_text(path)
+        except (OSError, UnicodeDecodeError, _TooLarge) as exc:
             self.order[id(doc)] = len(self.docs)
             self.docs.append(doc)
-            reason = "the file is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror or str(exc)
-            self.report(doc, (), f"cannot read: {reason}")
+            if isinstance(exc, UnicodeDecodeError):
+                byte = exc.object[exc.start]
+                self.report_at(doc, _byte_mark(exc), f"cannot read: the file is not UTF-8 text (byte 0x{byte:02x})")
+            elif isinstance(exc, _TooLarge):
+                limit = f"{MAX_SPEC_FILE_BYTES // 2**20} MiB"
+                self.report(doc, (), f"cannot read: the file is larger than {limit} (split it with include:)")
+            else:
+                self.report(doc, (), f"cannot read: {exc.strerror or exc}")
+            doc.problems.append(Problem(Mark(1, 1), (), "unreadable"))  # marks the document as not parsed
             return doc
         doc = parse(path, text, pure_python=self.pure_python)
         self.order[id(doc)] = len(self.docs)
@@ -302,6 +338,10 @@ class _Loader:
             if not found:
                 self.report(doc, loc, f'include "{pattern}" matches no file', at_key=False)
             return found
+        if os.path.exists(full) and not os.path.isfile(full):
+            # a folder, device or FIFO: reading one could block or never end
+            self.report(doc, loc, f'include "{pattern}": not a regular file', at_key=False)
+            return []
         if not os.path.isfile(full):
             self.report(doc, loc, f'include "{pattern}": file not found', at_key=False)
             return []

@@ -64,12 +64,42 @@ def _regex_body(pattern: str) -> str | None:
     return pattern[1:-1] if len(pattern) >= 2 and pattern[0] == "/" and pattern[-1] == "/" else None
 
 
+class RegexError(ValueError):
+    pass
+
+
+def compile_regex(body: str, ignore_case: bool) -> Callable[[str], object]:
+    """The `search` of a rule's regular expression, compiled by RE2, which matches in time
+    linear in the text: a backtracking engine (Python's re) takes exponential time on patterns
+    such as `^(a+)+$` against a crafted series description, and a header is outside the spec
+    author's control. RE2 has no look-around or back-references; those are refused at load.
+    Imported here, so that a spec without regular expressions does not load it."""
+    import re2  # google-re2
+
+    options = re2.Options()
+    options.log_errors = False  # errors are reported to the user, not logged to stderr
+    options.case_sensitive = not ignore_case
+    try:
+        search: Callable[[str], object] = re2.compile(body, options).search
+    except re2.error as exc:
+        reason = exc.args[0].decode("utf-8", "replace") if exc.args and isinstance(exc.args[0], bytes) else str(exc)
+        raise RegexError(reason) from None
+    return search
+
+
 @lru_cache(maxsize=4096)
 def text_matcher(pattern: str, ignore_case: bool) -> Callable[[str], bool]:
     body = _regex_body(pattern)
     if body is not None:
-        search = re.compile(body, re.IGNORECASE if ignore_case else 0).search
-        return lambda value: search(value) is not None
+        search = compile_regex(body, ignore_case)
+
+        def matches(value: str) -> bool:
+            try:
+                return search(value) is not None
+            except UnicodeEncodeError:  # a header value holding a lone surrogate
+                return search(value.encode("utf-8", "replace").decode("utf-8")) is not None
+
+        return matches
     if ignore_case:
         folded = pattern.casefold()
         return lambda value: fnmatch.fnmatchcase(value.casefold(), folded)
@@ -206,9 +236,9 @@ def _check_match(match: ScanMatch) -> list[tuple[Loc, str]]:
             body = _regex_body(pattern)
             if body is not None:
                 try:
-                    re.compile(body)
-                except re.error as exc:
-                    problems.append((loc, f'invalid regular expression "{pattern}": {exc}'))
+                    compile_regex(body, False)
+                except RegexError as exc:
+                    problems.append((loc, f'invalid regular expression "{pattern}": {exc} (RE2 syntax)'))
     for loc, pattern in _pattern_items(match, "modality"):
         if pattern.upper() not in DICOM_MODALITIES:
             hint = did_you_mean(pattern.upper(), sorted(DICOM_MODALITIES))

@@ -13,27 +13,29 @@ in pure Python, so that syntax errors read the same whichever parser is installe
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
 import ruamel.yaml
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.events import AliasEvent, CollectionEndEvent, CollectionStartEvent, Event, ScalarEvent
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from xsync.spec.values import WrittenFloat, WrittenInt
 
 
-def _libyaml_loader() -> Any:
+def _libyaml() -> tuple[Any, Any]:
     try:
-        from ruamel.yaml.cyaml import CBaseLoader
+        from ruamel.yaml.cyaml import CBaseLoader, CParser  # type: ignore[attr-defined]
     except ImportError:  # ruamel.yaml.clib not installed: the pure-Python parser does it all
-        return None
-    return CBaseLoader
+        return None, None
+    return CBaseLoader, CParser
 
 
-_CLoader: Any = _libyaml_loader()
+_CLoader, _CParser = _libyaml()
 
 HAVE_LIBYAML = _CLoader is not None
 
@@ -48,6 +50,30 @@ _HEX = re.compile(r"0x[0-9a-fA-F]+")
 _FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
 _SPECIAL_FLOATS = {".inf": float("inf"), "+.inf": float("inf"), "-.inf": float("-inf"), ".nan": float("nan")}
 _CORE_TAG_PREFIX = "tag:yaml.org,2002:"
+# What the parsers resolve untagged nodes to (timestamps are read as text), and what `!!str`
+# and the like spell; any other tag (`!!python/object:...`, `!local`) would promise a meaning
+# this reader does not give.
+_CORE_TAGS = frozenset(_CORE_TAG_PREFIX + t for t in ("str", "int", "float", "bool", "null", "timestamp", "map", "seq"))
+BOM = "\ufeff"
+
+# Limits against hostile or broken files (docs/spec.md, "Limits"). A spec's own structure is at
+# most nine levels deep (subjects.S.sessions.E.scans.N.fields.F); both composers recurse once
+# per level (the libyaml one in C, where some 30,000 levels overflow the stack), so the depth is
+# checked on the parser's events, which are produced without recursion, before composing.
+MAX_DEPTH = 100
+# Aliases share one node that the conversion copies at every use: nine anchors of nine aliases
+# each make 9**9 values from 200 bytes. Counted on the events, before anything is copied. A
+# legitimate use (one block of fields aliased under every subject of a large site) stays far
+# below this.
+MAX_ALIAS_VALUES = 200_000
+# The longest number any spec field can hold is a float written out in full (some 50
+# characters); well past that a number is a mistake, and from 4,300 digits Python refuses to
+# convert it. Below this, a number too large for its field is reported as out of range.
+MAX_NUMBER_CHARS = 1000
+# Characters that no value can hold: lone surrogates have no UTF-8 encoding (a YAML escape
+# such as "\uD800" makes one), and XML 1.0, in which XNAT stores and serves every value,
+# allows no C0 control character other than tab, newline and carriage return, nor U+FFFE/F.
+_UNSTORABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -124,24 +150,57 @@ def plain_scalar(text: str) -> Any:
     return text if special is None else WrittenFloat(special, text)
 
 
+def _unstorable(text: str) -> str | None:
+    """Why `text` cannot be a value, or None. isprintable() is a fast pass for almost all text."""
+    if text.isprintable():
+        return None
+    bad = _UNSTORABLE.search(text)
+    if bad is None:
+        return None
+    code = ord(bad.group())
+    if 0xD800 <= code <= 0xDFFF:
+        return f"text holding a lone surrogate (U+{code:04X}) cannot be encoded as UTF-8"
+    return f"text holding the control character U+{code:04X} cannot be stored by XNAT (XML allows none)"
+
+
+def _number_too_long(text: str) -> str | None:
+    if len(text) <= MAX_NUMBER_CHARS or not (_INT.fullmatch(text) or _OCT.fullmatch(text) or _HEX.fullmatch(text)
+                                             or _FLOAT.fullmatch(text)):  # fmt: skip
+        return None
+    return f"number too long ({len(text)} characters; at most {MAX_NUMBER_CHARS}): quote it if it is text"
+
+
 class _Converter:
     def __init__(self, doc: Document) -> None:
         self.doc = doc
         self.active: set[int] = set()  # nodes being converted: a recursive alias would loop
+        self.fatal = False  # a value that must not reach validation (or be printed back whole)
 
     def problem(self, node: Node, path: PathKey, message: str) -> None:
         self.doc.problems.append(Problem(_mark(node), path, message))
 
+    def scalar(self, node: ScalarNode, path: PathKey) -> Any:
+        text: str = node.value
+        reason = _unstorable(text)
+        if reason is None and not node.style and text and text[0] in _MAYBE_NOT_TEXT:
+            reason = _number_too_long(text)
+        if reason is not None:
+            self.problem(node, path, reason)
+            self.fatal = True
+            return None
+        return plain_scalar(text) if not node.style else text
+
     def convert(self, node: Node, path: PathKey) -> Any:
         if id(node) in self.active:
             self.problem(node, path, "recursive YAML alias")
+            self.fatal = True
             return None
         tag = _tag(node) or ""
-        if not tag.startswith(_CORE_TAG_PREFIX):
+        if tag not in _CORE_TAGS:
             # Reported, then read as if untagged so that the value's own checks still run.
             self.problem(node, path, f'YAML tags ("{tag}") are not supported')
         if isinstance(node, ScalarNode):
-            return plain_scalar(node.value) if not node.style else node.value
+            return self.scalar(node, path)
         self.active.add(id(node))
         try:
             if isinstance(node, SequenceNode):
@@ -165,6 +224,10 @@ class _Converter:
                 self.problem(key_node, path, "a key must be plain text, not a list or mapping")
                 continue
             key = key_node.value  # as written: `1:` and `01:` stay apart
+            if (reason := _unstorable(key)) is not None:
+                self.problem(key_node, path, reason)
+                self.fatal = True
+                continue
             entry = (*path, key)
             if key in out:
                 first = keys[entry]
@@ -178,13 +241,73 @@ class _Converter:
         return out
 
 
+class _Refused(Exception):
+    """The file is beyond a limit; raised before composing it."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def _check_shape(events: Iterable[Event]) -> None:
+    """Raise `_Refused` at the first collection nested deeper than MAX_DEPTH, or at the alias
+    that takes the values aliases add past MAX_ALIAS_VALUES. One pass over the parser's events,
+    which neither recurses nor expands aliases: `written` counts the values so far, aliases
+    counting every value of what they repeat, whose size is known once its anchor is closed."""
+    depth = written = repeated = 0
+    open_at: list[tuple[str | None, int]] = []  # per open collection: its anchor, `written` at its start
+    size_of: dict[str, int] = {}  # anchor -> values it holds, itself included
+    for event in events:
+        if isinstance(event, ScalarEvent):
+            written += 1
+            if event.anchor is not None:
+                size_of[event.anchor] = 1
+        elif isinstance(event, CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                message = f"nested deeper than {MAX_DEPTH} levels (a spec needs fewer than ten)"
+                raise _Refused(Problem(_event_mark(event), (), message))
+            open_at.append((event.anchor, written))
+            written += 1
+        elif isinstance(event, CollectionEndEvent):
+            depth -= 1
+            anchor, start = open_at.pop()
+            if anchor is not None:
+                size_of[anchor] = written - start
+        elif isinstance(event, AliasEvent):
+            added = size_of.get(event.anchor, 1)  # an alias to an open collection is reported later
+            written += added
+            repeated += added
+            if repeated > MAX_ALIAS_VALUES:
+                message = (
+                    f"YAML aliases repeat more than {MAX_ALIAS_VALUES} values in all: write the values out, "
+                    'or give shared values once under "defaults:"'
+                )
+                raise _Refused(Problem(_event_mark(event), (), message))
+
+
+def _event_mark(event: Event) -> Mark:
+    return Mark(event.start_mark.line + 1, event.start_mark.column + 1)
+
+
+def _libyaml_events(text: str) -> Iterator[Event]:
+    parser = _CParser(text)
+    try:
+        while parser.check_event():
+            yield parser.get_event()
+    finally:
+        parser.dispose()
+
+
 def _compose_pure(text: str, name: str) -> Node | None:
     yaml = ruamel.yaml.YAML(typ="base", pure=True)
+    _check_shape(yaml.parse(text))
     return yaml.compose(text)  # type: ignore[no-any-return]
 
 
 def _compose_libyaml(text: str, name: str) -> Node | None:
     assert _CLoader is not None
+    _check_shape(_libyaml_events(text))
     loader = _CLoader(text)
     try:
         return loader.get_single_node()  # type: ignore[no-any-return]
@@ -206,6 +329,12 @@ def _yaml_error(exc: YAMLError, text: str) -> tuple[Mark, str]:
         problem = exc.problem or "invalid YAML"
         context = f" ({exc.context})" if exc.context else ""
         return mark, f"YAML syntax error: {problem}{context}"
+    if isinstance(exc, ReaderError) and isinstance(exc.position, int):
+        before = text[: exc.position]
+        mark = Mark(before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1)
+        if isinstance(exc.character, int):
+            return mark, f"YAML syntax error: character U+{exc.character:04X} is not allowed in YAML ({exc.reason})"
+        return mark, f"YAML syntax error: {exc.reason}"
     return Mark(1, 1), f"YAML syntax error: {str(exc).splitlines()[0]}"
 
 
@@ -213,17 +342,25 @@ def parse(path: Path, text: str, *, pure_python: bool = False) -> Document:
     """Compose and convert one file; YAML problems land in `doc.problems`, never raised."""
     doc = Document(path=path)
     composer: Composer = _compose_pure if pure_python or not HAVE_LIBYAML else _compose_libyaml
+    if text.startswith(BOM):
+        text = text[1:]  # written by some Windows editors; the parsers' marks then stay as shown
     try:
-        node = composer(text, str(path))
-    except YAMLError:
-        # Report what the pure-Python parser says, whichever parser failed first.
         try:
-            node = _compose_pure(text, str(path))
-        except YAMLError as exc:
-            mark, message = _yaml_error(exc, text)
-            doc.problems.append(Problem(mark, (), message))
-            return doc
+            node = composer(text, str(path))
+        except YAMLError:
+            # Report what the pure-Python parser says, whichever parser failed first.
+            try:
+                node = _compose_pure(text, str(path))
+            except YAMLError as exc:
+                mark, message = _yaml_error(exc, text)
+                doc.problems.append(Problem(mark, (), message))
+                return doc
+    except _Refused as refused:
+        doc.problems.append(refused.problem)
+        return doc
     if node is not None:
         doc.values[()] = node.start_mark
-        doc.data = _Converter(doc).convert(node, ())
+        converter = _Converter(doc)
+        data = converter.convert(node, ())
+        doc.data = None if converter.fatal else data  # None with problems: nothing else is checked
     return doc
