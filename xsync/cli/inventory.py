@@ -27,6 +27,12 @@ def _roots_and_cache(roots: tuple[Path, ...], spec_path: Path) -> tuple[tuple[Pa
     return spec.dicom.roots, spec.dicom.cache
 
 
+def _escaped(text: str) -> str:
+    """Paths whose bytes are not valid UTF-8 (held as surrogate escapes) shown as `\\udcXX`,
+    as in the messages on stderr, whatever the terminal's encoding."""
+    return text if text.isascii() else text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 @click.command()
 @click.argument("roots", nargs=-1, type=click.Path(path_type=Path))
 @spec_option
@@ -71,7 +77,7 @@ def inventory(
     if as_json:
         click.echo(json.dumps(to_json(result, show_phi=show_phi), indent=2))
     else:
-        click.echo(render_text(result, show_phi=show_phi), nl=False)
+        click.echo(_escaped(render_text(result, show_phi=show_phi)), nl=False)
     for d in result.diagnostics:
         click.echo(str(d), err=True)
     raise_for_diagnostics(result, strict=strict, detail=False)

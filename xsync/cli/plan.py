@@ -30,6 +30,11 @@ if TYPE_CHECKING:  # the plan's models, renderers and the client are imported wh
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# `xsync show` reads at most this much: a saved plan holds the changes and the inventory's
+# digest, not the inventory, so even a site of tens of thousands of sessions stays well
+# below it; anything larger (or endless, like /dev/zero) is not a plan file.
+MAX_PLAN_FILE_BYTES = 64 << 20
+
 
 def _render(plan: Plan, fmt: str, *, color: bool, show_phi: bool = False) -> str:
     from xsync.render.jsonplan import render_json
@@ -183,7 +188,7 @@ def show(
     from xsync.render.jsonplan import load_plan_document
 
     try:
-        saved = load_plan_document(plan_file.read_text(encoding="utf-8"))
+        saved = load_plan_document(_read_plan_file(plan_file))
     except (ValueError, ValidationError, TypeError, AttributeError, UnicodeDecodeError) as e:
         raise UsageError(f"{plan_file} is not an xsync plan file: {_why(e)}") from None
     if check:
@@ -195,6 +200,27 @@ def show(
     color = use_color(sys.stdout, os.environ, disabled=no_color)
     sys.stdout.write(_render(saved, fmt, color=color))
     return EXIT_OK
+
+
+def _read_plan_file(path: Path) -> str:
+    """The text of a saved plan; a FIFO, device or folder, or a file larger than
+    MAX_PLAN_FILE_BYTES, is refused before (or instead of) reading it all."""
+    import stat
+
+    from xsync.inventory.read import file_kind
+
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))  # a FIFO must not block
+    except OSError as e:
+        raise UsageError(f"cannot read the plan file {path}: {e.strerror}") from None
+    with open(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise UsageError(f"{path} is not an xsync plan file: {file_kind(mode)}, not a regular file")
+        data = fh.read(MAX_PLAN_FILE_BYTES + 1)  # the file may grow after a stat: read what is allowed
+    if len(data) > MAX_PLAN_FILE_BYTES:
+        raise UsageError(f"{path} is not an xsync plan file: larger than {MAX_PLAN_FILE_BYTES >> 20} MiB")
+    return data.decode("utf-8")
 
 
 def _why(e: Exception) -> str:

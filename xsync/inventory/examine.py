@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 from typing import NamedTuple
 
 from xsync.errors import Diagnostic, Severity
 from xsync.inventory.cache import StoredKeys
 from xsync.inventory.items import ItemMaker, RawItem
 from xsync.inventory.parts import CacheCorrupt, Part, PartWriter
-from xsync.inventory.read import outcomes, read_file
+from xsync.inventory.read import file_kind, outcomes, read_file
 
 Linked = tuple[str, int, int]  # a file that may have other names: name, device, inode
 
@@ -65,6 +66,10 @@ def _stat(
         st = os.stat(path)
     except OSError as e:
         problems.append(Diagnostic(file=path, message=f"cannot stat: {e.strerror}", severity=Severity.ERROR))
+        return None
+    if not stat.S_ISREG(st.st_mode):  # replaced since it was listed: a FIFO is never opened
+        message = f"{file_kind(st.st_mode)}, not a file: not read"
+        problems.append(Diagnostic(file=path, message=message, severity=Severity.WARNING))
         return None
     if (st.st_nlink > 1 or name in links) and st.st_ino:
         linked.append((name, st.st_dev, st.st_ino))

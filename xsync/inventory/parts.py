@@ -12,7 +12,8 @@ instance UID, instance number, index in `shared`; or for problems the message), 
 objects as JSON when a value holds a separator character.
 
 Text is joined with ASCII separator characters; a file whose name holds one is not stored,
-and neither is a file that could not be read (that may be transient). A part is never
+nor one whose name is not valid UTF-8 (SQLite text cannot hold it), nor a file that could not
+be read (that may be transient). A part is never
 trusted: anything in it that does not decode raises CacheCorrupt (or ValueError,
 IndexError), and the scan reads everything again.
 """
@@ -73,6 +74,18 @@ def _clean(value: str) -> bool:
     return _LIST_SEP not in value and _FIELD_SEP not in value and _VALUE_SEP not in value
 
 
+def storable(text: str) -> bool:
+    """Whether SQLite can store `text`: a name with undecodable bytes (held as surrogate
+    escapes, see os.fsdecode) is not valid UTF-8."""
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _split(text: str, n: int) -> list[str]:
     """A column of `n` entries."""
     out = text.split(_LIST_SEP) if n else []
@@ -113,7 +126,7 @@ class PartWriter:
 
     def add(self, name: str, size: int, mtime_ns: int, inode: int, found_outcomes: Sequence[Outcome]) -> bool:
         """Store a file just read; False when it cannot be stored (see the module's doc)."""
-        if found_outcomes[0][1] == UNREADABLE or not _clean(name):
+        if found_outcomes[0][1] == UNREADABLE or not _clean(name) or not storable(name):
             return False
         if len(found_outcomes) == 1:
             member, kind, obj_size, gzipped, sop, instance, shared, _ = found_outcomes[0]

@@ -7,14 +7,17 @@ it declines goes to pydicom.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
+import re
+import stat
 import struct
 import warnings
 import zipfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import IO, NamedTuple
 
 from xsync.inventory.fields import INSTANCE_FIELDS, WANTED, Header, decode
@@ -32,8 +35,22 @@ from xsync.inventory.header import (
     parse,
 )
 
-# Non-blocking: a FIFO named as a root must not hang the scan (it then reads as empty).
+# Non-blocking: should a FIFO take a file's place between stat and open, opening it must not
+# hang the scan (it is then refused as not a regular file, never read).
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+
+# Of a gzip-ed object, only the first GZIP_HEAD bytes are kept to read the header from: the
+# rest is decompressed to learn the object's length (what an upload sends) and thrown away,
+# so memory stays bounded whatever the file expands to. Headers are kilobytes; 64 MiB leaves
+# room for the largest private sequences seen in practice.
+GZIP_HEAD = 64 << 20
+# A gzip-ed object expanding beyond this is reported and not read: no DICOM element can
+# declare more (lengths are 32-bit), and it bounds the time a gzip bomb costs (seconds).
+GZIP_MAX_OBJECT = 4 << 30
+_STREAM_CHUNK = 1 << 20
+
+# A zip member whose name climbs out of the archive's folder or is absolute.
+_UNSAFE_MEMBER = re.compile(r"^[/\\]|^[A-Za-z]:|(^|[/\\])\.\.([/\\]|$)")
 
 # Entry kinds. "unreadable" is transient (permissions, I/O) and never cached.
 OK = "ok"
@@ -42,6 +59,10 @@ TRUNCATED = "truncated"
 CORRUPT = "corrupt"
 DICOMDIR = "dicomdir"
 UNREADABLE = "unreadable"
+
+
+class BeyondHead(Exception):
+    """The header of a gzip-ed object goes on past the part kept in memory (`GZIP_HEAD`)."""
 
 
 class Entry(NamedTuple):
@@ -87,6 +108,9 @@ def read_file(path: str, size: int) -> list[Entry]:
     except OSError as e:
         return [Entry(None, UNREADABLE, size, False, None, _os_message(e))]
     try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):  # replaced since it was listed: never read a FIFO or device
+            return [Entry(None, UNREADABLE, size, False, None, f"not a regular file ({file_kind(mode)})")]
         buf = os.read(fd, CHUNK)
         if len(buf) < CHUNK:
             size = len(buf)  # the whole file is in hand, whatever stat said earlier
@@ -94,8 +118,9 @@ def read_file(path: str, size: int) -> list[Entry]:
         if kind == "zip":
             return _read_zip(path)
         if kind == "gzip":
-            rest = _read_all(fd, len(buf))
-            return [_read_gzip(None, buf + rest)]
+            with open(fd, "rb", closefd=False) as raw:
+                raw.seek(0)
+                return [_read_gzip(None, raw)]
         return [_read_object(None, buf, size, lambda off, n: os.pread(fd, n, off), False)]
     except OSError as e:
         return [Entry(None, UNREADABLE, size, False, None, _os_message(e))]
@@ -103,26 +128,58 @@ def read_file(path: str, size: int) -> list[Entry]:
         os.close(fd)
 
 
+def file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, in words."""
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat.S_ISCHR(mode):
+        return "a character device"
+    if stat.S_ISBLK(mode):
+        return "a block device"
+    if stat.S_ISSOCK(mode):
+        return "a socket"
+    return "a special file"
+
+
 def _os_message(e: OSError) -> str:
     return e.strerror or type(e).__name__
 
 
-def _read_all(fd: int, offset: int) -> bytes:
-    parts = []
-    while chunk := os.pread(fd, 1 << 20, offset):
-        parts.append(chunk)
-        offset += len(chunk)
-    return b"".join(parts)
+def _gunzip(raw: IO[bytes]) -> Iterator[bytes]:
+    """The decompressed bytes of a gzip stream, a bounded chunk at a time."""
+    with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+        while chunk := gz.read(_STREAM_CHUNK):
+            yield chunk
 
 
-def _read_gzip(member: str | None, data: bytes) -> Entry:
+def _read_gzip(member: str | None, raw: IO[bytes]) -> Entry:
+    """A gzip-ed object, decompressed as a stream: its first `GZIP_HEAD` bytes are kept, the
+    rest only counted."""
+    head = bytearray()
+    total = 0
     try:
-        inner = gzip.decompress(data)
+        for chunk in _gunzip(raw):
+            total += len(chunk)
+            if total > GZIP_MAX_OBJECT:
+                limit = f"{GZIP_MAX_OBJECT >> 30} GiB"
+                return Entry(member, CORRUPT, total, True, None, f"the gzip stream expands to more than {limit}")
+            if len(head) < GZIP_HEAD:
+                head += chunk[: GZIP_HEAD - len(head)]
     except EOFError:
-        return Entry(member, TRUNCATED, len(data), True, None, "the gzip stream ends early")
+        return Entry(member, TRUNCATED, total, True, None, "the gzip stream ends early")
     except (gzip.BadGzipFile, zlib.error) as e:
-        return Entry(member, CORRUPT, len(data), True, None, f"not a valid gzip file ({e})")
-    return _read_object(member, inner[:CHUNK], len(inner), lambda off, n: inner[off : off + n], True)
+        return Entry(member, CORRUPT, total, True, None, f"not a valid gzip file ({e})")
+    inner = bytes(head)
+    complete = len(inner) == total
+
+    def read_at(offset: int, n: int) -> bytes:
+        if offset + n > len(inner) and not complete:
+            raise BeyondHead(f"the header goes on past the first {GZIP_HEAD >> 20} MiB of the gzip-ed object")
+        return inner[offset : offset + n]
+
+    return _read_object(member, inner[:CHUNK], total, read_at, True)
 
 
 def _read_object(member: str | None, buf: bytes, size: int, read_at: ReadAt, gzipped: bool) -> Entry:
@@ -135,6 +192,8 @@ def _read_object(member: str | None, buf: bytes, size: int, read_at: ReadAt, gzi
         return Entry(member, DICOMDIR, size, gzipped, None, "a DICOMDIR index")
     except Truncated as e:
         return Entry(member, TRUNCATED, size, gzipped, None, str(e))
+    except BeyondHead as e:
+        return Entry(member, CORRUPT, size, gzipped, None, str(e))
     except OSError:
         raise  # the file, not its content: read_file reports it as unreadable
     except Exception:  # NeedsFallback, or bytes the fast path did not expect: pydicom decides
@@ -155,7 +214,8 @@ def _read_with_pydicom(member: str | None, size: int, gzipped: bool, read_at: Re
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ds = pydicom.dcmread(io.BytesIO(read_at(0, size)), stop_before_pixels=True, force=True)
+            # Read lazily: pydicom stops before the pixel data, which is never loaded.
+            ds = pydicom.dcmread(io.BufferedReader(_LazyFile(read_at, size)), stop_before_pixels=True, force=True)
             found: list[tuple[tuple[int, int], bytes]] = []
             for tag, field in WANTED.items():
                 if tag not in ds:
@@ -175,6 +235,8 @@ def _read_with_pydicom(member: str | None, size: int, gzipped: bool, read_at: Re
                 implicit, little = ds.original_encoding
                 ts = IMPLICIT_VR_LE if implicit else (EXPLICIT_VR_LE if little else EXPLICIT_VR_BE)
             header = decode(found, ts)
+    except BeyondHead as e:
+        return Entry(member, CORRUPT, size, gzipped, None, str(e))
     except (EOFError, struct.error) as e:
         return Entry(member, TRUNCATED, size, gzipped, None, f"the header ends early ({e})")
     except Exception as e:  # pydicom raises many types for garbage; the file is what is wrong
@@ -196,6 +258,10 @@ def _read_zip(path: str) -> list[Entry]:
     with zf:
         for info in zf.infolist():
             name = info.filename
+            if _UNSAFE_MEMBER.search(name):  # never extracted by anything; said, not dropped
+                message = "an unsafe member name (an absolute path, or '..'): not read"
+                entries.append(Entry(name, CORRUPT, info.file_size, False, None, message))
+                continue
             if info.is_dir() or any(part.startswith(".") or part == "__MACOSX" for part in name.split("/")):
                 continue
             try:
@@ -203,7 +269,8 @@ def _read_zip(path: str) -> list[Entry]:
                     buf = fh.read(CHUNK)
                     kind = classify(buf)
                     if kind == "gzip":
-                        entries.append(_read_gzip(name, buf + fh.read()))
+                        fh.seek(0)
+                        entries.append(_read_gzip(name, fh))
                     elif kind == "zip":
                         entries.append(Entry(name, NOT_DICOM, info.file_size, False, None, "a zip inside a zip"))
                     else:
@@ -223,12 +290,57 @@ def _member_reader(fh: IO[bytes], head: bytes) -> ReadAt:
     return read_at
 
 
+class _LazyFile(io.RawIOBase):
+    """A read-only file over `read_at`, for pydicom: it reads only what it asks for."""
+
+    name = "<DICOM object>"  # pydicom names the file it reads
+
+    def __init__(self, read_at: ReadAt, size: int) -> None:
+        super().__init__()
+        self._read_at = read_at
+        self._size = size
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, b: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = max(0, min(len(b), self._size - self._pos))
+        data = self._read_at(self._pos, n) if n else b""
+        b[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+def dicom_chunks(path: str, member: str | None = None) -> Iterator[bytes]:
+    """The DICOM object itself, a bounded chunk at a time: the file, gunzipped if gzip-ed, or
+    a member of a zip archive (gunzipped if gzip-ed)."""
+    with contextlib.ExitStack() as stack:
+        if member is not None:
+            zf = stack.enter_context(zipfile.ZipFile(path))
+            fh: IO[bytes] = stack.enter_context(zf.open(member))
+        else:
+            fh = stack.enter_context(open(path, "rb"))
+        magic = fh.read(2)
+        fh.seek(0)
+        if magic == b"\x1f\x8b":
+            yield from _gunzip(fh)
+        else:
+            while chunk := fh.read(_STREAM_CHUNK):
+                yield chunk
+
+
 def dicom_bytes(path: str, member: str | None = None) -> bytes:
-    """The DICOM object itself: the file, gunzipped if gzip-ed, or a member of a zip archive."""
-    if member is not None:
-        with zipfile.ZipFile(path) as zf:
-            data = zf.read(member)
-    else:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    return gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data
+    """The DICOM object itself, whole (see `dicom_chunks`)."""
+    return b"".join(dicom_chunks(path, member))

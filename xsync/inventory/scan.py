@@ -27,7 +27,7 @@ from xsync.inventory.examine import Slice, Verified, read, verify
 from xsync.inventory.group import build_inventory
 from xsync.inventory.items import Item, items
 from xsync.inventory.parts import CacheCorrupt, Part, decode, restrict
-from xsync.inventory.read import dicom_bytes
+from xsync.inventory.read import dicom_chunks
 from xsync.inventory.walk import Directory, list_tree, resolve_roots
 from xsync.inventory.workers import Workers, batch_size, batches
 from xsync.model.inventory import DicomFile, Inventory
@@ -281,6 +281,9 @@ def available_cpus() -> int:
 
 def _content_id(f: DicomFile) -> str:
     try:
-        return hashlib.sha256(dicom_bytes(f.path, f.member)).hexdigest()
+        digest = hashlib.sha256()
+        for chunk in dicom_chunks(f.path, f.member):  # never the whole object in memory
+            digest.update(chunk)
+        return digest.hexdigest()
     except Exception as e:  # unreadable now: it cannot be shown identical to anything
         return f"unreadable:{f.location}:{e}"

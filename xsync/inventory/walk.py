@@ -6,16 +6,22 @@ entered again, so link loops end. A file reached twice (a hard link, or a symbol
 file) is listed under each name; the scan keeps the first in walk order once every file has
 been stat-ed. Hidden files and directories (a leading `.`) are skipped, which also keeps
 xsync's own `.xsync/` cache out of the inventory.
+
+What is neither a file nor a directory is reported as what it is (a FIFO, a device, a socket,
+a broken symbolic link, a symbolic link loop) and never opened: opening a FIFO blocks.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 from collections.abc import Sequence
 from operator import attrgetter
 from typing import NamedTuple
 
 from xsync.errors import Diagnostic, InventoryError, Severity
+from xsync.inventory.read import file_kind
 
 _name = attrgetter("name")
 
@@ -35,8 +41,13 @@ def resolve_roots(roots: Sequence[str | os.PathLike[str]]) -> tuple[str, ...]:
     out: list[str] = []
     for root in roots:
         path = os.path.realpath(root)
-        if not os.path.exists(path):
-            raise InventoryError(f"DICOM root not found: {os.fspath(root)}")
+        try:
+            st = os.stat(path)
+        except OSError as e:
+            what = "not found" if e.errno == errno.ENOENT and not os.path.lexists(root) else _unreachable(e)
+            raise InventoryError(f"DICOM root {what}: {os.fspath(root)}") from None
+        if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+            raise InventoryError(f"DICOM root is {file_kind(st.st_mode)}, not a file or folder: {os.fspath(root)}")
         if path not in out:
             out.append(path)
     return tuple(out)
@@ -84,14 +95,38 @@ def list_tree(roots: Sequence[str]) -> tuple[list[Directory], list[Diagnostic]]:
                         if key not in visited:
                             visited.add(key)
                             subdirs.append(entry.path)
-                    elif entry.is_symlink():
-                        problems.append(_problem(entry.path, "a broken symbolic link", Severity.WARNING))
+                    else:
+                        problems.append(_neither(entry.path))
                 except OSError as e:
-                    problems.append(_problem(entry.path, f"cannot stat: {e.strerror}", Severity.ERROR))
+                    problems.append(_not_stated(entry.path, e))
             if names:
                 found.append(Directory(directory, index, names, frozenset(links)))
             stack.extend(reversed(subdirs))
     return found, problems
+
+
+def _unreachable(e: OSError) -> str:
+    """Why a path could not be stat-ed, in words."""
+    if e.errno == errno.ELOOP:
+        return "is a symbolic link loop"
+    if e.errno == errno.ENOENT:
+        return "is a broken symbolic link"
+    return f"cannot be stat-ed ({e.strerror})"
+
+
+def _not_stated(path: str, e: OSError) -> Diagnostic:
+    """A link that leads nowhere is a warning, like a file that is not DICOM; else an error."""
+    severity = Severity.WARNING if e.errno in (errno.ELOOP, errno.ENOENT) else Severity.ERROR
+    return _problem(path, _unreachable(e).removeprefix("is "), severity)
+
+
+def _neither(path: str) -> Diagnostic:
+    """An entry that is neither a file nor a directory: said what it is, never opened."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as e:
+        return _not_stated(path, e)
+    return _problem(path, f"{file_kind(mode)}, not a file: not read", Severity.WARNING)
 
 
 def _problem(path: str, message: str, severity: Severity) -> Diagnostic:
