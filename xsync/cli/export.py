@@ -18,7 +18,7 @@ from xsync.cli.options import project_from_spec, spec_option
 from xsync.cli.progress import spinner
 from xsync.cli.settings import ConnectionOptions, client_for, connection_options, resolve_connection
 from xsync.errors import EXIT_OK, UsageError
-from xsync.export.document import DEFAULT_FIELDS
+from xsync.export import DEFAULT_FIELDS
 from xsync.render.units import plural
 
 

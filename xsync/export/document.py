@@ -21,7 +21,6 @@ from xsync.model.remote import RemoteScan, RemoteSession, RemoteState, RemoteSub
 from xsync.model.values import canonical
 from xsync.model.xsitypes import SESSION_SHORT_NAMES
 
-DEFAULT_FIELDS = "subject.gender,subject.age,session.scanner,scan.type,scan.series_description,custom"
 _SHORT_TYPE = {f"xnat:{s}SessionData": s.lower() for s in SESSION_SHORT_NAMES}
 
 

@@ -165,6 +165,10 @@ def check_remaps(project: str, method: str, site: Remap | None, subjects: Mappin
     """Every value a remap sets fits its attribute once the placeholders are filled in, for
     every session it reaches; with C-STORE, Patient Comments carries XNAT's routing and is not
     the spec's to remap."""
+    if site is None and not any(
+        s.remap is not None or any(e.remap is not None for e in s.sessions.values()) for s in subjects.values()
+    ):
+        return []  # most specs: nothing to check, and no DICOM dictionary to load
     from xsync.dicom.dictionary import attribute, value_problem
     from xsync.spec.remap import ROUTING_ATTRIBUTE, changes
 
