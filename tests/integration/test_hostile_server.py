@@ -246,7 +246,8 @@ def test_retries_stay_within_the_budget_the_timeout_implies() -> None:
     with HostileServer(status_forever("503 Service Unavailable")) as server:
         run = xsync_state(server.url, "--timeout", "0.5")
     assert run.code == 1 and run.waits, run.err
-    assert sum(run.waits) <= 1.5 + 0.1  # the waits as announced, rounded to tenths
+    # the waits as announced, each rounded to tenths (up to 0.05 s more than waited)
+    assert sum(run.waits) <= 1.5 + 0.05 * len(run.waits)
 
 
 def test_a_refused_connection_gives_up_within_the_timeout_budget() -> None:
