@@ -115,6 +115,16 @@ def test_a_remap_on_the_rest_path_changes_only_the_named_elements(
         assert changed == {"PatientName", "PatientID"}
 
 
+def _ccf_over_dicom(tmp_path: Path, receiver: Emulator) -> Path:
+    """The CCF_TEST example set to send over C-STORE to the receiver; its spec's path."""
+    site = tmp_path / "ccf_test"
+    shutil.copytree(REPO / "examples" / "ccf_test", site, ignore=shutil.ignore_patterns(".xsync"))
+    spec = site / "xsync.yaml"
+    upload = f"upload: {{method: cstore, host: 127.0.0.1, port: {receiver.dicom_port}}}"
+    spec.write_text(spec.read_text().replace("upload: {method: rest, dest: archive}", upload, 1))
+    return spec
+
+
 @pytest.mark.parametrize("quiet", [HOLD, 0.05])
 def test_a_project_that_auto_archives_converges_too(
     tmp_path: Path, env: dict[str, str], receiver: Emulator, quiet: float, capsys: pytest.CaptureFixture[str]
@@ -123,11 +133,7 @@ def test_a_project_that_auto_archives_converges_too(
     apply's build and archive do, the session is verified and converges."""
     receiver.store.projects["CCF_TEST"].prearchive_code = 4
     receiver.prearchive_worker.quiet_seconds = quiet
-    site = tmp_path / "ccf_test"
-    shutil.copytree(REPO / "examples" / "ccf_test", site, ignore=shutil.ignore_patterns(".xsync"))
-    spec = site / "xsync.yaml"
-    upload = f"upload: {{method: cstore, host: 127.0.0.1, port: {receiver.dicom_port}}}"
-    spec.write_text(spec.read_text().replace("upload: {method: rest, dest: archive}", upload, 1))
+    spec = _ccf_over_dicom(tmp_path, receiver)
     assert main(["apply", "--spec", str(spec), "--server", receiver.url, "--auto-approve"]) == 0
     assert "Apply complete." in capsys.readouterr().out
     assert main(["plan", "--spec", str(spec), "--server", receiver.url, "--detailed-exitcode"]) == 0
@@ -139,11 +145,7 @@ def test_a_missing_series_is_appended_over_dicom(
 ) -> None:
     """A scan deleted on the server is sent again over C-STORE into the existing session: the
     received session is archived into it, not beside it."""
-    site = tmp_path / "ccf_test"
-    shutil.copytree(REPO / "examples" / "ccf_test", site, ignore=shutil.ignore_patterns(".xsync"))
-    spec = site / "xsync.yaml"
-    upload = f"upload: {{method: cstore, host: 127.0.0.1, port: {receiver.dicom_port}}}"
-    spec.write_text(spec.read_text().replace("upload: {method: rest, dest: archive}", upload, 1))
+    spec = _ccf_over_dicom(tmp_path, receiver)
     assert main(["apply", "--spec", str(spec), "--server", receiver.url, "--auto-approve"]) == 0
     session = next(e for e in receiver.store.experiments.values() if e.label == "session1")
     http = requests.Session()
