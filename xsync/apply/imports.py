@@ -116,7 +116,7 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
     assert a.session
     # What an earlier run left in the prearchive for this session is archived first, so that only
     # what it lacks is sent.
-    _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=True)
+    leftover = _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=True)
     observed, missing = _held(ctx, a.subject, a.session, study, expected)
     sent, last_error = _Sent(), ""
     for _ in range(_SENDS):
@@ -134,12 +134,12 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
             if source.startswith("/prearchive/"):
                 _archive(ctx, source, a.subject, a.session, "")
         if ctx.options.cstore is not None:  # what the receiver stored waits, RECEIVING, for a build
-            _settle_prearchive(study.uid, a.subject, a.session, ctx, build_receiving=True)
+            leftover = _settle_prearchive(study.uid, a.subject, a.session, ctx, build_receiving=True)
         else:
             # A REST send leaves no RECEIVING row of its own (its session is built in the request):
             # one there now is an earlier broken upload's, which XNAT moves only after minutes of
             # quiet. It is not waited for; what the archive still lacks is sent again.
-            _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=True)
+            leftover = _settle_prearchive(study.uid, a.subject, a.session, ctx, leave_receiving=True)
         observed, missing = _held(ctx, a.subject, a.session, study, expected)
     if any(missing.values()):
         assert observed is not None or all(missing.values())
@@ -157,7 +157,6 @@ def _import(op: ImportOp, ctx: ApplyContext) -> tuple[Status, str]:
         ctx.scan_ids[(a.session, predicted)] = actual
         if actual != predicted:
             notes.append(f"XNAT gave series {uid} scan ID {actual}, not {predicted}")
-    leftover = _receiving_rows(ctx, study.uid, a.session)
     if leftover:
         notes.append(f"a partial upload waits in the prearchive ({', '.join(leftover)}); every instance is archived, "
                      "so it may be deleted")  # fmt: skip
@@ -305,12 +304,14 @@ def check_unchanged(chosen: list[Instance]) -> None:
             raise InventoryError(f"{path} changed since the DICOM was scanned; plan again")
 
 
-def _receiving_rows(ctx: ApplyContext, study_uid: str, session: str) -> list[str]:
-    """This session's prearchive rows still RECEIVING (timestamp/folder), e.g. a broken upload's."""
+def _session_rows(ctx: ApplyContext, study_uid: str, session: str) -> list[dict[str, str]]:
+    """The prearchive rows of this study under this label (others are not ours to move)."""
     rows = ctx.writer.prearchive_rows(ctx.project)
-    return [f"{r.get('timestamp', '')}/{r.get('folder', r.get('name', ''))}" for r in rows
-            if r.get("tag") == study_uid and r.get("name") == session
-            and r.get("status", "").startswith("RECEIVING")]  # fmt: skip
+    return [r for r in rows if r.get("tag") == study_uid and r.get("name") == session]
+
+
+def _receiving(row: dict[str, str]) -> bool:
+    return row.get("status", "").startswith("RECEIVING")
 
 
 def _archive_params(project: str, subject: str, session: str) -> list[tuple[str, str]]:
@@ -337,40 +338,43 @@ def _settle_prearchive(
     *,
     leave_receiving: bool = False,
     build_receiving: bool = False,
-) -> None:
+) -> list[str]:
     """Wait while XNAT works on this session's prearchive row (this study under this label: others
     are not ours to move); archive it under the planned labels once it rests (READY, or
     CONFLICT/ERROR, whose archiving answers XNAT's reason).
 
-    `leave_receiving` (before and after a REST send): a row still RECEIVING is what
-    XNAT got before a connection broke; it is left for the next send, which XNAT adds to it
-    (waiting would last until XNAT's idle timer moves it, minutes). A row XNAT is building or
+    `leave_receiving` (before and after a REST send): a row still RECEIVING is what XNAT got
+    before a connection broke; it is left for the next send, which XNAT adds to it (waiting would
+    last until XNAT's idle timer moves it, minutes). A row XNAT is building or
     archiving (a send whose answer was lost to a timeout) is waited for all the same: sending
     again beside it would race it.
 
-    `build_receiving` (after a C-STORE send, every object answered): a RECEIVING row is built at
-    once, as XNAT's idle timer would minutes later."""
+    `build_receiving` (after a C-STORE send, every object answered): a RECEIVING row is ours, and
+    is built at once, as XNAT's idle timer would minutes later, then waited for.
+
+    Returns the RECEIVING rows it left (`timestamp/folder`), as the last listing showed them."""
     deadline = ctx.clock() + ctx.options.archive_timeout
     built: set[str] = set()
     while True:
-        rows = [r for r in ctx.writer.prearchive_rows(ctx.project)
-                if r.get("tag") == study_uid and r.get("name") == session]  # fmt: skip
+        rows = _session_rows(ctx, study_uid, session)
+        left: list[str] = []  # the RECEIVING rows left alone
         if leave_receiving:
-            rows = [r for r in rows if not r.get("status", "").startswith("RECEIVING")]
-        if build_receiving:
-            receiving = [r for r in rows if r.get("status", "").startswith("RECEIVING") and r.get("url") not in built]
-            for row in receiving:
+            left = [f"{r.get('timestamp', '')}/{r.get('folder', r.get('name', ''))}" for r in rows if _receiving(r)]
+            rows = [r for r in rows if not _receiving(r)]
+        elif build_receiving:
+            unbuilt = [r for r in rows if _receiving(r) and r.get("url") not in built]
+            for row in unbuilt:
                 ctx.writer.build(row.get("url", ""))
                 built.add(row.get("url", ""))
-            if receiving:
+            if unbuilt:
                 continue
         if not rows:
-            return
+            return left
         busy = [r for r in rows if _busy(r.get("status", ""))]
         if not busy:
             for row in rows:
                 _archive(ctx, row.get("url", ""), subject, session, row.get("status", ""))
-            return
+            return left
         statuses = ", ".join(sorted({r.get("status", "") for r in busy}))
         if ctx.runner.interrupted.is_set():
             raise XsyncError(f"interrupted while XNAT worked on the session ({statuses}); the next run archives it")
