@@ -23,3 +23,10 @@ def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
         check=True, capture_output=True,
     )  # fmt: skip
     return cert, key
+
+
+def only_error_line(stderr: str) -> str:
+    """The one `error:` line a failed command printed (a second one fails the test)."""
+    lines = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, stderr
+    return lines[0]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.network import free_port
+from tests.network import free_port, only_error_line
 from xsync.cli.main import main
 from xsync.emulator import Emulator, EmulatorConfig
 from xsync.errors import EXIT_ERROR, EXIT_INVALID
@@ -29,9 +29,7 @@ class Outcome:
 
     @property
     def error_line(self) -> str:
-        lines = [line for line in self.err.splitlines() if line.startswith("error: ")]
-        assert len(lines) == 1, self.err
-        return lines[0]
+        return only_error_line(self.err)
 
     @property
     def retries(self) -> list[tuple[int, int, str]]:

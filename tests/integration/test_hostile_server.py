@@ -24,7 +24,7 @@ from functools import cache
 
 import pytest
 
-from tests.network import free_port
+from tests.network import free_port, only_error_line
 from xsync.xnat.body import MAX_ANSWER_BYTES, MAX_LISTING_ROWS
 
 # The child's address-space limit: far above what xsync needs to read a project (about 0.3 GB
@@ -159,9 +159,7 @@ class Run:
 
     @property
     def error_line(self) -> str:
-        lines = [line for line in self.err.splitlines() if line.startswith("error: ")]
-        assert len(lines) == 1, self.err
-        return lines[0]
+        return only_error_line(self.err)
 
     @property
     def waits(self) -> list[float]:
